@@ -1,0 +1,16 @@
+"""Snakemake adapter: build and compile one (target, dim) model."""
+
+from essbench.runtime import start
+
+start(snakemake)  # noqa: F821 - injected by Snakemake; before NumPy/PyTensor are imported
+
+from essbench.pipeline import compile_model  # noqa: E402
+
+compile_model(
+    target=snakemake.wildcards.target,  # noqa: F821
+    dim=int(snakemake.wildcards.dim),  # noqa: F821
+    options=snakemake.params.options,  # noqa: F821
+    backend=snakemake.params.backend,  # noqa: F821
+    samplers=snakemake.params.samplers,  # noqa: F821
+    out_json=snakemake.output[0],  # noqa: F821
+)

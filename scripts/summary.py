@@ -1,0 +1,18 @@
+"""Snakemake adapter: results/summary.md."""
+
+from essbench.runtime import start
+
+start(snakemake)  # noqa: F821 - injected by Snakemake
+
+import pandas as pd  # noqa: E402
+
+from essbench import io, report  # noqa: E402
+
+text = report.summary_markdown(
+    study=snakemake.params.study,  # noqa: F821
+    config_hash=snakemake.params.config_hash,  # noqa: F821
+    runs=pd.read_parquet(snakemake.input.runs),  # noqa: F821
+    summary=pd.read_csv(snakemake.input.summary),  # noqa: F821
+    published=snakemake.params.published,  # noqa: F821
+)
+io.write_text(snakemake.output[0], text)  # noqa: F821

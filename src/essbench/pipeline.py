@@ -1,0 +1,135 @@
+"""The work behind each rule, as plain functions (the scripts only pass paths and params)."""
+
+import logging
+import math
+import traceback
+from pathlib import Path
+from time import perf_counter
+
+import numpy as np
+
+from essbench import io, metrics, provenance, registry
+from essbench.config import settings_hash
+
+log = logging.getLogger("essbench")
+
+
+def compile_model(target: str, dim: int, options: dict, backend: str, samplers, out_json):
+    """Build the model once and pay PyTensor compilation, warming the shared cache."""
+    from essbench.problem import build_problem
+
+    gradient = any(registry.sampler(s).NEEDS_GRADIENT for s in samplers)
+    start = perf_counter()
+    problem = build_problem(target, dim, options, backend)
+    seconds = problem.warm_compile(gradient=gradient)
+    record = {
+        "target": target,
+        "dim": dim,
+        "backend": backend,
+        "build_seconds": problem.build_seconds,
+        "compile_seconds": sum(seconds.values()),
+        "compile_seconds_by_function": seconds,
+        "total_seconds": perf_counter() - start,
+        "n_params": problem.ndim,
+    }
+    log.info("compiled %s d=%d: %s", target, dim, record)
+    io.write_json(out_json, record)
+    return record
+
+
+def _save_draws(path, draws: np.ndarray, compress: bool) -> None:
+    with io.atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        (np.savez_compressed if compress else np.savez)(fh, draws=draws)
+
+
+def sample(settings: dict, out_json, out_draws, threads: int, log_path: str, keep_draws: bool):
+    """One run of one sampler; a failure is recorded, never raised."""
+    from essbench.problem import build_problem
+
+    module = registry.sampler(settings["sampler"])
+    record = {
+        **{k: v for k, v in settings.items() if not k.endswith("_options")},
+        "settings_hash": settings_hash(settings),
+        "status": "ok",
+        "reason": "",
+        "log": log_path,
+        "threads": threads,
+        "gradient_based": module.NEEDS_GRADIENT,
+        "ensemble": module.ENSEMBLE,
+    }
+    draws = np.empty((0, 0, 0))
+    try:
+        problem = build_problem(
+            settings["target"], settings["dim"], settings["target_options"], settings["backend"]
+        )
+        record["build_seconds"] = problem.build_seconds
+        result = module.run(problem, settings["sampler_options"], settings["run_seed"])
+        draws = result.draws
+        record.update(
+            compile_seconds=result.compile_seconds,
+            warmup_seconds=result.warmup_seconds,
+            draw_seconds=result.draw_seconds,
+            sampling_seconds=result.sampling_seconds,
+            grad_evals=result.grad_evals,
+            logp_evals=result.logp_evals,
+            n_chains=draws.shape[0],
+            n_draws=draws.shape[1],
+            n_params=draws.shape[2],
+            **result.settings,
+            **result.stats,
+        )
+        if draws.shape[2] != problem.ndim:
+            raise RuntimeError(f"draws have {draws.shape[2]} params, model has {problem.ndim}")
+        if not np.all(np.isfinite(draws)):
+            raise FloatingPointError("draws contain non-finite values")
+    except Exception as exc:  # a failed run is a result, not a crash of the study
+        log.error("run failed:\n%s", traceback.format_exc())
+        record["status"] = "failed"
+        record["reason"] = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+    record.update(provenance.collect(threads))
+    record["draws_bytes"] = 0
+    _save_draws(out_draws, draws, compress=keep_draws)
+    if keep_draws:
+        record["draws_bytes"] = Path(out_draws).stat().st_size
+    io.write_json(out_json, record)
+    return record
+
+
+def diagnose(run_json, draws_path, out_json, compile_json=None, runs_per_model: int = 1):
+    """Add ESS, R-hat, costs, bias and (for ensembles) autocorrelation to a run's record."""
+    record = io.read_json(run_json)
+    if compile_json:
+        model = io.read_json(compile_json)
+        record["model_compile_seconds"] = model["compile_seconds"]
+        record["model_compile_amortized_seconds"] = model["compile_seconds"] / runs_per_model
+    if record["status"] == "ok":
+        start = perf_counter()
+        draws = np.load(draws_path)["draws"]
+        record.update(metrics.ess_rhat(draws))
+        seconds = record["sampling_seconds"]
+        record["cost_per_ess_mean"] = metrics.cost_per_ess(seconds, record["ess_bulk_mean"])
+        record["cost_per_ess_min"] = metrics.cost_per_ess(seconds, record["ess_bulk_min"])
+        grads = record.get("grad_evals") or 0
+        logps = record.get("logp_evals") or 0
+        record["ess_per_grad"] = record["ess_bulk_mean"] / grads if grads else math.nan
+        record["ess_per_logp"] = record["ess_bulk_mean"] / logps if logps else math.nan
+        truth = registry.target(record["target"]).truth(record["dim"])
+        record.update(metrics.bias_z(draws, truth.mean, truth.var))
+        threshold = metrics.bias_threshold(draws.shape[2])
+        record["bias_z_threshold"] = threshold
+        record["biased"] = bool(max(record["z_mean_max"], record["z_var_max"]) > threshold)
+        if record.get("ensemble"):
+            record.update(metrics.autocorr(draws))
+            record["unreliable"] = bool(record["chain_over_tau"] < metrics.MIN_CHAIN_OVER_TAU)
+        else:
+            record["unreliable"] = bool(record["rhat_max"] > 1.01)
+        ok = all(
+            math.isfinite(record[k]) and record[k] > 0
+            for k in ("ess_bulk_mean", "cost_per_ess_mean")
+        )
+        if not ok:
+            record["status"] = "failed"
+            record["reason"] = "ESS or cost is not finite and positive"
+        record["diagnose_seconds"] = perf_counter() - start
+    io.write_json(out_json, record)
+    return record

@@ -1,0 +1,86 @@
+"""Figures, drawn from the aggregated tables only (never from draws)."""
+
+import numpy as np
+import pandas as pd
+
+# Okabe-Ito colour-blind-safe palette; a sampler keeps its colour in every figure.
+PALETTE = [
+    "#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000",
+]
+SAMPLER_ORDER = [
+    "pymc_nuts", "nutpie", "numpyro_nuts", "blackjax_nuts", "emcee", "emcee_vectorized",
+    "pymc_metropolis", "pymc_demetropolisz", "zeus",
+]
+COST_LABELS = {
+    "cost_per_ess_mean": "ms per effective sample\n(bulk ESS, mean over parameters)",
+    "cost_per_ess_min": "ms per effective sample\n(bulk ESS, worst parameter)",
+}
+
+
+def sampler_colour(name: str) -> str:
+    if name in SAMPLER_ORDER:
+        return PALETTE[SAMPLER_ORDER.index(name) % len(PALETTE)]
+    return PALETTE[(len(SAMPLER_ORDER) + sum(map(ord, name))) % len(PALETTE)]
+
+
+def cost_vs_dim(runs: pd.DataFrame, outputs, caption: str = ""):
+    """Cost per ESS against dimension, log-log: median line, min-max band across seeds.
+
+    Hollow markers show a (sampler, dim) whose runs include one flagged unreliable.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ok = runs[runs["status"] == "ok"].copy()
+    targets = sorted(runs["target"].unique())
+    metrics = list(COST_LABELS)
+    fig, axes = plt.subplots(
+        len(targets), len(metrics), figsize=(7.0, 2.9 * len(targets)), squeeze=False,
+        constrained_layout=True,
+    )
+    for row, target in enumerate(targets):
+        sub = ok[ok["target"] == target]
+        for col, metric in enumerate(metrics):
+            ax = axes[row][col]
+            for sampler in sorted(sub["sampler"].unique(), key=_order):
+                s = sub[sub["sampler"] == sampler]
+                g = s.groupby("dim")[metric]
+                dims = np.array(sorted(s["dim"].unique()))
+                med = g.median().loc[dims].to_numpy() * 1e3
+                lo = g.min().loc[dims].to_numpy() * 1e3
+                hi = g.max().loc[dims].to_numpy() * 1e3
+                colour = sampler_colour(sampler)
+                ax.fill_between(dims, lo, hi, color=colour, alpha=0.2, linewidth=0)
+                ax.plot(dims, med, "-", color=colour, label=sampler)
+                flagged = (
+                    s.groupby("dim")["unreliable"].any().loc[dims].to_numpy(dtype=bool)
+                    if "unreliable" in s
+                    else np.zeros(len(dims), bool)
+                )
+                ax.plot(dims[~flagged], med[~flagged], "o", color=colour, ms=4)
+                ax.plot(
+                    dims[flagged], med[flagged], "o", mfc="white", mec=colour, ms=5, mew=1.2
+                )
+            ax.set_xscale("log", base=2)
+            ax.set_yscale("log")
+            ax.set_xlabel("dimension d")
+            ax.set_ylabel(COST_LABELS[metric], fontsize=8)
+            ax.set_title(target, fontsize=9)
+            ax.grid(True, which="major", alpha=0.3)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    if handles:
+        fig.legend(handles, labels, loc="outside lower center", ncol=min(len(labels), 4),
+                   fontsize=8, frameon=False)
+    if caption:
+        fig.text(0.01, 1.0, caption, fontsize=6, va="bottom", ha="left", color="0.4")
+    for path in outputs:
+        fig.savefig(path, dpi=200, bbox_inches="tight",
+                    metadata={"Title": "essbench: cost per ESS vs dimension"}
+                    if str(path).endswith(".pdf") else None)
+    plt.close(fig)
+
+
+def _order(name: str):
+    return (SAMPLER_ORDER.index(name) if name in SAMPLER_ORDER else len(SAMPLER_ORDER), name)

@@ -1,0 +1,125 @@
+"""A target built at one dimension, with the compiled log-densities samplers need.
+
+``Problem`` owns the PyMC model and knows how to flatten its value variables into one
+parameter vector (the order used for draws, truth and diagnostics).
+"""
+
+from dataclasses import dataclass, field
+from time import perf_counter
+
+import numpy as np
+
+from essbench import registry
+
+BACKEND_MODES = {"numba": "NUMBA", "c": "C"}
+
+
+def compile_mode(backend: str) -> str:
+    try:
+        return BACKEND_MODES[backend]
+    except KeyError:
+        raise ValueError(
+            f"unknown PyTensor backend {backend!r}; known: {', '.join(BACKEND_MODES)}"
+        ) from None
+
+
+@dataclass
+class Problem:
+    target: str
+    dim: int
+    options: dict
+    backend: str
+    model: object
+    build_seconds: float
+    names: list[str] = field(default_factory=list)
+    shapes: list[tuple[int, ...]] = field(default_factory=list)
+    slices: list[slice] = field(default_factory=list)
+
+    @property
+    def mode(self) -> str:
+        return compile_mode(self.backend)
+
+    @property
+    def ndim(self) -> int:
+        return self.slices[-1].stop if self.slices else 0
+
+    @property
+    def module(self):
+        return registry.target(self.target)
+
+    def truth(self):
+        return self.module.truth(self.dim, **self.options)
+
+    def initial_points(self, n: int, rng: np.random.RandomState) -> np.ndarray:
+        return np.asarray(self.module.initial_points(self.dim, n, rng, **self.options))
+
+    def point(self, theta: np.ndarray) -> dict:
+        """The value-variable dict for one flat parameter vector."""
+        return {
+            name: theta[sl].reshape(shape)
+            for name, shape, sl in zip(self.names, self.shapes, self.slices, strict=True)
+        }
+
+    def compile_logp(self):
+        """The model's compiled log-density, called with one flat vector (the seed's way)."""
+        logp = self.model.compile_logp(mode=self.mode)
+        if len(self.names) == 1 and self.shapes[0] == (self.ndim,):
+            name = self.names[0]
+            return lambda theta: float(logp({name: theta}))
+        return lambda theta: float(logp(self.point(theta)))
+
+    def compile_logp_batched(self):
+        """The log-density of many flat vectors at once: ``f(X[n, d]) -> logp[n]``."""
+        import pytensor.tensor as pt
+        from pymc.pytensorf import compile as pm_compile
+        from pytensor.graph.replace import vectorize_graph
+
+        batch = pt.matrix("theta_batch")
+        replace = {}
+        for value_var, shape, sl in zip(
+            self.model.value_vars, self.shapes, self.slices, strict=True
+        ):
+            replace[value_var] = batch[:, sl].reshape((batch.shape[0], *shape))
+        batched = vectorize_graph(self.model.logp(), replace=replace)
+        fn = pm_compile([batch], batched, mode=self.mode)
+        return lambda thetas: np.asarray(fn(np.asarray(thetas, dtype="float64")))
+
+    def warm_compile(self, gradient: bool) -> dict[str, float]:
+        """Compile (and call once) the functions samplers use; return seconds per function.
+
+        Run in the ``compile`` rule so that the PyTensor cache sampling jobs read is warm.
+        """
+        seconds = {}
+        x0 = np.zeros(self.ndim)
+        start = perf_counter()
+        self.compile_logp()(x0)
+        seconds["logp"] = perf_counter() - start
+        start = perf_counter()
+        self.compile_logp_batched()(x0[None, :])
+        seconds["logp_batched"] = perf_counter() - start
+        if gradient:
+            start = perf_counter()
+            fn = self.model.logp_dlogp_function(ravel_inputs=True, mode=self.mode)
+            fn.set_extra_values({})
+            fn._pytensor_function(x0)
+            seconds["logp_dlogp"] = perf_counter() - start
+        return seconds
+
+
+def build_problem(target: str, dim: int, options: dict | None = None, backend="numba") -> Problem:
+    options = dict(options or {})
+    module = registry.target(target)
+    compile_mode(backend)
+    start = perf_counter()
+    model = module.build_model(dim, **options)
+    build_seconds = perf_counter() - start
+    point = model.initial_point()
+    names, shapes, slices, offset = [], [], [], 0
+    for value_var in model.value_vars:
+        shape = tuple(np.shape(point[value_var.name]))
+        size = int(np.prod(shape, dtype=int))
+        names.append(value_var.name)
+        shapes.append(shape)
+        slices.append(slice(offset, offset + size))
+        offset += size
+    return Problem(target, dim, options, backend, model, build_seconds, names, shapes, slices)

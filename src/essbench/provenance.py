@@ -1,0 +1,74 @@
+"""Where and with what a result was made: packages, CPU, BLAS, threads, git commit."""
+
+import os
+import platform
+import subprocess
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+
+PACKAGES = ("pymc", "pytensor", "arviz", "arviz-stats", "emcee", "numpy", "scipy", "numba")
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+REPO = Path(__file__).resolve().parents[2]
+
+
+def package_versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "absent"
+    return out
+
+
+@cache
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def blas() -> dict[str, str]:
+    from threadpoolctl import threadpool_info
+
+    libs = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+    if not libs:
+        return {"blas": "none loaded", "blas_threads": "0"}
+    return {
+        "blas": ",".join(sorted({f"{i['internal_api']} {i.get('version')}" for i in libs})),
+        "blas_threads": ",".join(sorted({str(i["num_threads"]) for i in libs})),
+    }
+
+
+@cache
+def git_commit() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "HEAD"],
+            capture_output=True, text=True, timeout=10, check=True,
+        )
+        commit = out.stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True, text=True, timeout=10,
+        ).stdout.strip()
+        return commit + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def collect(threads: int) -> dict[str, str]:
+    """One flat dict, prefixed ``prov_``/``version_``, for a result row."""
+    row = {f"version_{k.replace('-', '_')}": v for k, v in package_versions().items()}
+    row.update({f"prov_{k}": v for k, v in blas().items()})
+    row["prov_cpu"] = cpu_model()
+    row["prov_hostname"] = platform.node()
+    row["prov_threads"] = str(threads)
+    row["prov_thread_env"] = ",".join(f"{v}={os.environ.get(v, '')}" for v in THREAD_VARS)
+    row["prov_git_commit"] = git_commit()
+    return row

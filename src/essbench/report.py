@@ -1,0 +1,150 @@
+"""``results/summary.md``: the headline numbers, the seed comparison, failures, provenance."""
+
+import math
+
+import pandas as pd
+
+from essbench.plots import _order
+
+REFERENCE_SAMPLER = "pymc_nuts"
+
+
+def _ms(x: float) -> str:
+    if x is None or not math.isfinite(x):
+        return "n/a"
+    return f"{x:.3g}" if x < 100 else f"{x:.0f}"
+
+
+def headline(summary: pd.DataFrame, metric: str = "cost_per_ess_mean") -> str:
+    """Per target: median ms per ESS [min-max over seeds] per sampler and dim, and ratios."""
+    lines = []
+    for target, sub in summary.groupby("target", sort=True):
+        samplers = sorted(sub["sampler"].unique(), key=_order)
+        ref = REFERENCE_SAMPLER if REFERENCE_SAMPLER in samplers else samplers[0]
+        lines.append(f"### {target}\n")
+        lines.append(
+            f"Median cost per effective sample in ms (`{metric}`: sampling seconds ÷ bulk ESS "
+            "averaged over parameters), with the [min–max] over seeds, and the ratio to "
+            f"`{ref}` (× more expensive).\n"
+        )
+        head = "| d | " + " | ".join(f"`{s}` ms/ESS" for s in samplers)
+        head += " | " + " | ".join(f"`{s}` ÷ `{ref}`" for s in samplers if s != ref) + " |"
+        lines.append(head)
+        lines.append("|" + "---|" * (1 + 2 * len(samplers) - 1))
+        for dim, rows in sub.groupby("dim", sort=True):
+            by = rows.set_index("sampler")
+            cells = []
+            for s in samplers:
+                if s in by.index and by.loc[s, "n_ok"] > 0:
+                    med = by.loc[s, f"{metric}_median"] * 1e3
+                    lo = by.loc[s, f"{metric}_min"] * 1e3
+                    hi = by.loc[s, f"{metric}_max"] * 1e3
+                    mark = " †" if by.loc[s].get("n_unreliable", 0) else ""
+                    cells.append(f"{_ms(med)} [{_ms(lo)}–{_ms(hi)}]{mark}")
+                else:
+                    cells.append("failed")
+            ratios = []
+            ref_cost = by.loc[ref, f"{metric}_median"] if ref in by.index else math.nan
+            for s in samplers:
+                if s == ref:
+                    continue
+                cost = by.loc[s, f"{metric}_median"] if s in by.index else math.nan
+                ratio = cost / ref_cost if ref_cost and math.isfinite(ref_cost) else math.nan
+                ratios.append("n/a" if not math.isfinite(ratio) else f"{ratio:.3g}×")
+            lines.append(f"| {dim} | " + " | ".join(cells + ratios) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def seed_comparison(runs: pd.DataFrame, published: dict) -> str:
+    ok = runs[(runs["status"] == "ok") & (runs["target"] == published["target"])]
+    ok = ok[ok["dim"] == published["dim"]]
+    lines = [
+        f"## The seed comparison ({published['target']}, d = {published['dim']})\n",
+        f"Published: {published['source']}. Ours: the median over seeds of sampling seconds "
+        "÷ mean bulk ESS, the same metric.\n",
+        "| sampler | published ms/ESS | ours ms/ESS | ours ÷ published |",
+        "|---|---|---|---|",
+    ]
+    for sampler, value in published["ms_per_ess"].items():
+        ours = ok.loc[ok["sampler"] == sampler, "cost_per_ess_mean"].median() * 1e3
+        ratio = ours / value if math.isfinite(ours) else math.nan
+        lines.append(
+            f"| `{sampler}` | {value:.2f} | {_ms(ours)} | "
+            f"{'n/a' if not math.isfinite(ratio) else f'{ratio:.2f}'} |"
+        )
+    names = list(published["ms_per_ess"])
+    if len(names) == 2:
+        a, b = names
+        pub = published["ms_per_ess"][b] / published["ms_per_ess"][a]
+        ca = ok.loc[ok["sampler"] == a, "cost_per_ess_mean"].median()
+        cb = ok.loc[ok["sampler"] == b, "cost_per_ess_mean"].median()
+        lines.append(
+            f"\n`{b}` ÷ `{a}`: published {pub:.1f}×, ours {_ms(cb / ca)}×."
+        )
+    return "\n".join(lines) + "\n"
+
+
+def failures(runs: pd.DataFrame) -> str:
+    bad = runs[runs["status"] != "ok"]
+    if bad.empty:
+        return "## Failed runs\n\nNone.\n"
+    lines = ["## Failed runs\n", "| sampler | target | d | seed | reason | log |", "|---|---|---|---|---|---|"]
+    for r in bad.itertuples():
+        lines.append(f"| {r.sampler} | {r.target} | {r.dim} | {r.seed} | {r.reason} | `{r.log}` |")
+    return "\n".join(lines) + "\n"
+
+
+def flagged(runs: pd.DataFrame) -> str:
+    lines = ["## Unreliable or biased runs\n"]
+    ok = runs[runs["status"] == "ok"]
+    for flag, why in (
+        ("unreliable", "ensemble chains shorter than 50 autocorrelation times (emcee's rule), "
+                       "or R-hat above 1.01: their ESS, and so their cost, is not trustworthy"),
+        ("biased", "a mean or variance estimate is further from the known truth than its "
+                   "Monte Carlo error allows (Bonferroni over parameters, family α = 0.001)"),
+    ):
+        if flag not in ok:
+            continue
+        sub = ok[ok[flag].fillna(False).astype(bool)]
+        lines.append(f"- **{flag}** ({why}): {len(sub)} of {len(ok)} runs.")
+        for key, g in sub.groupby(["sampler", "target", "dim"]):
+            lines.append(f"  - {key[0]} on {key[1]} at d = {key[2]}: seeds {sorted(g['seed'])}")
+    lines.append("\n† in the tables: at least one seed of that cell is flagged unreliable.")
+    return "\n".join(lines) + "\n"
+
+
+def machine(runs: pd.DataFrame) -> str:
+    first = runs.iloc[0]
+    get = lambda k: first.get(k, "unknown")  # noqa: E731
+    versions = ", ".join(
+        f"{c.removeprefix('version_')} {first[c]}" for c in runs.columns if c.startswith("version_")
+    )
+    return (
+        "## Machine and software\n\n"
+        f"- CPU: {get('prov_cpu')} (host `{get('prov_hostname')}`)\n"
+        f"- BLAS: {get('prov_blas')}; PyTensor backend: {get('backend')}\n"
+        f"- Packages: {versions}\n"
+        f"- git commit: `{get('prov_git_commit')}`\n"
+    )
+
+
+def summary_markdown(study: str, config_hash: str, runs: pd.DataFrame, summary: pd.DataFrame,
+                     published: dict | None) -> str:
+    n_ok = int((runs["status"] == "ok").sum())
+    total = runs["sampling_seconds"].sum(skipna=True)
+    parts = [
+        f"# essbench study `{study}`\n",
+        f"{len(runs)} runs ({n_ok} succeeded) of {runs['sampler'].nunique()} samplers on "
+        f"{runs['target'].nunique()} target(s) at d ∈ {sorted(runs['dim'].unique().tolist())}, "
+        f"seeds {sorted(runs['seed'].unique().tolist())}; {total:.1f} s of sampling in all. "
+        f"Config hash `{config_hash}`.\n",
+        "Cost per effective sample = sampling seconds (warm-up + draws; compilation excluded) "
+        "÷ ArviZ rank-normalized bulk ESS. Lower is better.\n",
+        "## Headline\n",
+        headline(summary),
+    ]
+    if published:
+        parts.append(seed_comparison(runs, published))
+    parts += [flagged(runs), failures(runs), machine(runs)]
+    return "\n".join(parts)

@@ -1,0 +1,54 @@
+"""Process set-up for the workflow's scripts (imports nothing heavy).
+
+``start`` must run before NumPy, PyTensor or PyMC are imported: it sends stderr (and every
+child process's) to the rule's log, pins BLAS/OpenMP threads to the rule's ``threads`` and
+points PyTensor at the study's compile cache.
+"""
+
+import logging
+import os
+import sys
+
+THREAD_VARS = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "NUMBA_NUM_THREADS",
+)
+
+
+def pin_threads(threads: int) -> None:
+    for var in THREAD_VARS:
+        os.environ[var] = str(threads)
+
+
+def set_compiledir(path: str | None) -> None:
+    if not path:
+        return
+    os.makedirs(path, exist_ok=True)
+    flags = [f for f in os.environ.get("PYTENSOR_FLAGS", "").split(",") if f]
+    flags = [f for f in flags if not f.startswith(("compiledir=", "base_compiledir="))]
+    flags.append(f"base_compiledir={os.path.abspath(path)}")
+    os.environ["PYTENSOR_FLAGS"] = ",".join(flags)
+
+
+def redirect_stderr(log_path: str) -> None:
+    os.makedirs(os.path.dirname(os.path.abspath(log_path)), exist_ok=True)
+    log = open(log_path, "a", buffering=1)  # noqa: SIM115 - lives as long as the process
+    os.dup2(log.fileno(), 2)
+    sys.stderr = log
+    logging.basicConfig(
+        stream=log, level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s"
+    )
+    for name in ("essbench", "pymc"):
+        logging.getLogger(name).setLevel(logging.INFO)
+
+
+def start(smk, compiledir: str | None = None) -> None:
+    """Set up a Snakemake script process from its ``snakemake`` object."""
+    if smk.log:
+        redirect_stderr(str(smk.log[0]))
+    pin_threads(int(smk.threads))
+    set_compiledir(compiledir if compiledir is not None else smk.params.get("compiledir"))

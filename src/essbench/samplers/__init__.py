@@ -1,0 +1,49 @@
+"""Samplers: one module per sampler, all returning :class:`SamplerRun`.
+
+A sampler module defines:
+
+- ``NAME`` (str): the name used in configs;
+- ``DESCRIPTION`` (str): one line for the README and the report;
+- ``NEEDS_GRADIENT`` (bool): whether the target must be differentiable;
+- ``ENSEMBLE`` (bool): whether it moves a set of walkers (then ``walkers(dim, options)``
+  returns how many it will use and the config check demands at least ``2 * dim``);
+- ``DEFAULTS`` (dict): its options and their default values (a config may override any);
+- ``threads(options) -> int``: how many cores one run really keeps busy;
+- ``run(problem, options, seed) -> SamplerRun``.
+
+``run`` must not time import, model build or compilation as sampling: it reports them in
+``compile_seconds``, and ``warmup_seconds + draw_seconds`` is the sampling time.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class SamplerRun:
+    """What every sampler returns.
+
+    ``draws`` has shape (chains, draws, params): for ensemble samplers the walkers are the
+    chains and only the kept (post burn-in) steps are included.
+    """
+
+    draws: np.ndarray
+    compile_seconds: float
+    warmup_seconds: float
+    draw_seconds: float
+    grad_evals: int
+    logp_evals: int
+    settings: dict = field(default_factory=dict)
+    stats: dict = field(default_factory=dict)
+
+    @property
+    def sampling_seconds(self) -> float:
+        return self.warmup_seconds + self.draw_seconds
+
+
+def merged_options(module, options: dict | None) -> dict:
+    """The sampler's defaults overridden by the config's options."""
+    merged = dict(module.DEFAULTS)
+    merged.update(options or {})
+    return merged

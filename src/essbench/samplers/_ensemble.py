@@ -1,0 +1,54 @@
+"""Shared driver for emcee-based ensemble samplers (walkers as chains)."""
+
+import math
+from time import perf_counter
+
+import numpy as np
+
+from essbench.samplers import SamplerRun
+
+ENSEMBLE_DEFAULTS = {"burn": 1000, "steps": 2000, "nwalkers": None, "walkers_per_dim": 2.5}
+
+
+def walkers(dim: int, options: dict) -> int:
+    """Walkers for a run: ``nwalkers`` when set, else ``walkers_per_dim * dim`` rounded up to
+    an even number and at least ``2 * dim + 2`` (emcee's stretch move needs more than 2d)."""
+    if options.get("nwalkers") is not None:
+        return int(options["nwalkers"])
+    n = math.ceil(float(options["walkers_per_dim"]) * dim)
+    n += n % 2
+    return max(n, 2 * dim + 2)
+
+
+def run_emcee(problem, options: dict, seed: int, vectorize: bool) -> SamplerRun:
+    import emcee
+
+    start = perf_counter()
+    logp = problem.compile_logp_batched() if vectorize else problem.compile_logp()
+    compile_seconds = perf_counter() - start
+
+    nwalkers = walkers(problem.dim, options)
+    rng = np.random.RandomState(seed)
+    init = problem.initial_points(nwalkers, rng)
+    sampler = emcee.EnsembleSampler(nwalkers, problem.ndim, logp, vectorize=vectorize)
+    sampler.random_state = rng.get_state()
+
+    burn, steps = int(options["burn"]), int(options["steps"])
+    start = perf_counter()
+    state = sampler.run_mcmc(init, burn) if burn > 0 else init
+    mid = perf_counter()
+    sampler.run_mcmc(state, steps)
+    end = perf_counter()
+
+    chain = sampler.get_chain(discard=burn)  # (steps, walkers, params)
+    return SamplerRun(
+        draws=np.ascontiguousarray(np.swapaxes(chain, 0, 1)),
+        compile_seconds=compile_seconds,
+        warmup_seconds=mid - start,
+        draw_seconds=end - mid,
+        grad_evals=0,
+        # The initial state is evaluated once, then every walker once per step.
+        logp_evals=nwalkers * (1 + burn + steps),
+        settings={"burn": burn, "steps": steps, "nwalkers": nwalkers},
+        stats={"acceptance_mean": float(np.mean(sampler.acceptance_fraction))},
+    )

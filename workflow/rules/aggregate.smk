@@ -1,0 +1,19 @@
+# One tidy table of every run, and the summary across seeds.
+
+
+rule aggregate:
+    input:
+        diagnosed_runs,
+    output:
+        parquet="results/tables/runs.parquet",
+        csv="results/tables/runs.csv",
+        summary="results/tables/summary.csv",
+    log:
+        "results/logs/aggregate.log",
+    params:
+        study=config["study"],
+    threads: 1
+    conda:
+        "../../envs/analysis.yaml"
+    script:
+        "../../scripts/aggregate.py"

@@ -1,0 +1,65 @@
+# Config validation (JSON schema + semantic checks) and helpers shared by all rules.
+import os
+import sys
+from pathlib import Path
+
+SRC = str(Path(workflow.basedir) / "src")
+if SRC not in sys.path:
+    sys.path.insert(0, SRC)
+# Scripts run in their own processes (and conda envs): let them import the package too.
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    p for p in (SRC, os.environ.get("PYTHONPATH", "")) if p
+)
+
+from essbench import config as ebconfig
+from essbench import registry
+
+try:
+    _full = ebconfig.validate(config, ebconfig.load_schema(workflow.source_path("../schemas/config.schema.yaml")))
+except ebconfig.ConfigError as err:
+    sys.stderr.write(f"{err}\nFix the config (keys are explained in config/README.md).\n")
+    sys.exit(1)
+config.update(_full)
+
+RUNS = ebconfig.runs(config)
+CONFIG_HASH = ebconfig.settings_hash(config)
+COMPILEDIR = "results/cache/pytensor"
+
+
+wildcard_constraints:
+    sampler=r"[A-Za-z0-9_]+",
+    target=r"[A-Za-z0-9_]+",
+    dim=r"\d+",
+    seed=r"\d+",
+
+
+def run_settings(wildcards):
+    return ebconfig.run_settings(
+        config, wildcards.sampler, wildcards.target, int(wildcards.dim), int(wildcards.seed)
+    )
+
+
+def sampler_threads(wildcards):
+    sampler_module = registry.sampler(wildcards.sampler)
+    return sampler_module.threads(ebconfig.sampler_options(config, wildcards.sampler))
+
+
+def runs_per_model(wildcards):
+    return sum(
+        1 for r in RUNS if r.target == wildcards.target and r.dim == int(wildcards.dim)
+    )
+
+
+def diagnosed_runs(wildcards=None):
+    return [f"results/runs/{r.key}.json" for r in RUNS]
+
+
+def final_outputs():
+    return [
+        "results/tables/runs.parquet",
+        "results/tables/runs.csv",
+        "results/tables/summary.csv",
+        "results/figures/cost_vs_dim.png",
+        "results/figures/cost_vs_dim.pdf",
+        "results/summary.md",
+    ]

@@ -1,0 +1,44 @@
+# One job per (sampler, target, dim, seed): each run has its own result, so a finished run
+# is never recomputed. `diagnose` reads the draws (temporary unless keep_draws) and adds
+# ESS, R-hat, costs and bias.
+
+
+rule sample:
+    input:
+        model="results/compile/{target}/d{dim}.json",
+    output:
+        run="results/runs/{target}/d{dim}/{sampler}/s{seed}.run.json",
+        draws=(
+            "results/runs/{target}/d{dim}/{sampler}/s{seed}.draws.npz"
+            if config["keep_draws"]
+            else temp("results/runs/{target}/d{dim}/{sampler}/s{seed}.draws.npz")
+        ),
+    log:
+        "results/logs/sample/{target}/d{dim}/{sampler}/s{seed}.log",
+    params:
+        settings=run_settings,
+        keep_draws=config["keep_draws"],
+        compiledir=COMPILEDIR,
+    threads: sampler_threads
+    conda:
+        "../../envs/sampling.yaml"
+    script:
+        "../../scripts/sample.py"
+
+
+rule diagnose:
+    input:
+        run="results/runs/{target}/d{dim}/{sampler}/s{seed}.run.json",
+        draws="results/runs/{target}/d{dim}/{sampler}/s{seed}.draws.npz",
+        model="results/compile/{target}/d{dim}.json",
+    output:
+        "results/runs/{target}/d{dim}/{sampler}/s{seed}.json",
+    log:
+        "results/logs/diagnose/{target}/d{dim}/{sampler}/s{seed}.log",
+    params:
+        runs_per_model=runs_per_model,
+    threads: 1
+    conda:
+        "../../envs/analysis.yaml"
+    script:
+        "../../scripts/diagnose.py"
