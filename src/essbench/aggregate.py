@@ -18,9 +18,24 @@ SUMMARY_METRICS = [
     "ess_per_logp",
 ]
 FRONT = [
-    "study", "sampler", "target", "dim", "seed", "run_seed", "status", "reason",
-    "cost_per_ess_mean", "cost_per_ess_min", "ess_bulk_mean", "ess_bulk_min", "ess_tail_min",
-    "rhat_max", "sampling_seconds", "warmup_seconds", "draw_seconds", "compile_seconds",
+    "study",
+    "sampler",
+    "target",
+    "dim",
+    "seed",
+    "run_seed",
+    "status",
+    "reason",
+    "cost_per_ess_mean",
+    "cost_per_ess_min",
+    "ess_bulk_mean",
+    "ess_bulk_min",
+    "ess_tail_min",
+    "rhat_max",
+    "sampling_seconds",
+    "warmup_seconds",
+    "draw_seconds",
+    "compile_seconds",
 ]
 
 

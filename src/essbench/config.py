@@ -103,9 +103,7 @@ def _semantic_problems(config: dict) -> list[str]:
                     f" {', '.join(module.DEFAULTS)}"
                 )
             elif value is not None and not isinstance(value, int | float) or value is True:
-                problems.append(
-                    f"config: samplers.{name}.{key}: {value!r} is not a number"
-                )
+                problems.append(f"config: samplers.{name}.{key}: {value!r} is not a number")
             elif value is not None and value < 0:
                 problems.append(f"config: samplers.{name}.{key}: {value!r} must not be negative")
         if problems:
@@ -126,12 +124,12 @@ def _semantic_problems(config: dict) -> list[str]:
                         " (then walkers_per_dim decides)"
                     )
         for target in config["targets"]:
-            if target in known_targets and module.NEEDS_GRADIENT:
-                if not known_targets[target].GRADIENT:
-                    problems.append(
-                        f"config: samplers.{name}: needs gradients but target {target} has none;"
-                        " remove one of them"
-                    )
+            target_module = known_targets.get(target)
+            if module.NEEDS_GRADIENT and target_module and not target_module.GRADIENT:
+                problems.append(
+                    f"config: samplers.{name}: needs gradients but target {target} has none;"
+                    " remove one of them"
+                )
     for name in config["targets"]:
         module = known_targets.get(name)
         if module is None:

@@ -5,11 +5,25 @@ import pandas as pd
 
 # Okabe-Ito colour-blind-safe palette; a sampler keeps its colour in every figure.
 PALETTE = [
-    "#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000",
+    "#0072B2",
+    "#E69F00",
+    "#009E73",
+    "#D55E00",
+    "#CC79A7",
+    "#56B4E9",
+    "#F0E442",
+    "#000000",
 ]
 SAMPLER_ORDER = [
-    "pymc_nuts", "nutpie", "numpyro_nuts", "blackjax_nuts", "emcee", "emcee_vectorized",
-    "pymc_metropolis", "pymc_demetropolisz", "zeus",
+    "pymc_nuts",
+    "nutpie",
+    "numpyro_nuts",
+    "blackjax_nuts",
+    "emcee",
+    "emcee_vectorized",
+    "pymc_metropolis",
+    "pymc_demetropolisz",
+    "zeus",
 ]
 COST_LABELS = {
     "cost_per_ess_mean": "ms per effective sample\n(bulk ESS, mean over parameters)",
@@ -37,7 +51,10 @@ def cost_vs_dim(runs: pd.DataFrame, outputs, caption: str = ""):
     targets = sorted(runs["target"].unique())
     metrics = list(COST_LABELS)
     fig, axes = plt.subplots(
-        len(targets), len(metrics), figsize=(7.0, 2.9 * len(targets)), squeeze=False,
+        len(targets),
+        len(metrics),
+        figsize=(7.0, 2.9 * len(targets)),
+        squeeze=False,
         constrained_layout=True,
     )
     for row, target in enumerate(targets):
@@ -60,9 +77,7 @@ def cost_vs_dim(runs: pd.DataFrame, outputs, caption: str = ""):
                     else np.zeros(len(dims), bool)
                 )
                 ax.plot(dims[~flagged], med[~flagged], "o", color=colour, ms=4)
-                ax.plot(
-                    dims[flagged], med[flagged], "o", mfc="white", mec=colour, ms=5, mew=1.2
-                )
+                ax.plot(dims[flagged], med[flagged], "o", mfc="white", mec=colour, ms=5, mew=1.2)
             ax.set_xscale("log", base=2)
             ax.set_yscale("log")
             ax.set_xlabel("dimension d")
@@ -71,14 +86,25 @@ def cost_vs_dim(runs: pd.DataFrame, outputs, caption: str = ""):
             ax.grid(True, which="major", alpha=0.3)
     handles, labels = axes[0][0].get_legend_handles_labels()
     if handles:
-        fig.legend(handles, labels, loc="outside lower center", ncol=min(len(labels), 4),
-                   fontsize=8, frameon=False)
+        fig.legend(
+            handles,
+            labels,
+            loc="outside lower center",
+            ncol=min(len(labels), 4),
+            fontsize=8,
+            frameon=False,
+        )
     if caption:
         fig.text(0.01, 1.0, caption, fontsize=6, va="bottom", ha="left", color="0.4")
     for path in outputs:
-        fig.savefig(path, dpi=200, bbox_inches="tight",
-                    metadata={"Title": "essbench: cost per ESS vs dimension"}
-                    if str(path).endswith(".pdf") else None)
+        fig.savefig(
+            path,
+            dpi=200,
+            bbox_inches="tight",
+            metadata={"Title": "essbench: cost per ESS vs dimension"}
+            if str(path).endswith(".pdf")
+            else None,
+        )
     plt.close(fig)
 
 

@@ -79,9 +79,7 @@ def seed_comparison(runs: pd.DataFrame, published: dict) -> str:
         pub = published["ms_per_ess"][b] / published["ms_per_ess"][a]
         ca = ok.loc[ok["sampler"] == a, "cost_per_ess_mean"].median()
         cb = ok.loc[ok["sampler"] == b, "cost_per_ess_mean"].median()
-        lines.append(
-            f"\n`{b}` ÷ `{a}`: published {pub:.1f}×, ours {_ms(cb / ca)}×."
-        )
+        lines.append(f"\n`{b}` ÷ `{a}`: published {pub:.1f}×, ours {_ms(cb / ca)}×.")
     return "\n".join(lines) + "\n"
 
 
@@ -89,7 +87,11 @@ def failures(runs: pd.DataFrame) -> str:
     bad = runs[runs["status"] != "ok"]
     if bad.empty:
         return "## Failed runs\n\nNone.\n"
-    lines = ["## Failed runs\n", "| sampler | target | d | seed | reason | log |", "|---|---|---|---|---|---|"]
+    lines = [
+        "## Failed runs\n",
+        "| sampler | target | d | seed | reason | log |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in bad.itertuples():
         lines.append(f"| {r.sampler} | {r.target} | {r.dim} | {r.seed} | {r.reason} | `{r.log}` |")
     return "\n".join(lines) + "\n"
@@ -99,10 +101,16 @@ def flagged(runs: pd.DataFrame) -> str:
     lines = ["## Unreliable or biased runs\n"]
     ok = runs[runs["status"] == "ok"]
     for flag, why in (
-        ("unreliable", "ensemble chains shorter than 50 autocorrelation times (emcee's rule), "
-                       "or R-hat above 1.01: their ESS, and so their cost, is not trustworthy"),
-        ("biased", "a mean or variance estimate is further from the known truth than its "
-                   "Monte Carlo error allows (Bonferroni over parameters, family α = 0.001)"),
+        (
+            "unreliable",
+            "ensemble chains shorter than 50 autocorrelation times (emcee's rule), "
+            "or R-hat above 1.01: their ESS, and so their cost, is not trustworthy",
+        ),
+        (
+            "biased",
+            "a mean or variance estimate is further from the known truth than its "
+            "Monte Carlo error allows (Bonferroni over parameters, family α = 0.001)",
+        ),
     ):
         if flag not in ok:
             continue
@@ -129,8 +137,9 @@ def machine(runs: pd.DataFrame) -> str:
     )
 
 
-def summary_markdown(study: str, config_hash: str, runs: pd.DataFrame, summary: pd.DataFrame,
-                     published: dict | None) -> str:
+def summary_markdown(
+    study: str, config_hash: str, runs: pd.DataFrame, summary: pd.DataFrame, published: dict | None
+) -> str:
     n_ok = int((runs["status"] == "ok").sum())
     total = runs["sampling_seconds"].sum(skipna=True)
     parts = [

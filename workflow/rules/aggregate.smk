@@ -10,10 +10,10 @@ rule aggregate:
         summary="results/tables/summary.csv",
     log:
         "results/logs/aggregate.log",
-    params:
-        study=config["study"],
-    threads: 1
     conda:
         "../../envs/analysis.yaml"
+    threads: 1
+    params:
+        study=config["study"],
     script:
         "../../scripts/aggregate.py"

@@ -15,9 +15,14 @@ from essbench import config as ebconfig
 from essbench import registry
 
 try:
-    _full = ebconfig.validate(config, ebconfig.load_schema(workflow.source_path("../schemas/config.schema.yaml")))
+    _full = ebconfig.validate(
+        config,
+        ebconfig.load_schema(workflow.source_path("../schemas/config.schema.yaml")),
+    )
 except ebconfig.ConfigError as err:
-    sys.stderr.write(f"{err}\nFix the config (keys are explained in config/README.md).\n")
+    sys.stderr.write(
+        f"{err}\nFix the config (keys are explained in config/README.md).\n"
+    )
     sys.exit(1)
 config.update(_full)
 
@@ -35,7 +40,11 @@ wildcard_constraints:
 
 def run_settings(wildcards):
     return ebconfig.run_settings(
-        config, wildcards.sampler, wildcards.target, int(wildcards.dim), int(wildcards.seed)
+        config,
+        wildcards.sampler,
+        wildcards.target,
+        int(wildcards.dim),
+        int(wildcards.seed),
     )
 
 

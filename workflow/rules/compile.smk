@@ -7,13 +7,13 @@ rule compile:
         "results/compile/{target}/d{dim}.json",
     log:
         "results/logs/compile/{target}/d{dim}.log",
+    conda:
+        "../../envs/sampling.yaml"
+    threads: 1
     params:
         options=lambda wc: ebconfig.target_options(config, wc.target),
         backend=config["backend"],
         samplers=list(config["samplers"]),
         compiledir=COMPILEDIR,
-    threads: 1
-    conda:
-        "../../envs/sampling.yaml"
     script:
         "../../scripts/compile_model.py"

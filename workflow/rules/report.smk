@@ -14,12 +14,12 @@ rule figures:
         pdf="results/figures/cost_vs_dim.pdf",
     log:
         "results/logs/figures.log",
+    conda:
+        "../../envs/plotting.yaml"
+    threads: 1
     params:
         study=config["study"],
         config_hash=CONFIG_HASH,
-    threads: 1
-    conda:
-        "../../envs/plotting.yaml"
     script:
         "../../scripts/figures.py"
 
@@ -36,12 +36,12 @@ rule summary:
         ),
     log:
         "results/logs/summary.log",
+    conda:
+        "../../envs/analysis.yaml"
+    threads: 1
     params:
         study=config["study"],
         config_hash=CONFIG_HASH,
         published=config.get("published"),
-    threads: 1
-    conda:
-        "../../envs/analysis.yaml"
     script:
         "../../scripts/summary.py"

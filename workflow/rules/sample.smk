@@ -15,13 +15,13 @@ rule sample:
         ),
     log:
         "results/logs/sample/{target}/d{dim}/{sampler}/s{seed}.log",
+    conda:
+        "../../envs/sampling.yaml"
+    threads: sampler_threads
     params:
         settings=run_settings,
         keep_draws=config["keep_draws"],
         compiledir=COMPILEDIR,
-    threads: sampler_threads
-    conda:
-        "../../envs/sampling.yaml"
     script:
         "../../scripts/sample.py"
 
@@ -35,10 +35,10 @@ rule diagnose:
         "results/runs/{target}/d{dim}/{sampler}/s{seed}.json",
     log:
         "results/logs/diagnose/{target}/d{dim}/{sampler}/s{seed}.log",
-    params:
-        runs_per_model=runs_per_model,
-    threads: 1
     conda:
         "../../envs/analysis.yaml"
+    threads: 1
+    params:
+        runs_per_model=runs_per_model,
     script:
         "../../scripts/diagnose.py"

@@ -1,0 +1,36 @@
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+SNAKEMAKE = str(BIN / "snakemake") if (BIN / "snakemake").exists() else shutil.which("snakemake")
+
+
+def snakemake(*args, cwd, timeout=900, check=True):
+    """Run the real workflow (the repo's Snakefile) in ``cwd``."""
+    env = dict(os.environ)
+    env.pop("PYTENSOR_FLAGS", None)
+    proc = subprocess.run(
+        [SNAKEMAKE, "--snakefile", str(REPO / "Snakefile"), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"snakemake {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}"
+            f"\n{proc.stderr[-4000:]}"
+        )
+    return proc
+
+
+@pytest.fixture
+def repo():
+    return REPO

@@ -1,0 +1,71 @@
+import math
+
+import pandas as pd
+
+from essbench import aggregate, report
+
+
+def record(sampler, dim, seed, cost, status="ok", unreliable=False):
+    return {
+        "sampler": sampler,
+        "target": "gaussian_iid",
+        "dim": dim,
+        "seed": seed,
+        "status": status,
+        "reason": "" if status == "ok" else "boom",
+        "log": "x.log",
+        "cost_per_ess_mean": cost,
+        "cost_per_ess_min": 2 * cost,
+        "ess_bulk_mean": 100.0,
+        "ess_bulk_min": 50.0,
+        "ess_tail_min": 40.0,
+        "rhat_max": 1.0,
+        "sampling_seconds": cost * 100,
+        "unreliable": unreliable,
+        "biased": False,
+    }
+
+
+def test_summary_median_and_spread():
+    recs = [record("a", 2, s, c) for s, c in enumerate([1.0, 2.0, 4.0])]
+    recs += [record("b", 2, 0, 10.0), record("b", 2, 1, math.nan, status="failed")]
+    runs = aggregate.runs_table(recs, "t")
+    assert list(runs.columns[:4]) == ["study", "sampler", "target", "dim"]
+    summary = aggregate.summary_table(runs).set_index("sampler")
+    assert summary.loc["a", "cost_per_ess_mean_median"] == 2.0
+    assert summary.loc["a", "cost_per_ess_mean_min"] == 1.0
+    assert summary.loc["a", "cost_per_ess_mean_max"] == 4.0
+    assert summary.loc["b", "n_runs"] == 2 and summary.loc["b", "n_ok"] == 1
+    assert summary.loc["b", "cost_per_ess_mean_median"] == 10.0
+
+
+def test_headline_ratio_and_failures_are_reported():
+    recs = [record("pymc_nuts", 8, 0, 0.001), record("emcee", 8, 0, 0.05, unreliable=True)]
+    recs.append(record("emcee", 8, 1, math.nan, status="failed"))
+    runs = aggregate.runs_table(recs, "t")
+    summary = aggregate.summary_table(runs)
+    text = report.headline(summary)
+    assert "50×" in text  # 0.05 / 0.001
+    assert "50 [50–50] †" in text  # emcee ms/ESS, flagged unreliable
+    assert "boom" in report.failures(runs)
+
+
+def test_seed_comparison_ratio():
+    runs = pd.DataFrame(
+        [
+            record("pymc_nuts", 50, 0, 0.0006),
+            record("emcee", 50, 0, 0.02536),
+        ]
+    )
+    text = report.seed_comparison(
+        runs,
+        {
+            "source": "tutorial",
+            "target": "gaussian_iid",
+            "dim": 50,
+            "ms_per_ess": {"pymc_nuts": 0.60, "emcee": 50.72},
+        },
+    )
+    assert "| `pymc_nuts` | 0.60 | 0.6 | 1.00 |" in text
+    assert "| `emcee` | 50.72 | 25.4 | 0.50 |" in text
+    assert "published 84.5×, ours 42.3×" in text

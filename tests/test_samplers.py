@@ -1,0 +1,64 @@
+"""Each sampler on a small Gaussian: the common result format and recovery of the truth."""
+
+import numpy as np
+import pytest
+
+from essbench import metrics, registry
+from essbench.problem import build_problem
+from essbench.samplers import SamplerRun, merged_options
+
+SMALL = {
+    "pymc_nuts": {"tune": 300, "draws": 300, "chains": 2, "cores": 1},
+    "emcee": {"burn": 300, "steps": 1500},
+    "emcee_vectorized": {"burn": 300, "steps": 1500},
+}
+
+
+@pytest.fixture(scope="module")
+def problem():
+    return build_problem("gaussian_iid", 3)
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_sampler_result_format_and_truth(problem, name):
+    module = registry.sampler(name)
+    options = merged_options(module, SMALL[name])
+    run = module.run(problem, options, seed=11)
+    assert isinstance(run, SamplerRun)
+    assert run.draws.ndim == 3 and run.draws.shape[2] == problem.ndim
+    assert np.all(np.isfinite(run.draws))
+    assert run.warmup_seconds > 0 and run.draw_seconds > 0 and run.compile_seconds > 0
+    if module.NEEDS_GRADIENT:
+        assert run.grad_evals > 0 and run.logp_evals == 0
+    else:
+        assert run.grad_evals == 0 and run.logp_evals > 0
+    truth = problem.truth()
+    z = metrics.bias_z(run.draws, truth.mean, truth.var)
+    limit = metrics.bias_threshold(problem.ndim)
+    assert z["z_mean_max"] < limit and z["z_var_max"] < limit, z
+
+
+def test_every_sampler_declares_its_interface():
+    for name, module in registry.samplers().items():
+        assert name == module.NAME
+        for attr in ("DESCRIPTION", "NEEDS_GRADIENT", "ENSEMBLE", "DEFAULTS", "threads", "run"):
+            assert hasattr(module, attr), f"{name} lacks {attr}"
+        assert module.threads(merged_options(module, {})) >= 1
+        if module.ENSEMBLE:
+            assert module.walkers(10, merged_options(module, {})) >= 20
+
+
+def test_ensemble_walkers_rule():
+    module = registry.sampler("emcee")
+    assert module.walkers(50, {"nwalkers": 124, "walkers_per_dim": 2.5}) == 124
+    assert module.walkers(50, {"nwalkers": None, "walkers_per_dim": 2.5}) == 126
+    assert module.walkers(3, {"nwalkers": None, "walkers_per_dim": 1.0}) == 8
+
+
+def test_flat_logp_matches_batched(problem):
+    x = np.random.default_rng(0).standard_normal((5, problem.ndim))
+    single = problem.compile_logp()
+    batched = problem.compile_logp_batched()
+    expected = -0.5 * (x**2).sum(axis=1) - 0.5 * problem.ndim * np.log(2 * np.pi)
+    np.testing.assert_allclose([single(r) for r in x], expected)
+    np.testing.assert_allclose(batched(x), expected)

@@ -1,0 +1,104 @@
+"""Static checks of the workflow and a real run of the tiny study in a temporary directory."""
+
+import math
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import REPO, SNAKEMAKE, snakemake
+
+CONFIGS = sorted((REPO / "config").rglob("*.yaml"))
+BIN = Path(sys.executable).parent
+
+
+def test_snakemake_lint_is_clean(tmp_path):
+    proc = subprocess.run(
+        [SNAKEMAKE, "--lint"], cwd=REPO, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_snakefmt_is_clean():
+    snakefmt = shutil.which("snakefmt", path=str(BIN)) or shutil.which("snakefmt")
+    proc = subprocess.run([snakefmt, "--check", "."], cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_ruff_is_clean():
+    ruff = shutil.which("ruff", path=str(BIN)) or shutil.which("ruff")
+    proc = subprocess.run([ruff, "check", "."], cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda p: str(p.relative_to(REPO)))
+def test_dry_run_of_every_shipped_config(config, tmp_path):
+    proc = snakemake("-n", "--configfile", str(config), cwd=tmp_path, timeout=300)
+    assert "sample" in proc.stdout and "aggregate" in proc.stdout
+
+
+def test_bad_config_fails_before_any_job(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "study: x\nseeds: [0]\ndims: [2]\ntargets: {gaussian_iid: {}}\nsamplers: {pymc_nut: {}}\n"
+    )
+    proc = snakemake("-n", "--configfile", str(bad), cwd=tmp_path, check=False)
+    assert proc.returncode != 0
+    assert "samplers.pymc_nut: unknown sampler (did you mean 'pymc_nuts'?)" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.workflow
+def test_tiny_study_end_to_end(tmp_path):
+    config = REPO / "config" / "test" / "tiny.yaml"
+    snakemake("--cores", "2", "--configfile", str(config), cwd=tmp_path)
+    snakemake(
+        "--cores", "2", "--configfile", str(config), "--report", "results/report.html", cwd=tmp_path
+    )
+    results = tmp_path / "results"
+    runs = pd.read_parquet(results / "tables" / "runs.parquet")
+    csv = pd.read_csv(results / "tables" / "runs.csv")
+    assert len(runs) == len(csv) == 3 * 2 * 2  # samplers x dims x seeds
+    for column in (
+        "sampler",
+        "target",
+        "dim",
+        "seed",
+        "run_seed",
+        "status",
+        "ess_bulk_mean",
+        "ess_bulk_min",
+        "ess_tail_min",
+        "rhat_max",
+        "cost_per_ess_mean",
+        "cost_per_ess_min",
+        "sampling_seconds",
+        "compile_seconds",
+        "grad_evals",
+        "logp_evals",
+        "settings_hash",
+        "prov_cpu",
+        "prov_git_commit",
+        "version_pymc",
+    ):
+        assert column in runs.columns, column
+    assert (runs["status"] == "ok").all(), runs[["sampler", "dim", "reason"]]
+    for column in ("ess_bulk_mean", "ess_bulk_min", "cost_per_ess_mean", "cost_per_ess_min"):
+        assert all(math.isfinite(v) and v > 0 for v in runs[column]), column
+    assert set(runs["sampler"]) == {"pymc_nuts", "emcee", "emcee_vectorized"}
+    summary = pd.read_csv(results / "tables" / "summary.csv")
+    assert len(summary) == 3 * 2
+    for name in ("cost_vs_dim.png", "cost_vs_dim.pdf"):
+        assert (results / "figures" / name).stat().st_size > 10_000
+    text = (results / "summary.md").read_text()
+    assert "## Headline" in text and "`emcee` ÷ `pymc_nuts`" in text
+    html = (results / "report.html").read_text(errors="replace")
+    assert "cost_vs_dim.png" in html
+    # Draws are temporary unless keep_draws: none are left behind.
+    assert not list(results.rglob("*.draws.npz"))
+    # A second invocation finds nothing to do: finished runs are never recomputed.
+    proc = snakemake("-n", "--cores", "2", "--configfile", str(config), cwd=tmp_path)
+    assert "Nothing to be done" in proc.stdout + proc.stderr
