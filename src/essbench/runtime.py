@@ -19,6 +19,12 @@ THREAD_VARS = (
 )
 
 
+def export_pythonpath(path: str) -> None:
+    """Put ``path`` first on PYTHONPATH so that child processes import this package."""
+    parts = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != path]
+    os.environ["PYTHONPATH"] = os.pathsep.join([path, *parts])
+
+
 def pin_threads(threads: int) -> None:
     for var in THREAD_VARS:
         os.environ[var] = str(threads)

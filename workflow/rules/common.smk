@@ -1,18 +1,17 @@
 # Config validation (JSON schema + semantic checks) and helpers shared by all rules.
-import os
 import sys
 from pathlib import Path
 
 SRC = str(Path(workflow.basedir) / "src")
 if SRC not in sys.path:
     sys.path.insert(0, SRC)
-# Scripts run in their own processes (and conda envs): let them import the package too.
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    p for p in (SRC, os.environ.get("PYTHONPATH", "")) if p
-)
 
 from essbench import config as ebconfig
 from essbench import registry
+from essbench.runtime import export_pythonpath
+
+# Scripts run in their own processes (and conda envs): let them import the package too.
+export_pythonpath(SRC)
 
 try:
     _full = ebconfig.validate(
