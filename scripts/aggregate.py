@@ -1,4 +1,4 @@
-"""Snakemake adapter: one tidy table of all runs and the per-cell summary."""
+"""Snakemake adapter: one tidy table of all runs, the per-cell summary, the ESS calibration."""
 
 from essbench.runtime import start
 
@@ -6,6 +6,11 @@ start(snakemake)  # noqa: F821 - injected by Snakemake
 
 from essbench import aggregate  # noqa: E402
 
-runs = aggregate.runs_table(aggregate.load_records(snakemake.input), snakemake.params.study)  # noqa: F821
+records = aggregate.load_records(snakemake.input)  # noqa: F821
+runs = aggregate.runs_table(records, snakemake.params.study)  # noqa: F821
 aggregate.write_table(runs, parquet=snakemake.output.parquet, csv=snakemake.output.csv)  # noqa: F821
 aggregate.write_table(aggregate.summary_table(runs), csv=snakemake.output.summary)  # noqa: F821
+aggregate.write_table(
+    aggregate.calibration_table(records),
+    csv=snakemake.output.calibration,  # noqa: F821
+)

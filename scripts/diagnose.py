@@ -12,4 +12,5 @@ diagnose(
     out_json=snakemake.output[0],  # noqa: F821
     compile_json=snakemake.input.model,  # noqa: F821
     runs_per_model=snakemake.params.runs_per_model,  # noqa: F821
+    threads=snakemake.threads,  # noqa: F821
 )

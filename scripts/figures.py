@@ -14,3 +14,8 @@ caption = (
     f"commit {provenance.git_commit()[:12]}"
 )
 plots.cost_vs_dim(runs, [snakemake.output.png, snakemake.output.pdf], caption)  # noqa: F821
+plots.ess_calibration(
+    pd.read_csv(snakemake.input.calibration),  # noqa: F821
+    [snakemake.output.calibration_png, snakemake.output.calibration_pdf],  # noqa: F821
+    caption,
+)

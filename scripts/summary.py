@@ -13,6 +13,7 @@ text = report.summary_markdown(
     config_hash=snakemake.params.config_hash,  # noqa: F821
     runs=pd.read_parquet(snakemake.input.runs),  # noqa: F821
     summary=pd.read_csv(snakemake.input.summary),  # noqa: F821
+    calibration=pd.read_csv(snakemake.input.calibration),  # noqa: F821
     published=snakemake.params.published,  # noqa: F821
 )
 io.write_text(snakemake.output[0], text)  # noqa: F821

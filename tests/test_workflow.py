@@ -91,12 +91,29 @@ def test_tiny_study_end_to_end(tmp_path):
     assert set(runs["sampler"]) == {"pymc_nuts", "emcee", "emcee_vectorized"}
     summary = pd.read_csv(results / "tables" / "summary.csv")
     assert len(summary) == 3 * 2
-    for name in ("cost_vs_dim.png", "cost_vs_dim.pdf"):
+    for name in (
+        "cost_vs_dim.png",
+        "cost_vs_dim.pdf",
+        "ess_calibration.png",
+        "ess_calibration.pdf",
+    ):
         assert (results / "figures" / name).stat().st_size > 10_000
     text = (results / "summary.md").read_text()
     assert "## Headline" in text and "`emcee` ÷ `pymc_nuts`" in text
     html = (results / "report.html").read_text(errors="replace")
     assert "cost_vs_dim.png" in html
+    calibration = pd.read_csv(results / "tables" / "calibration.csv")
+    assert len(calibration) == 3 * 2
+    assert (
+        (calibration["ratio_lo"] <= calibration["ratio"])
+        & (calibration["ratio"] <= calibration["ratio_hi"])
+    ).all()
+    # --cores 2 with single-threaded runs: at least two sampling jobs ran side by side, and
+    # sharing the warmed PyTensor cache did not fail either of them.
+    spans = sorted(zip(runs["started_at"], runs["finished_at"], strict=True))
+    assert any(b[0] < a[1] for a, b in zip(spans, spans[1:], strict=False)), spans
+    logs = " ".join(p.read_text() for p in (results / "logs").rglob("*.log"))
+    assert "lock" not in logs.lower() or "timeout" not in logs.lower()
     # Draws are temporary unless keep_draws: none are left behind.
     assert not list(results.rglob("*.draws.npz"))
     # A second invocation finds nothing to do: finished runs are never recomputed.

@@ -1,5 +1,6 @@
 """Tidy tables of all runs, and the per-(sampler, target, dim) summary across seeds."""
 
+import numpy as np
 import pandas as pd
 
 from essbench import io
@@ -40,7 +41,9 @@ FRONT = [
 
 
 def runs_table(records: list[dict], study: str) -> pd.DataFrame:
-    df = pd.DataFrame.from_records(records)
+    df = pd.DataFrame.from_records(
+        [{k: v for k, v in r.items() if k not in VECTOR_COLUMNS} for r in records]
+    )
     df.insert(0, "study", study)
     front = [c for c in FRONT if c in df.columns]
     df = df[front + [c for c in df.columns if c not in front]]
@@ -85,3 +88,55 @@ def write_table(df: pd.DataFrame, parquet=None, csv=None) -> None:
     if csv:
         with io.atomic_path(csv) as tmp:
             df.to_csv(tmp, index=False)
+
+
+VECTOR_COLUMNS = ("param_mean", "param_ess_bulk")
+
+
+def calibration_table(records: list[dict], level: float = 0.95) -> pd.DataFrame:
+    """ESS calibration across seeds, per (sampler, target, dim).
+
+    For each successful run s and parameter p, u = (mean estimate - true mean)^2 / true
+    variance. If the reported ESS is honest, u is about chi2_1 / ESS, so:
+
+    - ``ess_empirical`` = 1 / mean(u), pooled over seeds and parameters;
+    - ``ess_estimator`` = 1 / mean(1 / ESS), the matching pooled (harmonic) bulk ESS;
+    - ``ratio`` = ess_estimator / ess_empirical (1 when the ESS is honest, > 1 when the
+      estimator promises more precision than the seeds deliver);
+    - ``ratio_lo`` / ``ratio_hi``: a ``level`` interval from n * ratio ~ chi2_n with
+      n = seeds x parameters, which assumes independent errors across parameters (true for
+      ``gaussian_iid``; for correlated targets the interval is too narrow).
+    """
+    from scipy.stats import chi2
+
+    from essbench import registry
+
+    rows = []
+    ok = [r for r in records if r.get("status") == "ok" and r.get("param_mean") is not None]
+    groups: dict[tuple, list[dict]] = {}
+    for r in ok:
+        groups.setdefault((r["sampler"], r["target"], int(r["dim"])), []).append(r)
+    alpha = 1 - level
+    for (sampler, target, dim), runs in sorted(groups.items()):
+        truth = registry.target(target).truth(dim)
+        means = np.array([r["param_mean"] for r in runs])
+        ess = np.array([r["param_ess_bulk"] for r in runs])
+        u = (means - truth.mean) ** 2 / truth.var
+        n = u.size
+        mean_u, mean_inv_ess = float(u.mean()), float((1.0 / ess).mean())
+        ratio = mean_u / mean_inv_ess
+        rows.append(
+            {
+                "sampler": sampler,
+                "target": target,
+                "dim": dim,
+                "n_seeds": len(runs),
+                "n_terms": n,
+                "ess_empirical": 1.0 / mean_u if mean_u > 0 else np.inf,
+                "ess_estimator": 1.0 / mean_inv_ess,
+                "ratio": ratio,
+                "ratio_lo": ratio * n / chi2.ppf(1 - alpha / 2, n),
+                "ratio_hi": ratio * n / chi2.ppf(alpha / 2, n),
+            }
+        )
+    return pd.DataFrame(rows)

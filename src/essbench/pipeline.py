@@ -2,6 +2,7 @@
 
 import logging
 import math
+import time
 import traceback
 from pathlib import Path
 from time import perf_counter
@@ -58,6 +59,7 @@ def sample(settings: dict, out_json, out_draws, threads: int, log_path: str, kee
         "ensemble": module.ENSEMBLE,
     }
     draws = np.empty((0, 0, 0))
+    record["started_at"] = time.time()
     try:
         problem = build_problem(
             settings["target"], settings["dim"], settings["target_options"], settings["backend"]
@@ -86,6 +88,7 @@ def sample(settings: dict, out_json, out_draws, threads: int, log_path: str, kee
         log.error("run failed:\n%s", traceback.format_exc())
         record["status"] = "failed"
         record["reason"] = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+    record["finished_at"] = time.time()
     record.update(provenance.collect(threads))
     record["draws_bytes"] = 0
     _save_draws(out_draws, draws, compress=keep_draws)
@@ -95,7 +98,9 @@ def sample(settings: dict, out_json, out_draws, threads: int, log_path: str, kee
     return record
 
 
-def diagnose(run_json, draws_path, out_json, compile_json=None, runs_per_model: int = 1):
+def diagnose(
+    run_json, draws_path, out_json, compile_json=None, runs_per_model: int = 1, threads: int = 1
+):
     """Add ESS, R-hat, costs, bias and (for ensembles) autocorrelation to a run's record."""
     record = io.read_json(run_json)
     if compile_json:
@@ -105,7 +110,11 @@ def diagnose(run_json, draws_path, out_json, compile_json=None, runs_per_model: 
     if record["status"] == "ok":
         start = perf_counter()
         draws = np.load(draws_path)["draws"]
-        record.update(metrics.ess_rhat(draws))
+        per_param = metrics.per_parameter(draws, threads)
+        record.update(metrics.summarize_ess_rhat(per_param))
+        # Per-parameter vectors for the ESS calibration across seeds (not table columns).
+        record["param_mean"] = draws.mean(axis=(0, 1)).tolist()
+        record["param_ess_bulk"] = per_param["ess_bulk"].tolist()
         seconds = record["sampling_seconds"]
         record["cost_per_ess_mean"] = metrics.cost_per_ess(seconds, record["ess_bulk_mean"])
         record["cost_per_ess_min"] = metrics.cost_per_ess(seconds, record["ess_bulk_min"])
@@ -114,15 +123,21 @@ def diagnose(run_json, draws_path, out_json, compile_json=None, runs_per_model: 
         record["ess_per_grad"] = record["ess_bulk_mean"] / grads if grads else math.nan
         record["ess_per_logp"] = record["ess_bulk_mean"] / logps if logps else math.nan
         truth = registry.target(record["target"]).truth(record["dim"])
-        record.update(metrics.bias_z(draws, truth.mean, truth.var))
+        record.update(metrics.bias_z(draws, truth.mean, truth.var, per_param))
         threshold = metrics.bias_threshold(draws.shape[2])
         record["bias_z_threshold"] = threshold
         record["biased"] = bool(max(record["z_mean_max"], record["z_var_max"]) > threshold)
+        reasons = []
         if record.get("ensemble"):
-            record.update(metrics.autocorr(draws))
-            record["unreliable"] = bool(record["chain_over_tau"] < metrics.MIN_CHAIN_OVER_TAU)
-        else:
-            record["unreliable"] = bool(record["rhat_max"] > 1.01)
+            record.update(metrics.autocorr(draws, threads))
+            if record["chain_over_tau"] < metrics.MIN_CHAIN_OVER_TAU:
+                reasons.append(f"chain/tau={record['chain_over_tau']:.1f}<50")
+        if record["rhat_max"] > metrics.MAX_RHAT:
+            reasons.append(f"rhat={record['rhat_max']:.3f}>{metrics.MAX_RHAT}")
+        if record.get("divergences"):
+            reasons.append(f"{record['divergences']} divergences")
+        record["unreliable"] = bool(reasons)
+        record["unreliable_reason"] = "; ".join(reasons)
         ok = all(
             math.isfinite(record[k]) and record[k] > 0
             for k in ("ess_bulk_mean", "cost_per_ess_mean")

@@ -110,3 +110,62 @@ def cost_vs_dim(runs: pd.DataFrame, outputs, caption: str = ""):
 
 def _order(name: str):
     return (SAMPLER_ORDER.index(name) if name in SAMPLER_ORDER else len(SAMPLER_ORDER), name)
+
+
+def ess_calibration(cal: pd.DataFrame, outputs, caption: str = ""):
+    """Estimator ESS ÷ empirical ESS against dimension, with its interval, per sampler."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    targets = sorted(cal["target"].unique()) if len(cal) else ["(no successful runs)"]
+    fig, axes = plt.subplots(
+        1,
+        len(targets),
+        figsize=(3.5 * len(targets), 2.9),
+        squeeze=False,
+        constrained_layout=True,
+    )
+    for ax, target in zip(axes[0], targets, strict=True):
+        sub = cal[cal["target"] == target] if len(cal) else cal
+        samplers = sorted(sub["sampler"].unique(), key=_order) if len(sub) else []
+        offsets = np.linspace(-0.08, 0.08, max(len(samplers), 1))
+        for offset, sampler in zip(offsets, samplers, strict=False):
+            s = sub[sub["sampler"] == sampler].sort_values("dim")
+            x = s["dim"].to_numpy() * 2.0**offset
+            y = s["ratio"].to_numpy()
+            err = np.vstack([y - s["ratio_lo"].to_numpy(), s["ratio_hi"].to_numpy() - y])
+            ax.errorbar(
+                x,
+                y,
+                yerr=err,
+                fmt="o-",
+                ms=4,
+                capsize=2,
+                lw=1,
+                color=sampler_colour(sampler),
+                label=sampler,
+            )
+        ax.axhline(1.0, color="0.3", lw=0.8, ls="--")
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("dimension d")
+        ax.set_ylabel("estimator ESS ÷ empirical ESS\n(bulk ESS; 95% interval)", fontsize=8)
+        ax.set_title(target, fontsize=9)
+        ax.grid(True, alpha=0.3)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    if handles:
+        fig.legend(
+            handles,
+            labels,
+            loc="outside lower center",
+            ncol=min(len(labels), 4),
+            fontsize=8,
+            frameon=False,
+        )
+    if caption:
+        fig.text(0.01, 1.0, caption, fontsize=6, va="bottom", ha="left", color="0.4")
+    for path in outputs:
+        fig.savefig(path, dpi=200, bbox_inches="tight")
+    plt.close(fig)

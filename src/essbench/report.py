@@ -83,6 +83,59 @@ def seed_comparison(runs: pd.DataFrame, published: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def calibration_section(cal: pd.DataFrame) -> str:
+    lines = [
+        "## ESS calibration across seeds\n",
+        "Estimator ESS ÷ empirical ESS (pooled over seeds and parameters; 95% interval). Near 1:"
+        " the bulk ESS is honest; above 1: the ESS (and the cost per ESS) is too optimistic.\n",
+    ]
+    if cal.empty:
+        return "\n".join(lines + ["No successful runs to calibrate.\n"])
+    lines += [
+        "| sampler | target | d | seeds | ratio | 95% interval |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in cal.sort_values(["target", "sampler", "dim"]).itertuples():
+        flag = "" if r.ratio_lo <= 1 <= r.ratio_hi else " ‡"
+        lines.append(
+            f"| {r.sampler} | {r.target} | {r.dim} | {r.n_seeds} | {r.ratio:.2f}{flag} | "
+            f"{r.ratio_lo:.2f}–{r.ratio_hi:.2f} |"
+        )
+    lines.append("\n‡ the interval excludes 1.")
+    return "\n".join(lines) + "\n"
+
+
+def timing_section(runs: pd.DataFrame) -> str:
+    ok = runs[runs["status"] == "ok"]
+    cols = [
+        c
+        for c in (
+            "build_seconds",
+            "compile_seconds",
+            "model_compile_amortized_seconds",
+            "warmup_seconds",
+            "draw_seconds",
+            "diagnose_seconds",
+        )
+        if c in ok
+    ]
+    lines = [
+        "## Where the time goes\n",
+        "Median seconds per run. Cost per ESS uses warm-up + draws only; `compile` is what the"
+        " sampling job itself compiled (the shared cache is warmed by the compile rule, whose"
+        " time is `model compile (amortized)` per run).\n",
+        "| sampler | "
+        + " | ".join(c.removesuffix("_seconds").replace("_", " ") for c in cols)
+        + " | grad evals | log-p evals |",
+        "|---|" + "---|" * (len(cols) + 2),
+    ]
+    for sampler, g in ok.groupby("sampler", sort=False):
+        cells = [f"{g[c].median():.3g}" for c in cols]
+        cells += [f"{g['grad_evals'].median():.3g}", f"{g['logp_evals'].median():.3g}"]
+        lines.append(f"| {sampler} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def failures(runs: pd.DataFrame) -> str:
     bad = runs[runs["status"] != "ok"]
     if bad.empty:
@@ -138,7 +191,12 @@ def machine(runs: pd.DataFrame) -> str:
 
 
 def summary_markdown(
-    study: str, config_hash: str, runs: pd.DataFrame, summary: pd.DataFrame, published: dict | None
+    study: str,
+    config_hash: str,
+    runs: pd.DataFrame,
+    summary: pd.DataFrame,
+    published: dict | None,
+    calibration: pd.DataFrame | None = None,
 ) -> str:
     n_ok = int((runs["status"] == "ok").sum())
     total = runs["sampling_seconds"].sum(skipna=True)
@@ -155,5 +213,7 @@ def summary_markdown(
     ]
     if published:
         parts.append(seed_comparison(runs, published))
-    parts += [flagged(runs), failures(runs), machine(runs)]
+    if calibration is not None:
+        parts.append(calibration_section(calibration))
+    parts += [timing_section(runs), flagged(runs), failures(runs), machine(runs)]
     return "\n".join(parts)

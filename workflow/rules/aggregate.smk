@@ -8,6 +8,7 @@ rule aggregate:
         parquet="results/tables/runs.parquet",
         csv="results/tables/runs.csv",
         summary="results/tables/summary.csv",
+        calibration="results/tables/calibration.csv",
     log:
         "results/logs/aggregate.log",
     conda:

@@ -52,6 +52,12 @@ def sampler_threads(wildcards):
     return sampler_module.threads(ebconfig.sampler_options(config, wildcards.sampler))
 
 
+def diagnose_threads(wildcards):
+    # Ensemble runs hold walkers x steps draws per parameter: spread their diagnostics
+    # over two threads. Everything else is small.
+    return 2 if registry.sampler(wildcards.sampler).ENSEMBLE else 1
+
+
 def runs_per_model(wildcards):
     return sum(
         1 for r in RUNS if r.target == wildcards.target and r.dim == int(wildcards.dim)
@@ -67,7 +73,10 @@ def final_outputs():
         "results/tables/runs.parquet",
         "results/tables/runs.csv",
         "results/tables/summary.csv",
+        "results/tables/calibration.csv",
         "results/figures/cost_vs_dim.png",
         "results/figures/cost_vs_dim.pdf",
+        "results/figures/ess_calibration.png",
+        "results/figures/ess_calibration.pdf",
         "results/summary.md",
     ]

@@ -5,6 +5,7 @@
 rule figures:
     input:
         runs="results/tables/runs.parquet",
+        calibration="results/tables/calibration.csv",
     output:
         png=report(
             "results/figures/cost_vs_dim.png",
@@ -12,6 +13,12 @@ rule figures:
             category="Cost per effective sample",
         ),
         pdf="results/figures/cost_vs_dim.pdf",
+        calibration_png=report(
+            "results/figures/ess_calibration.png",
+            caption="../report/ess_calibration.rst",
+            category="ESS calibration",
+        ),
+        calibration_pdf="results/figures/ess_calibration.pdf",
     log:
         "results/logs/figures.log",
     conda:
@@ -28,6 +35,7 @@ rule summary:
     input:
         runs="results/tables/runs.parquet",
         summary="results/tables/summary.csv",
+        calibration="results/tables/calibration.csv",
     output:
         report(
             "results/summary.md",
