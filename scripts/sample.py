@@ -13,4 +13,5 @@ sample(
     threads=snakemake.threads,  # noqa: F821
     log_path=str(snakemake.log[0]),  # noqa: F821
     keep_draws=snakemake.params.keep_draws,  # noqa: F821
+    budget_seconds=snakemake.params.budget_seconds,  # noqa: F821
 )

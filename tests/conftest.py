@@ -34,3 +34,19 @@ def snakemake(*args, cwd, timeout=900, check=True):
 @pytest.fixture
 def repo():
     return REPO
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """The tiny study run once, uninterrupted: its runs table."""
+    import pandas as pd
+
+    work = tmp_path_factory.mktemp("tiny")
+    config = REPO / "config" / "test" / "tiny.yaml"
+    snakemake("--cores", "2", "--configfile", str(config), cwd=work)
+    snakemake(
+        "--cores", "2", "--configfile", str(config), "--report", "results/report.html", cwd=work
+    )
+    runs = pd.read_parquet(work / "results" / "tables" / "runs.parquet")
+    runs.attrs["workdir"] = work
+    return runs

@@ -102,6 +102,13 @@ def _semantic_problems(config: dict) -> list[str]:
                     f"{_did_you_mean(key, module.DEFAULTS)}; options of {name}:"
                     f" {', '.join(module.DEFAULTS)}"
                 )
+            elif isinstance(module.DEFAULTS[key], str):
+                choices = getattr(module, "CHOICES", {}).get(key)
+                if not isinstance(value, str) or (choices and value not in choices):
+                    problems.append(
+                        f"config: samplers.{name}.{key}: {value!r} is not one of"
+                        f" {', '.join(choices or ['a string'])}"
+                    )
             elif value is not None and not isinstance(value, int | float) or value is True:
                 problems.append(f"config: samplers.{name}.{key}: {value!r} is not a number")
             elif value is not None and value < 0:

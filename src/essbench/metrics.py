@@ -180,14 +180,14 @@ def _integrated_time_1param(x: np.ndarray, c: float = 5.0) -> float:
 
     The same estimator as ``emcee.autocorr.integrated_time`` (mean over walkers of each
     walker's normalized autocorrelation function, then ``auto_window`` with c = 5), with the
-    FFTs of all walkers done in one call instead of a Python loop over walkers.
+    FFTs of all walkers done in one (real) FFT call instead of a Python loop over walkers.
     """
     from emcee.autocorr import auto_window, next_pow_two
 
     n = next_pow_two(x.shape[1])
     centred = x - x.mean(axis=1, keepdims=True)
-    f = np.fft.fft(centred, n=2 * n, axis=1)
-    acf = np.fft.ifft(f * np.conjugate(f), axis=1)[:, : x.shape[1]].real
+    f = np.fft.rfft(centred, n=2 * n, axis=1)
+    acf = np.fft.irfft(f * np.conjugate(f), n=2 * n, axis=1)[:, : x.shape[1]]
     acf /= acf[:, :1]
     taus = 2.0 * np.cumsum(acf.mean(axis=0)) - 1.0
     return float(taus[auto_window(taus, c)])

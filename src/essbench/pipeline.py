@@ -1,9 +1,12 @@
 """The work behind each rule, as plain functions (the scripts only pass paths and params)."""
 
+import hashlib
 import logging
 import math
+import signal
 import time
 import traceback
+from contextlib import contextmanager
 from pathlib import Path
 from time import perf_counter
 
@@ -43,8 +46,39 @@ def _save_draws(path, draws: np.ndarray, compress: bool) -> None:
         (np.savez_compressed if compress else np.savez)(fh, draws=draws)
 
 
-def sample(settings: dict, out_json, out_draws, threads: int, log_path: str, keep_draws: bool):
-    """One run of one sampler; a failure is recorded, never raised."""
+class RunBudgetExceeded(TimeoutError):
+    pass
+
+
+@contextmanager
+def wall_time_budget(seconds: float | None):
+    """Raise :class:`RunBudgetExceeded` in this (main) thread after ``seconds``."""
+    if not seconds:
+        yield
+        return
+
+    def handler(signum, frame):
+        raise RunBudgetExceeded(f"run exceeded its wall-time budget of {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, handler)
+    signal.setitimer(signal.ITIMER_REAL, float(seconds))
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def sample(
+    settings: dict,
+    out_json,
+    out_draws,
+    threads: int,
+    log_path: str,
+    keep_draws: bool,
+    budget_seconds: float | None = None,
+):
+    """One run of one sampler; a failure (exception, non-finite draws, budget) is recorded."""
     from essbench.problem import build_problem
 
     module = registry.sampler(settings["sampler"])
@@ -61,34 +95,36 @@ def sample(settings: dict, out_json, out_draws, threads: int, log_path: str, kee
     draws = np.empty((0, 0, 0))
     record["started_at"] = time.time()
     try:
-        problem = build_problem(
-            settings["target"], settings["dim"], settings["target_options"], settings["backend"]
-        )
-        record["build_seconds"] = problem.build_seconds
-        result = module.run(problem, settings["sampler_options"], settings["run_seed"])
-        draws = result.draws
-        record.update(
-            compile_seconds=result.compile_seconds,
-            warmup_seconds=result.warmup_seconds,
-            draw_seconds=result.draw_seconds,
-            sampling_seconds=result.sampling_seconds,
-            grad_evals=result.grad_evals,
-            logp_evals=result.logp_evals,
-            n_chains=draws.shape[0],
-            n_draws=draws.shape[1],
-            n_params=draws.shape[2],
-            **result.settings,
-            **result.stats,
-        )
-        if draws.shape[2] != problem.ndim:
-            raise RuntimeError(f"draws have {draws.shape[2]} params, model has {problem.ndim}")
-        if not np.all(np.isfinite(draws)):
-            raise FloatingPointError("draws contain non-finite values")
+        with wall_time_budget(budget_seconds):
+            problem = build_problem(
+                settings["target"], settings["dim"], settings["target_options"], settings["backend"]
+            )
+            record["build_seconds"] = problem.build_seconds
+            result = module.run(problem, settings["sampler_options"], settings["run_seed"])
+            draws = result.draws
+            record.update(
+                compile_seconds=result.compile_seconds,
+                warmup_seconds=result.warmup_seconds,
+                draw_seconds=result.draw_seconds,
+                sampling_seconds=result.sampling_seconds,
+                grad_evals=result.grad_evals,
+                logp_evals=result.logp_evals,
+                n_chains=draws.shape[0],
+                n_draws=draws.shape[1],
+                n_params=draws.shape[2],
+                **result.settings,
+                **result.stats,
+            )
+            if draws.shape[2] != problem.ndim:
+                raise RuntimeError(f"draws have {draws.shape[2]} params, model has {problem.ndim}")
+            if not np.all(np.isfinite(draws)):
+                raise FloatingPointError("draws contain non-finite values")
     except Exception as exc:  # a failed run is a result, not a crash of the study
         log.error("run failed:\n%s", traceback.format_exc())
         record["status"] = "failed"
         record["reason"] = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
     record["finished_at"] = time.time()
+    record["draws_sha256"] = hashlib.sha256(np.ascontiguousarray(draws).tobytes()).hexdigest()
     record.update(provenance.collect(threads))
     record["draws_bytes"] = 0
     _save_draws(out_draws, draws, compress=keep_draws)

@@ -14,6 +14,9 @@ rule aggregate:
     conda:
         "../../envs/analysis.yaml"
     threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
     params:
         study=config["study"],
     script:

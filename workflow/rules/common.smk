@@ -8,6 +8,7 @@ if SRC not in sys.path:
 
 from essbench import config as ebconfig
 from essbench import registry
+from essbench import resources as ebresources
 from essbench.runtime import export_pythonpath
 
 # Scripts run in their own processes (and conda envs): let them import the package too.
@@ -56,6 +57,18 @@ def diagnose_threads(wildcards):
     # Ensemble runs hold walkers x steps draws per parameter: spread their diagnostics
     # over two threads. Everything else is small.
     return 2 if registry.sampler(wildcards.sampler).ENSEMBLE else 1
+
+
+def run_mem_mb(wildcards):
+    options = ebconfig.sampler_options(config, wildcards.sampler)
+    return ebresources.run_mem_mb(wildcards.sampler, options, int(wildcards.dim))
+
+
+def run_runtime(wildcards):
+    options = ebconfig.sampler_options(config, wildcards.sampler)
+    return ebresources.run_runtime_min(
+        wildcards.sampler, options, int(wildcards.dim), config["run_budget_seconds"]
+    )
 
 
 def runs_per_model(wildcards):

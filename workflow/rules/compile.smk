@@ -10,6 +10,9 @@ rule compile:
     conda:
         "../../envs/sampling.yaml"
     threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
     params:
         options=lambda wc: ebconfig.target_options(config, wc.target),
         backend=config["backend"],

@@ -24,6 +24,9 @@ rule figures:
     conda:
         "../../envs/plotting.yaml"
     threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
     params:
         study=config["study"],
         config_hash=CONFIG_HASH,
@@ -47,6 +50,9 @@ rule summary:
     conda:
         "../../envs/analysis.yaml"
     threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
     params:
         study=config["study"],
         config_hash=CONFIG_HASH,

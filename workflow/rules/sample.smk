@@ -15,12 +15,18 @@ rule sample:
         ),
     log:
         "results/logs/sample/{target}/d{dim}/{sampler}/s{seed}.log",
+    group:
+        "runs"
     conda:
         "../../envs/sampling.yaml"
     threads: sampler_threads
+    resources:
+        mem_mb=run_mem_mb,
+        runtime=run_runtime,
     params:
         settings=run_settings,
         keep_draws=config["keep_draws"],
+        budget_seconds=config["run_budget_seconds"],
         compiledir=COMPILEDIR,
     script:
         "../../scripts/sample.py"
@@ -35,9 +41,14 @@ rule diagnose:
         "results/runs/{target}/d{dim}/{sampler}/s{seed}.json",
     log:
         "results/logs/diagnose/{target}/d{dim}/{sampler}/s{seed}.log",
+    group:
+        "runs"
     conda:
         "../../envs/analysis.yaml"
-    threads: 1
+    threads: diagnose_threads
+    resources:
+        mem_mb=run_mem_mb,
+        runtime=30,
     params:
         runs_per_model=runs_per_model,
     script:

@@ -1,0 +1,84 @@
+"""Does the pipeline measure what a plain script measures? (issue: seed fidelity)
+
+Runs the seed protocol twice on this machine, one after the other: through the pipeline
+(``snakemake --configfile config/seed.yaml`` in a temporary directory) and as the plain
+script ``benchmarks/seed_standalone.py``; prints each sampler's ms per ESS and the ratio
+pipeline ÷ standalone (target: 0.85 to 1.15). Takes about three minutes on 2 cores.
+
+    .venv/bin/python benchmarks/seed_fidelity.py [--repeats N]
+"""
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def pipeline_costs(workdir: Path) -> dict[str, float]:
+    subprocess.run(
+        [
+            str(BIN / "snakemake"),
+            "--snakefile",
+            str(REPO / "Snakefile"),
+            "--configfile",
+            str(REPO / "config" / "seed.yaml"),
+            "--cores",
+            "2",
+            "--quiet",
+            "all",
+        ],
+        cwd=workdir,
+        check=True,
+        capture_output=True,
+    )
+    runs = pd.read_parquet(workdir / "results" / "tables" / "runs.parquet")
+    return {r.sampler: 1e3 * r.cost_per_ess_mean for r in runs.itertuples()}
+
+
+def standalone_costs(seed: int) -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "seed_standalone.py"), "--seed", str(seed)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    data = json.loads(out.stdout.strip().splitlines()[-1])
+    return {k: v["ms_per_ess"] for k, v in data.items()}
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeats", type=int, default=1)
+    args = parser.parse_args()
+    rows = []
+    for rep in range(args.repeats):
+        with tempfile.TemporaryDirectory() as tmp:
+            pipe = pipeline_costs(Path(tmp))
+        alone = standalone_costs(rep)
+        for sampler, ms in alone.items():
+            rows.append(
+                {
+                    "repeat": rep,
+                    "sampler": sampler,
+                    "pipeline_ms_per_ess": pipe[sampler],
+                    "standalone_ms_per_ess": ms,
+                    "ratio": pipe[sampler] / ms,
+                }
+            )
+    df = pd.DataFrame(rows)
+    print(df.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+    med = df.groupby("sampler")["ratio"].median()
+    for sampler, ratio in med.items():
+        ok = "within" if 0.85 <= ratio <= 1.15 else "OUTSIDE"
+        print(f"{sampler}: pipeline / standalone = {ratio:.2f} ({ok} 0.85-1.15)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,37 @@
+"""Resource requests per job (memory, runtime), scaled with the run's size.
+
+Used by the rules' ``resources:`` so that a cluster scheduler (profiles/slurm) gets honest
+requests; a local run only uses them to bound parallel memory use.
+"""
+
+import math
+
+from essbench import registry
+
+BASE_MB = 1500  # Python + PyMC + PyTensor + ArviZ imports, compiled functions
+BYTES = 8
+
+
+def _draw_count(sampler: str, options: dict, dim: int) -> int:
+    module = registry.sampler(sampler)
+    if module.ENSEMBLE:
+        return module.walkers(dim, options) * (int(options["burn"]) + int(options["steps"]))
+    chains = int(options.get("chains", 1))
+    return chains * (int(options.get("tune", 0)) + int(options.get("draws", 1000)))
+
+
+def run_mem_mb(sampler: str, options: dict, dim: int) -> int:
+    """Draws (plus warm-up kept by the sampler) x 4 copies (sampler, split, ranks, FFT)."""
+    draws_mb = _draw_count(sampler, options, dim) * dim * BYTES / 2**20
+    return int(BASE_MB + math.ceil(4 * draws_mb))
+
+
+def run_runtime_min(sampler: str, options: dict, dim: int, budget_seconds=None) -> int:
+    """Minutes: the run's budget with a margin when set, else a generous size-based guess."""
+    if budget_seconds:
+        return int(math.ceil(1.5 * budget_seconds / 60)) + 5
+    # about 50 us per log-density (or gradient) evaluation at d = 50, linear in d, x 10 margin
+    evals = _draw_count(sampler, options, dim) * (
+        10 if registry.sampler(sampler).NEEDS_GRADIENT else 1
+    )
+    return int(10 + math.ceil(10 * evals * 1e-6 * max(dim, 1) / 60))
