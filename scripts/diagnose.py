@@ -13,4 +13,6 @@ diagnose(
     compile_json=snakemake.input.model,  # noqa: F821
     runs_per_model=snakemake.params.runs_per_model,  # noqa: F821
     threads=snakemake.threads,  # noqa: F821
+    target_options=snakemake.params.target_options,  # noqa: F821
+    reference_json=snakemake.input.reference or None,  # noqa: F821
 )

@@ -40,18 +40,6 @@ def test_dry_run_of_every_shipped_config(config, tmp_path):
     assert "sample" in proc.stdout and "aggregate" in proc.stdout
 
 
-def test_bad_config_fails_before_any_job(tmp_path):
-    bad = tmp_path / "bad.yaml"
-    bad.write_text(
-        "study: x\nseeds: [0]\ndims: [2]\ntargets: {gaussian_iid: {}}\nsamplers: {pymc_nut: {}}\n"
-    )
-    proc = snakemake("-n", "--configfile", str(bad), cwd=tmp_path, check=False)
-    assert proc.returncode != 0
-    assert "samplers.pymc_nut: unknown sampler (did you mean 'pymc_nuts'?)" in proc.stderr
-    assert "Traceback" not in proc.stderr
-    assert not (tmp_path / "results").exists()
-
-
 @pytest.mark.workflow
 def test_tiny_study_end_to_end(tiny_run):
     config = REPO / "config" / "test" / "tiny.yaml"

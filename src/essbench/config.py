@@ -122,7 +122,8 @@ def _semantic_problems(config: dict) -> list[str]:
                     f"config: samplers.{name}.{key}: {merged[key]!r} must be an integer >= 1"
                 )
         if module.ENSEMBLE:
-            for dim in config["dims"]:
+            all_dims = sorted({d for t in config["targets"] for d in target_dims(config, t)})
+            for dim in all_dims:
                 n = module.walkers(dim, merged)
                 if n < 2 * dim:
                     problems.append(
@@ -141,12 +142,25 @@ def _semantic_problems(config: dict) -> list[str]:
         module = known_targets.get(name)
         if module is None:
             continue
-        for dim in config["dims"]:
+        import inspect
+
+        allowed = [p for p in inspect.signature(module.build_model).parameters if p != "dim"]
+        for key in target_options(config, name):
+            if key not in allowed:
+                problems.append(
+                    f"config: targets.{name}.{key}: unknown option"
+                    f"{_did_you_mean(key, allowed)}; options of {name}:"
+                    f" {', '.join(allowed + ['dims'])}"
+                )
+        own = "dims" in config["targets"][name]
+        for dim in target_dims(config, name):
             lo, hi = module.MIN_DIM, module.MAX_DIM
             if (lo is not None and dim < lo) or (hi is not None and dim > hi):
+                key = f"targets.{name}.dims" if own else "dims"
                 problems.append(
-                    f"config: dims: {dim} is not supported by target {name}"
-                    f" (allowed: {lo} to {hi if hi is not None else 'any'})"
+                    f"config: {key}: {dim} is not supported by target {name}"
+                    f" (allowed: {lo} to {hi if hi is not None else 'any'});"
+                    f" give it its own dims: targets: {{{name}: {{dims: [...]}}}}"
                 )
     published = config.get("published")
     if published:
@@ -186,7 +200,13 @@ def sampler_options(config: dict, sampler: str) -> dict:
 
 
 def target_options(config: dict, target: str) -> dict:
-    return dict(config["targets"][target] or {})
+    """Options passed to the target module (its ``dims`` override is the study's business)."""
+    return {k: v for k, v in (config["targets"][target] or {}).items() if k != "dims"}
+
+
+def target_dims(config: dict, target: str) -> list[int]:
+    """The target's own ``dims`` when it sets them, else the study's."""
+    return list((config["targets"][target] or {}).get("dims") or config["dims"])
 
 
 @dataclass(frozen=True)
@@ -206,7 +226,7 @@ def runs(config: dict) -> list[Run]:
     return [
         Run(sampler, target, int(dim), int(seed))
         for target in config["targets"]
-        for dim in config["dims"]
+        for dim in target_dims(config, target)
         for sampler in config["samplers"]
         for seed in config["seeds"]
     ]

@@ -149,19 +149,26 @@ def cost_per_ess(seconds: float, ess: float) -> float:
 
 
 def bias_z(
-    draws: np.ndarray, true_mean, true_var, per_param: dict | None = None
+    draws: np.ndarray,
+    true_mean,
+    true_var,
+    per_param: dict | None = None,
+    truth_mcse=(0.0, 0.0),
 ) -> dict[str, float]:
     """z-scores of the mean and variance estimates against the known truth.
 
     z_mean = (mean estimate - true mean) / MCSE(mean); z_var likewise for the variance
-    estimate mean((x - mean estimate)^2), with the MCSE of that mean. Returns the largest
-    |z| of each over parameters.
+    estimate mean((x - mean estimate)^2), with the MCSE of that mean. A reference truth's
+    own MCSE (``truth_mcse``: of the mean, of the variance) is added in quadrature. Returns
+    the largest |z| of each over parameters.
     """
     per_param = per_param or per_parameter(draws)
     mean = draws.mean(axis=(0, 1))
     var = ((draws - mean) ** 2).mean(axis=(0, 1))
-    z_mean = (mean - np.asarray(true_mean)) / per_param["mcse_mean"]
-    z_var = (var - np.asarray(true_var)) / per_param["mcse_var"]
+    se_mean = np.hypot(per_param["mcse_mean"], truth_mcse[0])
+    se_var = np.hypot(per_param["mcse_var"], truth_mcse[1])
+    z_mean = (mean - np.asarray(true_mean)) / se_mean
+    z_var = (var - np.asarray(true_var)) / se_var
     return {
         "z_mean_max": float(np.max(np.abs(z_mean))),
         "z_var_max": float(np.max(np.abs(z_var))),

@@ -71,6 +71,13 @@ def run_runtime(wildcards):
     )
 
 
+def reference_input(wildcards):
+    target_module = registry.target(wildcards.target)
+    if getattr(target_module, "TRUTH", "analytic") == "reference":
+        return f"results/reference/{wildcards.target}/d{wildcards.dim}.json"
+    return []
+
+
 def runs_per_model(wildcards):
     return sum(
         1 for r in RUNS if r.target == wildcards.target and r.dim == int(wildcards.dim)

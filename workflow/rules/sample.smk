@@ -37,6 +37,7 @@ rule diagnose:
         run="results/runs/{target}/d{dim}/{sampler}/s{seed}.run.json",
         draws="results/runs/{target}/d{dim}/{sampler}/s{seed}.draws.npz",
         model="results/compile/{target}/d{dim}.json",
+        reference=reference_input,
     output:
         "results/runs/{target}/d{dim}/{sampler}/s{seed}.json",
     log:
@@ -51,5 +52,6 @@ rule diagnose:
         runtime=30,
     params:
         runs_per_model=runs_per_model,
+        target_options=lambda wc: ebconfig.target_options(config, wc.target),
     script:
         "../../scripts/diagnose.py"

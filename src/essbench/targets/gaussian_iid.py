@@ -26,3 +26,8 @@ def truth(dim: int) -> Truth:
 def initial_points(dim: int, n: int, rng: np.random.RandomState) -> np.ndarray:
     # The seed tutorial starts emcee's walkers at ``np.random.randn(nwalkers, ndim)``.
     return rng.randn(n, dim)
+
+
+def sample_truth(dim: int, n: int, rng: np.random.RandomState) -> np.ndarray:
+    """Independent exact draws (for checking the declared truth)."""
+    return rng.randn(n, dim)

@@ -1,0 +1,106 @@
+"""Shared driver for samplers run through ``pm.sample`` (NUTS and PyMC's gradient-free steps).
+
+A throw-away ``pm.sample(tune=1, draws=1, chains=1)`` pays compilation first (reported as
+``compile_seconds``); the timed call is then one whole ``pm.sample``, as in the seed tutorial.
+Its wall time is split into warm-up and draws in proportion to the per-draw
+``perf_counter_diff`` that PyMC records (summed over chains) when the step method records it,
+else in proportion to iterations; either is right whether chains run in parallel or in turn.
+Draws are taken in the unconstrained space of the model's value variables (the space every
+sampler moves in), so they line up with the targets' declared truth and with emcee's draws.
+"""
+
+from time import perf_counter
+
+import numpy as np
+
+from essbench.samplers import SamplerRun
+
+PM_DEFAULTS = {"tune": 1000, "draws": 1000, "chains": 2, "cores": 2}
+
+
+def chain_threads(options: dict) -> int:
+    return max(1, min(int(options["chains"]), int(options["cores"])))
+
+
+def stack(group, names) -> np.ndarray:
+    """(chain, draw, params) array from a posterior group, in the problem's flat order."""
+    parts = []
+    for name in names:
+        values = np.asarray(group[name].values)
+        parts.append(values.reshape(values.shape[0], values.shape[1], -1))
+    return np.concatenate(parts, axis=-1)
+
+
+def _stat_sum(group, name):
+    if group is None or name not in group.data_vars:
+        return None
+    return float(np.sum(group[name].values))
+
+
+def run_pm_sample(problem, options: dict, seed: int, step=None, **sample_kwargs) -> SamplerRun:
+    """``step``: a function of the model returning a step method (None: PyMC's NUTS)."""
+    import pymc as pm
+
+    common = dict(
+        model=problem.model,
+        progressbar=False,
+        compile_kwargs={"mode": problem.mode},
+        idata_kwargs={"include_transformed": True},
+        **sample_kwargs,
+    )
+
+    def make_step():
+        if step is None:
+            return {}
+        with problem.model:
+            return {"step": step(problem.model)}
+
+    start = perf_counter()
+    pm.sample(tune=1, draws=1, chains=1, random_seed=seed, **make_step(), **common)
+    compile_seconds = perf_counter() - start
+
+    tune, n_draws, chains = int(options["tune"]), int(options["draws"]), int(options["chains"])
+    step_kwargs = make_step()
+    start = perf_counter()
+    idata = pm.sample(
+        tune=tune,
+        draws=n_draws,
+        chains=chains,
+        cores=int(options["cores"]),
+        random_seed=seed,
+        discard_tuned_samples=False,
+        **step_kwargs,
+        **common,
+    )
+    wall = perf_counter() - start
+
+    stats = idata["sample_stats"]
+    warm = idata["warmup_sample_stats"] if tune > 0 else None
+    draw_work = _stat_sum(stats, "perf_counter_diff")
+    warm_work = _stat_sum(warm, "perf_counter_diff") if warm is not None else 0.0
+    if draw_work is None or warm_work is None:
+        draw_work, warm_work = float(n_draws), float(tune)
+    share = warm_work / (warm_work + draw_work) if warm_work + draw_work else 0.0
+    grad_evals = 0
+    n_steps = _stat_sum(stats, "n_steps")
+    if n_steps is not None:
+        grad_evals = int(n_steps + (_stat_sum(warm, "n_steps") or 0))
+    run_stats = {}
+    if "diverging" in stats.data_vars:
+        run_stats["divergences"] = int(np.sum(stats["diverging"].values))
+    if "step_size" in stats.data_vars:
+        run_stats["step_size_mean"] = float(np.mean(stats["step_size"].values))
+    if n_steps is not None:
+        run_stats["tree_size_mean"] = float(np.mean(stats["n_steps"].values))
+    if "accepted" in stats.data_vars:
+        run_stats["acceptance_mean"] = float(np.mean(stats["accepted"].values))
+    return SamplerRun(
+        draws=stack(idata["posterior"], problem.names),
+        compile_seconds=compile_seconds,
+        warmup_seconds=wall * share,
+        draw_seconds=wall * (1.0 - share),
+        grad_evals=grad_evals,
+        logp_evals=0 if grad_evals else chains * (tune + n_draws),
+        settings=dict(options),
+        stats=run_stats,
+    )

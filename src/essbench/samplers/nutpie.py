@@ -1,0 +1,74 @@
+"""nutpie: NUTS in Rust on the PyMC model compiled by PyTensor (Numba backend by default).
+
+``nutpie.compile_pymc_model`` is timed as compilation; ``nutpie.sample`` as sampling. nutpie
+returns after all chains finish, so its wall time is split into warm-up and draws in
+proportion to the gradient evaluations (tree sizes) of each phase.
+"""
+
+from time import perf_counter
+
+import numpy as np
+
+from essbench.samplers import SamplerRun
+from essbench.samplers._pymc import PM_DEFAULTS, chain_threads, stack
+
+NAME = "nutpie"
+DESCRIPTION = "nutpie NUTS (Rust) on the compiled PyMC model"
+NEEDS_GRADIENT = True
+ENSEMBLE = False
+DEFAULTS = dict(PM_DEFAULTS)
+
+
+def threads(options: dict) -> int:
+    return chain_threads(options)
+
+
+def run(problem, options: dict, seed: int) -> SamplerRun:
+    import nutpie
+
+    start = perf_counter()
+    # nutpie compiles with Numba whatever the study's backend (it has no C backend).
+    compiled = nutpie.compile_pymc_model(problem.model, backend="numba")
+    compile_seconds = perf_counter() - start
+
+    tune, n_draws = int(options["tune"]), int(options["draws"])
+    start = perf_counter()
+    trace = nutpie.sample(
+        compiled,
+        draws=n_draws,
+        tune=tune,
+        chains=int(options["chains"]),
+        cores=int(options["cores"]),
+        seed=seed,
+        progress_bar=False,
+        save_warmup=True,
+        store_unconstrained=True,
+    )
+    wall = perf_counter() - start
+    draws = stack(_unconstrained(trace), problem.names)
+    draw_grads = float(np.sum(trace["sample_stats"]["n_steps"].values))
+    warm_grads = float(np.sum(trace["warmup_sample_stats"]["n_steps"].values))
+    share = warm_grads / (warm_grads + draw_grads) if warm_grads + draw_grads else 0.0
+    return SamplerRun(
+        draws=draws,
+        compile_seconds=compile_seconds,
+        warmup_seconds=wall * share,
+        draw_seconds=wall * (1 - share),
+        grad_evals=int(warm_grads + draw_grads),
+        logp_evals=0,
+        settings=dict(options),
+        stats={
+            "divergences": int(np.sum(trace["sample_stats"]["diverging"].values)),
+            "tree_size_mean": float(np.mean(trace["sample_stats"]["n_steps"].values)),
+        },
+    )
+
+
+def _unconstrained(trace):
+    """The posterior in the value variables' (unconstrained) space."""
+    for group in ("unconstrained_posterior", "unconstrained_draws"):
+        try:
+            return trace[group]
+        except KeyError:
+            continue
+    return trace["posterior"]

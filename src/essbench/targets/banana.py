@@ -1,0 +1,42 @@
+"""Haario's banana (twisted Gaussian): x1 ~ N(0, 10²), x2 | x1 ~ N(b (100 - x1²), 1), the rest
+N(0, 1). Truth: means 0; Var(x1) = 100, Var(x2) = 1 + 2·10⁴ b², the rest 1."""
+
+import numpy as np
+
+from essbench.targets import Truth
+
+NAME = "banana"
+DESCRIPTION = "Haario's twisted Gaussian (Rosenbrock-type banana), twist `b`"
+GRADIENT = True
+MIN_DIM = 2
+MAX_DIM = None
+DEFAULT_B = 0.03
+
+
+def build_model(dim: int, b: float = DEFAULT_B):
+    import pymc as pm
+
+    with pm.Model() as model:
+        x1 = pm.Normal("x1", 0.0, 10.0)
+        pm.Normal("x2", b * (100.0 - x1**2), 1.0)
+        if dim > 2:
+            pm.Normal("rest", 0.0, 1.0, shape=dim - 2)
+    return model
+
+
+def truth(dim: int, b: float = DEFAULT_B) -> Truth:
+    var = np.ones(dim)
+    var[0] = 100.0
+    var[1] = 1.0 + 2.0e4 * b**2
+    return Truth(mean=np.zeros(dim), var=var)
+
+
+def initial_points(dim, n, rng, b=DEFAULT_B):
+    return rng.randn(n, dim)
+
+
+def sample_truth(dim, n, rng, b=DEFAULT_B):
+    x = rng.randn(n, dim)
+    x[:, 0] *= 10.0
+    x[:, 1] += b * (100.0 - x[:, 0] ** 2)
+    return x

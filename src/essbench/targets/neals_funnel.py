@@ -1,0 +1,39 @@
+"""Neal's funnel, centered: v ~ N(0, 3²), x_i | v ~ N(0, exp(v / 2)²) for i < d.
+
+Truth: all means 0; Var(v) = 9; Var(x_i) = E[exp(v)] = exp(9 / 2). The neck is where
+samplers fail: a biased or divergent run here is the expected, informative outcome.
+"""
+
+import numpy as np
+
+from essbench.targets import Truth
+
+NAME = "neals_funnel"
+DESCRIPTION = "Neal's funnel (centered), v ~ N(0, 3), x | v ~ N(0, exp(v/2))"
+GRADIENT = True
+MIN_DIM = 2
+MAX_DIM = None
+
+
+def build_model(dim: int):
+    import pymc as pm
+
+    with pm.Model() as model:
+        v = pm.Normal("v", 0.0, 3.0)
+        pm.Normal("x", 0.0, pm.math.exp(v / 2), shape=dim - 1)
+    return model
+
+
+def truth(dim: int) -> Truth:
+    var = np.full(dim, np.exp(4.5))
+    var[0] = 9.0
+    return Truth(mean=np.zeros(dim), var=var)
+
+
+def initial_points(dim, n, rng):
+    return rng.randn(n, dim)
+
+
+def sample_truth(dim, n, rng):
+    v = 3.0 * rng.randn(n, 1)
+    return np.hstack([v, np.exp(v / 2) * rng.randn(n, dim - 1)])
