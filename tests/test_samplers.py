@@ -9,9 +9,20 @@ from essbench.samplers import SamplerRun, merged_options
 
 SMALL = {
     "pymc_nuts": {"tune": 300, "draws": 300, "chains": 2, "cores": 1},
+    "nutpie": {"tune": 300, "draws": 300, "chains": 2, "cores": 1},
+    "pymc_metropolis": {"tune": 1000, "draws": 3000, "chains": 2, "cores": 1},
+    "pymc_demetropolisz": {"tune": 1000, "draws": 3000, "chains": 2, "cores": 1},
     "emcee": {"burn": 300, "steps": 1500},
     "emcee_vectorized": {"burn": 300, "steps": 1500},
+    "zeus": {"burn": 200, "steps": 800},
 }
+TEST_ONLY = {"fault_injection"}
+
+
+def test_every_benchmark_sampler_is_tested_here():
+    from essbench import registry
+
+    assert set(registry.samplers()) - TEST_ONLY == set(SMALL)
 
 
 @pytest.fixture(scope="module")

@@ -169,3 +169,66 @@ def ess_calibration(cal: pd.DataFrame, outputs, caption: str = ""):
     for path in outputs:
         fig.savefig(path, dpi=200, bbox_inches="tight")
     plt.close(fig)
+
+
+def scaling(runs: pd.DataFrame, alpha: pd.DataFrame, outputs, caption: str = ""):
+    """Reliable runs and the fitted power laws, per target, with textbook slopes."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from essbench.scaling import METRIC, TEXTBOOK, _usable
+
+    good = runs[_usable(runs)]
+    targets = sorted(runs["target"].unique())
+    ncols = min(len(targets), 3)
+    nrows = -(-len(targets) // ncols)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(3.4 * ncols, 2.9 * nrows), squeeze=False, constrained_layout=True
+    )
+    for ax, target in zip(axes.flat, targets, strict=False):
+        sub = good[good["target"] == target]
+        for sampler in sorted(sub["sampler"].unique(), key=_order):
+            s = sub[sub["sampler"] == sampler]
+            colour = sampler_colour(sampler)
+            ax.plot(s["dim"], s[METRIC] * 1e3, "o", ms=3, color=colour, alpha=0.7)
+            fitrow = alpha[(alpha["sampler"] == sampler) & (alpha["target"] == target)]
+            if fitrow.empty or not np.isfinite(fitrow["alpha"].iloc[0]):
+                continue
+            r = fitrow.iloc[0]
+            d = np.geomspace(s["dim"].min(), s["dim"].max(), 20)
+            ax.plot(
+                d,
+                1e3 * r["prefactor_s"] * d ** r["alpha"],
+                "-",
+                color=colour,
+                label=f"{sampler}: α={r['alpha']:.2f} [{r['alpha_lo']:.2f}, {r['alpha_hi']:.2f}]",
+            )
+            if sampler in TEXTBOOK:
+                d0 = d[0]
+                y0 = 1e3 * r["prefactor_s"] * d0 ** r["alpha"]
+                ax.plot(d, y0 * (d / d0) ** TEXTBOOK[sampler], ":", color="0.5", lw=1)
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("dimension d")
+        ax.set_ylabel("ms per effective sample\n(bulk ESS, mean)", fontsize=8)
+        ax.set_title(target, fontsize=9)
+        ax.grid(True, alpha=0.3)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=5, frameon=False)
+    for ax in list(axes.flat)[len(targets) :]:
+        ax.set_visible(False)
+    if caption:
+        fig.text(
+            0.01,
+            1.0,
+            caption + "; dotted: textbook slopes",
+            fontsize=6,
+            va="bottom",
+            ha="left",
+            color="0.4",
+        )
+    for path in outputs:
+        fig.savefig(path, dpi=200, bbox_inches="tight")
+    plt.close(fig)

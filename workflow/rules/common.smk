@@ -98,5 +98,12 @@ def final_outputs():
         "results/figures/cost_vs_dim.pdf",
         "results/figures/ess_calibration.png",
         "results/figures/ess_calibration.pdf",
+        "results/figures/scaling.png",
+        "results/figures/scaling.pdf",
+        "results/tables/alpha.csv",
+        "results/tables/speedup.csv",
+        "results/paper/alpha.tex",
+        "results/paper/speedup.tex",
+        "results/paper/macros.tex",
         "results/summary.md",
     ]

@@ -1,0 +1,89 @@
+"""The tiny study on a real single-node SLURM cluster (with accounting), started here.
+
+Needs root: the fixture installs Debian's slurm-wlm, slurmdbd, munge and mariadb-server when
+missing, starts munged, MariaDB, slurmdbd, slurmctld and slurmd (tests/cluster/start-slurm.sh)
+and stops them by their PIDs afterwards. The job status path is the plugin's default (sacct).
+"""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import REPO, SNAKEMAKE
+
+HERE = Path(__file__).parent
+pytestmark = pytest.mark.workflow
+
+
+@pytest.fixture(scope="module")
+def slurm_cluster():
+    if os.geteuid() != 0:
+        pytest.skip(
+            "the SLURM cluster test needs root: it installs and starts slurmctld, "
+            "slurmd, slurmdbd, munged and MariaDB (CI runs as root)"
+        )
+    start = subprocess.run(
+        ["bash", str(HERE / "start-slurm.sh")], capture_output=True, text=True, timeout=900
+    )
+    assert start.returncode == 0, start.stdout + start.stderr
+    yield
+    subprocess.run(["bash", str(HERE / "stop-slurm.sh")], timeout=120)
+
+
+def test_tiny_study_runs_through_slurm(slurm_cluster, tiny_run, tmp_path):
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    env.pop("PYTENSOR_FLAGS", None)
+    # The plugin polls sacct; if accounting broke, it would wait for ever: hence the KILL.
+    proc = subprocess.run(
+        [
+            "timeout",
+            "-s",
+            "KILL",
+            "1500",
+            SNAKEMAKE,
+            "--snakefile",
+            str(REPO / "Snakefile"),
+            "--profile",
+            str(REPO / "profiles" / "slurm"),
+            "--configfile",
+            str(REPO / "config" / "test" / "tiny.yaml"),
+            "--default-resources",
+            "slurm_partition=debug",
+            "mem_mb=1000",
+            "runtime=30",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-5000:]
+    job_ids = re.findall(r"has been submitted with SLURM jobid (\d+)", out)
+    assert job_ids, out[-3000:]
+    # Every job but the target rule `all` went through SLURM: nothing ran locally.
+    assert set(re.findall(r"^localrule (\w+):", out, re.M)) == {"all"}, out[-3000:]
+    ran = set(re.findall(r"Finished jobid: \d+ \(Rule: (\w+)\)", out))
+    assert {"compile", "sample", "diagnose", "aggregate", "figures", "summary"} <= ran
+    # Small runs were bundled: fewer SLURM jobs than sample + diagnose jobs.
+    assert len(job_ids) < 2 * len(tiny_run), len(job_ids)
+    # SLURM's accounting saw every job complete, and each left its log.
+    sacct = subprocess.run(
+        ["sacct", "-a", "-X", "-n", "-P", "-o", "JobID,State", "-j", ",".join(job_ids)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    states = dict(line.split("|") for line in sacct.stdout.split())
+    assert set(job_ids) <= set(states) and set(states.values()) == {"COMPLETED"}, sacct.stdout
+    logs = list((tmp_path / ".snakemake" / "slurm_logs").rglob("*.log"))
+    assert {p.stem for p in logs} >= set(job_ids)
+    # Same study as a local run: same columns and run count.
+    runs = pd.read_parquet(tmp_path / "results" / "tables" / "runs.parquet")
+    assert list(runs.columns) == list(tiny_run.columns)
+    assert len(runs) == len(tiny_run) and (runs["status"] == "ok").all()
