@@ -19,7 +19,7 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES)
-	$(BIN)/snakemake --cores $(CORES) --report results/report.html
+	$(BIN)/snakemake --cores $(CORES) --report results/snakemake_report.html
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -v -rs

@@ -45,7 +45,13 @@ def tiny_run(tmp_path_factory):
     config = REPO / "config" / "test" / "tiny.yaml"
     snakemake("--cores", "2", "--configfile", str(config), cwd=work)
     snakemake(
-        "--cores", "2", "--configfile", str(config), "--report", "results/report.html", cwd=work
+        "--cores",
+        "2",
+        "--configfile",
+        str(config),
+        "--report",
+        "results/snakemake_report.html",
+        cwd=work,
     )
     runs = pd.read_parquet(work / "results" / "tables" / "runs.parquet")
     runs.attrs["workdir"] = work

@@ -86,8 +86,40 @@ def test_tiny_study_end_to_end(tiny_run):
         assert (results / "figures" / name).stat().st_size > 10_000
     text = (results / "summary.md").read_text()
     assert "## Headline" in text and "`emcee` ÷ `pymc_nuts`" in text
-    html = (results / "report.html").read_text(errors="replace")
+    html = (results / "snakemake_report.html").read_text(errors="replace")
     assert "cost_vs_dim.png" in html
+    standalone = (results / "report.html").read_text()
+    assert standalone.count("data:image/png;base64,") == 6
+    assert "http://" not in standalone and "https://" not in standalone
+    for name in (
+        "scaling.png",
+        "scaling.pdf",
+        "ess_per_grad.png",
+        "ess_per_grad.pdf",
+        "speedup.png",
+        "speedup.pdf",
+        "time_breakdown.png",
+        "time_breakdown.pdf",
+    ):
+        assert (results / "figures" / name).stat().st_size > 10_000
+    # Paper numbers: every macro equals its table row.
+    from essbench import paper
+
+    macros = paper.parse_macros((results / "paper" / "macros.tex").read_text())
+    alpha = pd.read_csv(results / "tables" / "alpha.csv")
+    speedup = pd.read_csv(results / "tables" / "speedup.csv")
+    assert len(macros) == len(alpha) + len(speedup) > 0
+    for r in alpha.itertuples():
+        name = f"alpha{paper.camel(r.sampler)}{paper.camel(r.target)}"
+        assert macros[name] == paper.fmt(r.alpha)
+    for r in speedup.itertuples():
+        name = (
+            f"speedup{paper.camel(r.sampler)}Over{paper.camel(r.baseline)}"
+            f"{paper.camel(r.target)}D{paper.number_word(r.dim)}"
+        )
+        assert macros[name] == paper.fmt(r.speedup)
+    for name in ("alpha.tex", "speedup.tex"):
+        assert "\\toprule" in (results / "paper" / name).read_text()
     calibration = pd.read_csv(results / "tables" / "calibration.csv")
     assert len(calibration) == 3 * 2
     assert (

@@ -1,7 +1,27 @@
-"""Figures, drawn from the aggregated tables only (never from draws)."""
+"""Figures, drawn from the aggregated tables only (never from draws).
+
+Every figure uses ``essbench.mplstyle`` (single-column width, fonts embedded in the PDF)
+and the fixed Okabe-Ito colour of each sampler, and is saved as PDF and PNG.
+"""
+
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+STYLE = Path(__file__).with_name("essbench.mplstyle")
+
+
+def pyplot():
+    """matplotlib.pyplot on the Agg backend with the essbench style applied."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.style.use(str(STYLE))
+    return plt
+
 
 # Okabe-Ito colour-blind-safe palette; a sampler keeps its colour in every figure.
 PALETTE = [
@@ -42,10 +62,7 @@ def cost_vs_dim(runs: pd.DataFrame, outputs, caption: str = ""):
 
     Hollow markers show a (sampler, dim) whose runs include one flagged unreliable.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     ok = runs[runs["status"] == "ok"].copy()
     targets = sorted(runs["target"].unique())
@@ -114,10 +131,7 @@ def _order(name: str):
 
 def ess_calibration(cal: pd.DataFrame, outputs, caption: str = ""):
     """Estimator ESS ÷ empirical ESS against dimension, with its interval, per sampler."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     targets = sorted(cal["target"].unique()) if len(cal) else ["(no successful runs)"]
     fig, axes = plt.subplots(
@@ -173,10 +187,7 @@ def ess_calibration(cal: pd.DataFrame, outputs, caption: str = ""):
 
 def scaling(runs: pd.DataFrame, alpha: pd.DataFrame, outputs, caption: str = ""):
     """Reliable runs and the fitted power laws, per target, with textbook slopes."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     from essbench.scaling import METRIC, TEXTBOOK, _usable
 
@@ -231,4 +242,112 @@ def scaling(runs: pd.DataFrame, alpha: pd.DataFrame, outputs, caption: str = "")
         )
     for path in outputs:
         fig.savefig(path, dpi=200, bbox_inches="tight")
+    plt.close(fig)
+
+
+def _save(fig, outputs, caption):
+    if caption:
+        fig.text(0.01, 1.0, caption, fontsize=5, va="bottom", ha="left", color="0.4")
+    for path in outputs:
+        fig.savefig(path, metadata={"Title": caption} if str(path).endswith(".pdf") else None)
+
+
+def ess_per_grad(runs: pd.DataFrame, outputs, caption: str = ""):
+    """Bulk ESS per gradient evaluation against dimension (gradient-based samplers)."""
+    plt = pyplot()
+    ok = runs[(runs["status"] == "ok") & (runs["grad_evals"].fillna(0) > 0)]
+    targets = sorted(runs["target"].unique())
+    fig, axes = plt.subplots(
+        1, len(targets), figsize=(2.6 * len(targets), 2.4), squeeze=False, constrained_layout=True
+    )
+    for ax, target in zip(axes[0], targets, strict=True):
+        sub = ok[ok["target"] == target]
+        for sampler in sorted(sub["sampler"].unique(), key=_order):
+            g = sub[sub["sampler"] == sampler].groupby("dim")["ess_per_grad"]
+            dims = np.array(sorted(g.groups))
+            ax.fill_between(
+                dims,
+                g.min().loc[dims],
+                g.max().loc[dims],
+                color=sampler_colour(sampler),
+                alpha=0.2,
+                lw=0,
+            )
+            ax.plot(dims, g.median().loc[dims], "o-", color=sampler_colour(sampler), label=sampler)
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("dimension d")
+        ax.set_ylabel("bulk ESS per gradient evaluation")
+        ax.set_title(target)
+    if ok.empty:
+        axes[0][0].text(
+            0.5, 0.5, "no gradient-based runs", ha="center", transform=axes[0][0].transAxes
+        )
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    if handles:
+        fig.legend(handles, labels, loc="outside lower center", ncol=4)
+    _save(fig, outputs, caption)
+    plt.close(fig)
+
+
+def speedup(speedups: pd.DataFrame, outputs, caption: str = ""):
+    """Speed-up of each sampler over the baseline (emcee), median cost ratio, per dimension."""
+    plt = pyplot()
+    targets = sorted(speedups["target"].unique()) or ["(no baseline runs)"]
+    fig, axes = plt.subplots(
+        1, len(targets), figsize=(2.6 * len(targets), 2.4), squeeze=False, constrained_layout=True
+    )
+    for ax, target in zip(axes[0], targets, strict=True):
+        sub = speedups[speedups["target"] == target]
+        for sampler in sorted(sub["sampler"].unique(), key=_order):
+            s = sub[sub["sampler"] == sampler].sort_values("dim")
+            ax.plot(s["dim"], s["speedup"], "o-", color=sampler_colour(sampler), label=sampler)
+        ax.axhline(1.0, color="0.3", lw=0.8, ls="--")
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("dimension d")
+        base = sub["baseline"].iloc[0] if len(sub) else "emcee"
+        ax.set_ylabel(f"speed-up over {base}\n(ratio of ms per ESS)")
+        ax.set_title(target)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    if handles:
+        fig.legend(handles, labels, loc="outside lower center", ncol=4)
+    _save(fig, outputs, caption)
+    plt.close(fig)
+
+
+def time_breakdown(runs: pd.DataFrame, outputs, caption: str = ""):
+    """Median seconds per run in model build, compile, warm-up and draws, per sampler, at
+    the largest dimension of each target."""
+    plt = pyplot()
+    ok = runs[runs["status"] == "ok"]
+    parts = ["build_seconds", "compile_seconds", "warmup_seconds", "draw_seconds"]
+    colours = ["#BBBBBB", "#777777", "#E69F00", "#0072B2"]
+    targets = sorted(ok["target"].unique())
+    fig, axes = plt.subplots(
+        1,
+        max(len(targets), 1),
+        figsize=(2.6 * max(len(targets), 1), 2.4),
+        squeeze=False,
+        constrained_layout=True,
+    )
+    for ax, target in zip(axes[0], targets, strict=False):
+        sub = ok[
+            (ok["target"] == target) & (ok["dim"] == ok.loc[ok["target"] == target, "dim"].max())
+        ]
+        samplers = sorted(sub["sampler"].unique(), key=_order)
+        med = sub.groupby("sampler")[parts].median().reindex(samplers).fillna(0.0)
+        left = np.zeros(len(samplers))
+        for part, colour in zip(parts, colours, strict=True):
+            ax.barh(
+                samplers, med[part], left=left, color=colour, label=part.removesuffix("_seconds")
+            )
+            left += med[part].to_numpy()
+        ax.set_xlabel("seconds per run (median)")
+        ax.set_title(f"{target}, d = {sub['dim'].max()}")
+        ax.grid(False, axis="y")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    if handles:
+        fig.legend(handles, labels, loc="outside lower center", ncol=4)
+    _save(fig, outputs, caption)
     plt.close(fig)

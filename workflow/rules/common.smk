@@ -105,5 +105,9 @@ def final_outputs():
         "results/paper/alpha.tex",
         "results/paper/speedup.tex",
         "results/paper/macros.tex",
+        "results/figures/ess_per_grad.png",
+        "results/figures/speedup.png",
+        "results/figures/time_breakdown.png",
+        "results/report.html",
         "results/summary.md",
     ]

@@ -112,3 +112,82 @@ rule scaling_figure:
         config_hash=CONFIG_HASH,
     script:
         "../../scripts/scaling_figure.py"
+
+
+# The standalone report: one self-contained HTML file (figures inlined), opens offline.
+rule html_report:
+    input:
+        runs="results/tables/runs.parquet",
+        summary="results/tables/summary.csv",
+        calibration="results/tables/calibration.csv",
+        alpha="results/tables/alpha.csv",
+        figures=[
+            "results/figures/cost_vs_dim.png",
+            "results/figures/scaling.png",
+            "results/figures/ess_calibration.png",
+            "results/figures/ess_per_grad.png",
+            "results/figures/speedup.png",
+            "results/figures/time_breakdown.png",
+        ],
+        captions=[
+            workflow.source_path("../report/cost_vs_dim.rst"),
+            workflow.source_path("../report/scaling.rst"),
+            workflow.source_path("../report/ess_calibration.rst"),
+            workflow.source_path("../report/ess_per_grad.rst"),
+            workflow.source_path("../report/speedup.rst"),
+            workflow.source_path("../report/time_breakdown.rst"),
+        ],
+    output:
+        "results/report.html",
+    log:
+        "results/logs/html_report.log",
+    conda:
+        "../../envs/analysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    params:
+        study=config["study"],
+        config_hash=CONFIG_HASH,
+        published=config.get("published"),
+    script:
+        "../../scripts/html_report.py"
+
+
+rule work_figures:
+    input:
+        runs="results/tables/runs.parquet",
+        speedup="results/tables/speedup.csv",
+    output:
+        ess_per_grad=report(
+            "results/figures/ess_per_grad.png",
+            caption="../report/ess_per_grad.rst",
+            category="Work and speed-up",
+        ),
+        ess_per_grad_pdf="results/figures/ess_per_grad.pdf",
+        speedup=report(
+            "results/figures/speedup.png",
+            caption="../report/speedup.rst",
+            category="Work and speed-up",
+        ),
+        speedup_pdf="results/figures/speedup.pdf",
+        time_breakdown=report(
+            "results/figures/time_breakdown.png",
+            caption="../report/time_breakdown.rst",
+            category="Work and speed-up",
+        ),
+        time_breakdown_pdf="results/figures/time_breakdown.pdf",
+    log:
+        "results/logs/work_figures.log",
+    conda:
+        "../../envs/plotting.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    params:
+        study=config["study"],
+        config_hash=CONFIG_HASH,
+    script:
+        "../../scripts/work_figures.py"

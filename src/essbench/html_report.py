@@ -1,0 +1,104 @@
+"""A standalone ``results/report.html``: one self-contained file (figures inlined as data
+URIs, no scripts or styles fetched from anywhere), readable offline."""
+
+import base64
+import html
+from pathlib import Path
+
+import pandas as pd
+
+from essbench.plots import _order
+
+CSS = """
+body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; color: #222;
+       line-height: 1.45; padding: 0 1rem; }
+table { border-collapse: collapse; margin: 0.8rem 0; font-size: 0.85rem; }
+th, td { border-bottom: 1px solid #ddd; padding: 0.2rem 0.6rem; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+figure { margin: 1.5rem 0; } figure img { max-width: 100%; }
+figcaption { font-size: 0.85rem; color: #444; }
+.flag { color: #b00; }
+"""
+
+
+def _img(path: Path, caption: str) -> str:
+    data = base64.b64encode(Path(path).read_bytes()).decode()
+    return (
+        f'<figure><img alt="{html.escape(Path(path).stem)}" '
+        f'src="data:image/png;base64,{data}"><figcaption>{html.escape(caption)}'
+        "</figcaption></figure>"
+    )
+
+
+def _table(df: pd.DataFrame) -> str:
+    return df.to_html(index=False, border=0, na_rep="–", float_format=lambda x: f"{x:.3g}")
+
+
+def build(study, config_hash, runs, summary, calibration, alpha, figures, captions, published):
+    ok = runs[runs["status"] == "ok"]
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>essbench study {html.escape(study)}</title><style>{CSS}</style></head><body>",
+        f"<h1>essbench study <code>{html.escape(study)}</code></h1>",
+        f"<p>{len(runs)} runs ({len(ok)} succeeded), config hash <code>{config_hash}</code>, "
+        f"git commit <code>{html.escape(str(runs['prov_git_commit'].iloc[0]))}</code>. "
+        "Cost per effective sample = sampling seconds (warm-up + draws, compilation "
+        "excluded) ÷ ArviZ bulk ESS averaged over parameters; lower is better.</p>",
+        "<h2>Headline: median ms per effective sample</h2>",
+    ]
+    med = (
+        summary.pivot_table(
+            index=["target", "dim"], columns="sampler", values="cost_per_ess_mean_median"
+        )
+        * 1e3
+    )
+    med = med[sorted(med.columns, key=_order)].reset_index()
+    parts.append(_table(med))
+    if published:
+        sub = ok[(ok["target"] == published["target"]) & (ok["dim"] == published["dim"])]
+        rows = []
+        for sampler, value in published["ms_per_ess"].items():
+            ours = sub.loc[sub["sampler"] == sampler, "cost_per_ess_mean"].median() * 1e3
+            rows.append(
+                {
+                    "sampler": sampler,
+                    "published ms/ESS": value,
+                    "ours ms/ESS": ours,
+                    "ours ÷ published": ours / value,
+                }
+            )
+        parts += [
+            f"<h2>The seed comparison</h2><p>{html.escape(published['source'])}</p>",
+            _table(pd.DataFrame(rows)),
+        ]
+    parts.append("<h2>Scaling laws: cost ∝ d<sup>α</sup></h2>")
+    parts.append(_table(alpha))
+    parts.append("<h2>Figures</h2>")
+    for path in figures:
+        parts.append(_img(path, captions.get(Path(path).stem, "")))
+    parts.append("<h2>ESS calibration</h2>")
+    parts.append(_table(calibration) if len(calibration) else "<p>No successful runs.</p>")
+    bad = runs[runs["status"] != "ok"]
+    parts.append("<h2>Failed runs</h2>")
+    parts.append(
+        _table(bad[["sampler", "target", "dim", "seed", "reason", "log"]])
+        if len(bad)
+        else "<p>None.</p>"
+    )
+    flagged = (
+        ok[ok.get("unreliable", False).fillna(False).astype(bool)]
+        if "unreliable" in ok
+        else ok.iloc[0:0]
+    )
+    parts.append("<h2 class='flag'>Unreliable runs</h2>")
+    parts.append(
+        _table(flagged[["sampler", "target", "dim", "seed", "unreliable_reason"]])
+        if len(flagged)
+        else "<p>None.</p>"
+    )
+    first = runs.iloc[0]
+    prov = {k: first[k] for k in runs.columns if k.startswith(("version_", "prov_"))}
+    parts.append("<h2>Machine and packages</h2>")
+    parts.append(_table(pd.DataFrame({"key": list(prov), "value": list(prov.values())})))
+    parts.append("</body></html>")
+    return "\n".join(parts)
