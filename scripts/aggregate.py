@@ -4,13 +4,16 @@ from essbench.runtime import start
 
 start(snakemake)  # noqa: F821 - injected by Snakemake
 
-from essbench import aggregate  # noqa: E402
+from essbench import aggregate, provenance  # noqa: E402
 
+out, params = snakemake.output, snakemake.params  # noqa: F821
+prov = {
+    "study": params.study,
+    "config_hash": params.config_hash,
+    "git_commit": provenance.git_commit(),
+}
 records = aggregate.load_records(snakemake.input)  # noqa: F821
-runs = aggregate.runs_table(records, snakemake.params.study)  # noqa: F821
-aggregate.write_table(runs, parquet=snakemake.output.parquet, csv=snakemake.output.csv)  # noqa: F821
-aggregate.write_table(aggregate.summary_table(runs), csv=snakemake.output.summary)  # noqa: F821
-aggregate.write_table(
-    aggregate.calibration_table(records),
-    csv=snakemake.output.calibration,  # noqa: F821
-)
+runs = aggregate.runs_table(records, params.study)
+aggregate.write_table(runs, parquet=out.parquet, csv=out.csv, provenance=prov)
+aggregate.write_table(aggregate.summary_table(runs), csv=out.summary, provenance=prov)
+aggregate.write_table(aggregate.calibration_table(records), csv=out.calibration, provenance=prov)

@@ -120,6 +120,14 @@ def test_tiny_study_end_to_end(tiny_run):
         assert macros[name] == paper.fmt(r.speedup)
     for name in ("alpha.tex", "speedup.tex"):
         assert "\\toprule" in (results / "paper" / name).read_text()
+    # Per-target figures (the report's categories) and provenance in every table.
+    for target in runs["target"].unique():
+        for name in ("cost_vs_dim", "scaling"):
+            assert (results / "figures" / "by_target" / target / f"{name}.png").exists()
+    for table in ("runs.csv", "summary.csv", "calibration.csv", "alpha.csv", "speedup.csv"):
+        df = pd.read_csv(results / "tables" / table)
+        assert list(df.columns[:3]) == ["study", "config_hash", "git_commit"], table
+        assert (df["study"] == "tiny").all() and df["git_commit"].notna().all()
     calibration = pd.read_csv(results / "tables" / "calibration.csv")
     assert len(calibration) == 3 * 2
     assert (

@@ -44,6 +44,8 @@ def runs_table(records: list[dict], study: str) -> pd.DataFrame:
     df = pd.DataFrame.from_records(
         [{k: v for k, v in r.items() if k not in VECTOR_COLUMNS} for r in records]
     )
+    if "study" in df.columns:
+        df = df.drop(columns="study")
     df.insert(0, "study", study)
     front = [c for c in FRONT if c in df.columns]
     df = df[front + [c for c in df.columns if c not in front]]
@@ -81,7 +83,21 @@ def summary_table(runs: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_table(df: pd.DataFrame, parquet=None, csv=None) -> None:
+def with_provenance(df: pd.DataFrame, provenance: dict | None) -> pd.DataFrame:
+    """Prefix the table with provenance columns (study, config hash, git commit)."""
+    if not provenance:
+        return df
+    df = df.copy()
+    for i, (key, value) in enumerate(provenance.items()):
+        if key in df.columns:
+            df = df.drop(columns=key)
+        df.insert(i, key, value)
+    return df
+
+
+def write_table(df: pd.DataFrame, parquet=None, csv=None, provenance: dict | None = None) -> None:
+    """Write a table atomically; ``provenance`` columns go first in every row."""
+    df = with_provenance(df, provenance)
     if parquet:
         with io.atomic_path(parquet) as tmp:
             df.to_parquet(tmp, index=False)

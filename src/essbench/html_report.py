@@ -31,6 +31,7 @@ def _img(path: Path, caption: str) -> str:
 
 
 def _table(df: pd.DataFrame) -> str:
+    df = df.drop(columns=[c for c in ("study", "config_hash", "git_commit") if c in df])
     return df.to_html(index=False, border=0, na_rep="–", float_format=lambda x: f"{x:.3g}")
 
 

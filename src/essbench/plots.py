@@ -101,27 +101,8 @@ def cost_vs_dim(runs: pd.DataFrame, outputs, caption: str = ""):
             ax.set_ylabel(COST_LABELS[metric], fontsize=8)
             ax.set_title(target, fontsize=9)
             ax.grid(True, which="major", alpha=0.3)
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    if handles:
-        fig.legend(
-            handles,
-            labels,
-            loc="outside lower center",
-            ncol=min(len(labels), 4),
-            fontsize=8,
-            frameon=False,
-        )
-    if caption:
-        fig.text(0.01, 1.0, caption, fontsize=6, va="bottom", ha="left", color="0.4")
-    for path in outputs:
-        fig.savefig(
-            path,
-            dpi=200,
-            bbox_inches="tight",
-            metadata={"Title": "essbench: cost per ESS vs dimension"}
-            if str(path).endswith(".pdf")
-            else None,
-        )
+    _legend(fig, axes)
+    _save(fig, outputs, caption)
     plt.close(fig)
 
 
@@ -168,20 +149,8 @@ def ess_calibration(cal: pd.DataFrame, outputs, caption: str = ""):
         ax.set_ylabel("estimator ESS ÷ empirical ESS\n(bulk ESS; 95% interval)", fontsize=8)
         ax.set_title(target, fontsize=9)
         ax.grid(True, alpha=0.3)
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    if handles:
-        fig.legend(
-            handles,
-            labels,
-            loc="outside lower center",
-            ncol=min(len(labels), 4),
-            fontsize=8,
-            frameon=False,
-        )
-    if caption:
-        fig.text(0.01, 1.0, caption, fontsize=6, va="bottom", ha="left", color="0.4")
-    for path in outputs:
-        fig.savefig(path, dpi=200, bbox_inches="tight")
+    _legend(fig, axes)
+    _save(fig, outputs, caption)
     plt.close(fig)
 
 
@@ -230,19 +199,14 @@ def scaling(runs: pd.DataFrame, alpha: pd.DataFrame, outputs, caption: str = "")
             ax.legend(fontsize=5, frameon=False)
     for ax in list(axes.flat)[len(targets) :]:
         ax.set_visible(False)
-    if caption:
-        fig.text(
-            0.01,
-            1.0,
-            caption + "; dotted: textbook slopes",
-            fontsize=6,
-            va="bottom",
-            ha="left",
-            color="0.4",
-        )
-    for path in outputs:
-        fig.savefig(path, dpi=200, bbox_inches="tight")
+    _save(fig, outputs, caption + "; dotted: textbook slopes" if caption else "")
     plt.close(fig)
+
+
+def _legend(fig, axes):
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    if handles:
+        fig.legend(handles, labels, loc="outside lower center", ncol=min(len(labels), 4))
 
 
 def _save(fig, outputs, caption):
@@ -283,9 +247,7 @@ def ess_per_grad(runs: pd.DataFrame, outputs, caption: str = ""):
         axes[0][0].text(
             0.5, 0.5, "no gradient-based runs", ha="center", transform=axes[0][0].transAxes
         )
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    if handles:
-        fig.legend(handles, labels, loc="outside lower center", ncol=4)
+    _legend(fig, axes)
     _save(fig, outputs, caption)
     plt.close(fig)
 
@@ -309,9 +271,7 @@ def speedup(speedups: pd.DataFrame, outputs, caption: str = ""):
         base = sub["baseline"].iloc[0] if len(sub) else "emcee"
         ax.set_ylabel(f"speed-up over {base}\n(ratio of ms per ESS)")
         ax.set_title(target)
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    if handles:
-        fig.legend(handles, labels, loc="outside lower center", ncol=4)
+    _legend(fig, axes)
     _save(fig, outputs, caption)
     plt.close(fig)
 
@@ -346,8 +306,6 @@ def time_breakdown(runs: pd.DataFrame, outputs, caption: str = ""):
         ax.set_xlabel("seconds per run (median)")
         ax.set_title(f"{target}, d = {sub['dim'].max()}")
         ax.grid(False, axis="y")
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    if handles:
-        fig.legend(handles, labels, loc="outside lower center", ncol=4)
+    _legend(fig, axes)
     _save(fig, outputs, caption)
     plt.close(fig)

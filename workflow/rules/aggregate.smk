@@ -19,5 +19,6 @@ rule aggregate:
         runtime=30,
     params:
         study=config["study"],
+        config_hash=CONFIG_HASH,
     script:
         "../../scripts/aggregate.py"

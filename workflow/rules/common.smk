@@ -110,4 +110,9 @@ def final_outputs():
         "results/figures/time_breakdown.png",
         "results/report.html",
         "results/summary.md",
+        *(
+            f"results/figures/by_target/{target}/{name}.png"
+            for target in config["targets"]
+            for name in ("cost_vs_dim", "scaling")
+        ),
     ]

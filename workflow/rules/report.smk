@@ -191,3 +191,36 @@ rule work_figures:
         config_hash=CONFIG_HASH,
     script:
         "../../scripts/work_figures.py"
+
+
+# The same figures, one set per target, so that `snakemake --report` groups them by target.
+rule target_figures:
+    input:
+        runs="results/tables/runs.parquet",
+        alpha="results/tables/alpha.csv",
+    output:
+        cost=report(
+            "results/figures/by_target/{target}/cost_vs_dim.png",
+            caption="../report/cost_vs_dim.rst",
+            category="{target}",
+            subcategory="cost per ESS",
+        ),
+        scaling=report(
+            "results/figures/by_target/{target}/scaling.png",
+            caption="../report/scaling.rst",
+            category="{target}",
+            subcategory="scaling law",
+        ),
+    log:
+        "results/logs/target_figures/{target}.log",
+    conda:
+        "../../envs/plotting.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    params:
+        study=config["study"],
+        config_hash=CONFIG_HASH,
+    script:
+        "../../scripts/target_figures.py"

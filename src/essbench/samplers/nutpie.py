@@ -45,7 +45,7 @@ def run(problem, options: dict, seed: int) -> SamplerRun:
         store_unconstrained=True,
     )
     wall = perf_counter() - start
-    draws = stack(_unconstrained(trace), problem.names)
+    draws = stack(_value_variables(trace, problem.names), problem.names)
     draw_grads = float(np.sum(trace["sample_stats"]["n_steps"].values))
     warm_grads = float(np.sum(trace["warmup_sample_stats"]["n_steps"].values))
     share = warm_grads / (warm_grads + draw_grads) if warm_grads + draw_grads else 0.0
@@ -64,11 +64,16 @@ def run(problem, options: dict, seed: int) -> SamplerRun:
     )
 
 
-def _unconstrained(trace):
-    """The posterior in the value variables' (unconstrained) space."""
-    for group in ("unconstrained_posterior", "unconstrained_draws"):
-        try:
-            return trace[group]
-        except KeyError:
-            continue
-    return trace["posterior"]
+def _value_variables(trace, names) -> dict:
+    """Each value variable's draws: nutpie keeps transformed ones (``tau_log__``) in
+    ``unconstrained_posterior`` and untransformed ones in ``posterior``."""
+    groups = [trace["posterior"]]
+    if "unconstrained_posterior" in trace.children:
+        groups.insert(0, trace["unconstrained_posterior"])
+    out = {}
+    for name in names:
+        group = next((g for g in groups if name in g.data_vars), None)
+        if group is None:
+            raise KeyError(f"nutpie returned no draws of {name}")
+        out[name] = group[name]
+    return out
