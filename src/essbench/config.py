@@ -9,6 +9,7 @@ Every problem becomes one line naming the key, the bad value and what is allowed
 import copy
 import difflib
 import hashlib
+import inspect
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,8 +143,6 @@ def _semantic_problems(config: dict) -> list[str]:
         module = known_targets.get(name)
         if module is None:
             continue
-        import inspect
-
         allowed = [p for p in inspect.signature(module.build_model).parameters if p != "dim"]
         for key in target_options(config, name):
             if key not in allowed:

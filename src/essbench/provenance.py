@@ -7,7 +7,18 @@ from functools import cache
 from importlib import metadata
 from pathlib import Path
 
-PACKAGES = ("pymc", "pytensor", "arviz", "arviz-stats", "emcee", "numpy", "scipy", "numba")
+PACKAGES = (
+    "pymc",
+    "pytensor",
+    "arviz",
+    "arviz-stats",
+    "emcee",
+    "zeus-mcmc",
+    "nutpie",
+    "numpy",
+    "scipy",
+    "numba",
+)
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 REPO = Path(__file__).resolve().parents[2]
 
