@@ -101,6 +101,18 @@ CASES = {
         variant(_set(keep_draws="yes please")),
         "config: keep_draws: 'yes please' is not of type 'boolean'",
     ),
+    "target ESS without budget": (
+        variant(_set(target_ess={"ess": 400})),
+        "config: 'budget_seconds' is a required property (in target_ess)",
+    ),
+    "target ESS unknown key": (
+        variant(_set(target_ess={"ess": 400, "budget_seconds": 60, "max_grow": 4})),
+        "config: unknown key 'target_ess.max_grow' (did you mean 'max_growth'?)",
+    ),
+    "run budget below target budget": (
+        variant(_set(target_ess={"ess": 400, "budget_seconds": 600}, run_budget_seconds=60)),
+        "config: run_budget_seconds: 60 is less than target_ess.budget_seconds = 600",
+    ),
     "published dim not run": (
         variant(
             _set(

@@ -17,6 +17,7 @@ SUMMARY_METRICS = [
     "sampling_seconds",
     "ess_per_grad",
     "ess_per_logp",
+    "time_to_target_seconds",
 ]
 FRONT = [
     "study",
@@ -76,7 +77,7 @@ def summary_table(runs: pd.DataFrame) -> pd.DataFrame:
         n_runs="size", n_ok=lambda s: int((s == "ok").sum())
     )
     out = counts.join(wide, how="left").reset_index()
-    for flag in ("unreliable", "biased"):
+    for flag in ("unreliable", "biased", "censored"):
         if flag in ok.columns:
             n = ok.groupby(GROUP)[flag].apply(lambda s: int(s.fillna(False).astype(bool).sum()))
             out = out.merge(n.rename(f"n_{flag}").reset_index(), on=GROUP, how="left")

@@ -76,6 +76,11 @@ def _apply_defaults(config: dict, schema: dict) -> dict:
             out[key] = copy.deepcopy(spec["default"])
     for section in ("targets", "samplers"):
         out[section] = {name: dict(opts or {}) for name, opts in out[section].items()}
+    if out.get("target_ess"):
+        defaults = schema["properties"]["target_ess"]["properties"]
+        for key, spec in defaults.items():
+            if "default" in spec:
+                out["target_ess"].setdefault(key, spec["default"])
     return out
 
 
@@ -122,6 +127,15 @@ def _semantic_problems(config: dict) -> list[str]:
                 problems.append(
                     f"config: samplers.{name}.{key}: {merged[key]!r} must be an integer >= 1"
                 )
+        if config.get("target_ess"):
+            from essbench.target_ess import length_option
+
+            key = length_option(module)
+            if key not in merged:
+                problems.append(
+                    f"config: samplers.{name}: cannot run in time-to-target-ESS mode (it has"
+                    f" no {key!r} option); remove it or remove target_ess"
+                )
         if module.ENSEMBLE:
             all_dims = sorted({d for t in config["targets"] for d in target_dims(config, t)})
             for dim in all_dims:
@@ -161,6 +175,13 @@ def _semantic_problems(config: dict) -> list[str]:
                     f" (allowed: {lo} to {hi if hi is not None else 'any'});"
                     f" give it its own dims: targets: {{{name}: {{dims: [...]}}}}"
                 )
+    target, budget = config.get("target_ess"), config.get("run_budget_seconds")
+    if target and budget and budget < target["budget_seconds"]:
+        problems.append(
+            f"config: run_budget_seconds: {budget:g} is less than target_ess.budget_seconds"
+            f" = {target['budget_seconds']:g}, so runs would fail before they are censored;"
+            " raise run_budget_seconds or lower target_ess.budget_seconds"
+        )
     published = config.get("published")
     if published:
         for name in published["ms_per_ess"]:
@@ -242,6 +263,7 @@ def run_settings(config: dict, sampler: str, target: str, dim: int, seed: int) -
         "seed": int(seed),
         "run_seed": derive_seed(config["study_seed"], sampler, target, dim, seed),
         "backend": config["backend"],
+        "target_ess": config.get("target_ess"),
     }
 
 

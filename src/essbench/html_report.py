@@ -97,6 +97,26 @@ def build(study, config_hash, runs, summary, calibration, alpha, figures, captio
         if len(flagged)
         else "<p>None.</p>"
     )
+    if "censored" in ok:
+        cut = ok[ok["censored"].fillna(False).astype(bool)]
+        parts.append("<h2 class='flag'>Censored runs (target ESS not reached)</h2>")
+        parts.append(
+            _table(
+                cut[
+                    [
+                        "sampler",
+                        "target",
+                        "dim",
+                        "seed",
+                        "ess_bulk_min_at_stop",
+                        "time_to_target_seconds",
+                        "censored_reason",
+                    ]
+                ]
+            )
+            if len(cut)
+            else "<p>None: every run reached the target ESS.</p>"
+        )
     first = runs.iloc[0]
     prov = {k: first[k] for k in runs.columns if k.startswith(("version_", "prov_"))}
     parts.append("<h2>Machine and packages</h2>")

@@ -14,6 +14,7 @@ import numpy as np
 
 from essbench import io, metrics, provenance, registry
 from essbench.config import settings_hash
+from essbench.target_ess import run_to_target
 from essbench.targets import load_truth
 
 log = logging.getLogger("essbench")
@@ -84,7 +85,7 @@ def sample(
 
     module = registry.sampler(settings["sampler"])
     record = {
-        **{k: v for k, v in settings.items() if not k.endswith("_options")},
+        **{k: v for k, v in settings.items() if k != "target_ess" and not k.endswith("_options")},
         "settings_hash": settings_hash(settings),
         "status": "ok",
         "reason": "",
@@ -101,7 +102,21 @@ def sample(
                 settings["target"], settings["dim"], settings["target_options"], settings["backend"]
             )
             record["build_seconds"] = problem.build_seconds
-            result = module.run(problem, settings["sampler_options"], settings["run_seed"])
+            target = settings.get("target_ess")
+            if target:
+                result, info = run_to_target(
+                    module,
+                    problem,
+                    settings["sampler_options"],
+                    settings["run_seed"],
+                    target=target["ess"],
+                    budget_seconds=target["budget_seconds"],
+                    max_growth=target["max_growth"],
+                    threads=threads,
+                )
+                record.update(info)
+            else:
+                result = module.run(problem, settings["sampler_options"], settings["run_seed"])
             draws = result.draws
             record.update(
                 compile_seconds=result.compile_seconds,

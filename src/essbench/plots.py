@@ -23,7 +23,7 @@ def pyplot():
     return plt
 
 
-# Okabe-Ito colour-blind-safe palette; a sampler keeps its colour in every figure.
+# Okabe-Ito colour-blind-safe palette (and grey); a sampler keeps its colour in every figure.
 PALETTE = [
     "#0072B2",
     "#E69F00",
@@ -33,6 +33,7 @@ PALETTE = [
     "#56B4E9",
     "#F0E442",
     "#000000",
+    "#999999",
 ]
 SAMPLER_ORDER = [
     "pymc_nuts",
@@ -60,7 +61,8 @@ def sampler_colour(name: str) -> str:
 def cost_vs_dim(runs: pd.DataFrame, outputs, caption: str = ""):
     """Cost per ESS against dimension, log-log: median line, min-max band across seeds.
 
-    Hollow markers show a (sampler, dim) whose runs include one flagged unreliable.
+    Hollow markers show a (sampler, dim) whose runs include one flagged unreliable; upward
+    triangles one censored in time-to-target-ESS mode (its time is a lower bound).
     """
     plt = pyplot()
 
@@ -88,13 +90,12 @@ def cost_vs_dim(runs: pd.DataFrame, outputs, caption: str = ""):
                 colour = sampler_colour(sampler)
                 ax.fill_between(dims, lo, hi, color=colour, alpha=0.2, linewidth=0)
                 ax.plot(dims, med, "-", color=colour, label=sampler)
-                flagged = (
-                    s.groupby("dim")["unreliable"].any().loc[dims].to_numpy(dtype=bool)
-                    if "unreliable" in s
-                    else np.zeros(len(dims), bool)
-                )
-                ax.plot(dims[~flagged], med[~flagged], "o", color=colour, ms=4)
-                ax.plot(dims[flagged], med[flagged], "o", mfc="white", mec=colour, ms=5, mew=1.2)
+                flagged = _any(s, "unreliable", dims)
+                cut = _any(s, "censored", dims)
+                for marker, keep in (("o", ~cut), ("^", cut)):
+                    on, off = keep & ~flagged, keep & flagged
+                    ax.plot(dims[on], med[on], marker, color=colour, ms=4)
+                    ax.plot(dims[off], med[off], marker, mfc="white", mec=colour, ms=5, mew=1.2)
             ax.set_xscale("log", base=2)
             ax.set_yscale("log")
             ax.set_xlabel("dimension d")
@@ -104,6 +105,13 @@ def cost_vs_dim(runs: pd.DataFrame, outputs, caption: str = ""):
     _legend(fig, axes)
     _save(fig, outputs, caption)
     plt.close(fig)
+
+
+def _any(runs: pd.DataFrame, flag: str, dims) -> np.ndarray:
+    """Per dim (in ``dims`` order): whether any run there has ``flag`` set."""
+    if flag not in runs:
+        return np.zeros(len(dims), bool)
+    return runs[flag].fillna(False).astype(bool).groupby(runs["dim"]).any().loc[dims].to_numpy()
 
 
 def _order(name: str):

@@ -40,6 +40,7 @@ def headline(summary: pd.DataFrame, metric: str = "cost_per_ess_mean") -> str:
                     lo = by.loc[s, f"{metric}_min"] * 1e3
                     hi = by.loc[s, f"{metric}_max"] * 1e3
                     mark = " †" if by.loc[s].get("n_unreliable", 0) else ""
+                    mark += " ≥" if by.loc[s].get("n_censored", 0) else ""
                     cells.append(f"{_ms(med)} [{_ms(lo)}–{_ms(hi)}]{mark}")
                 else:
                     cells.append("failed")
@@ -136,6 +137,35 @@ def timing_section(runs: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
+def censored(runs: pd.DataFrame) -> str:
+    """Time-to-target-ESS runs that stopped short of the target (their cost is a bound)."""
+    if "censored" not in runs:
+        return ""
+    ok = runs[runs["status"] == "ok"]
+    target = ok["target_ess"].dropna()
+    goal = f"{target.iloc[0]:g}" if len(target) else "the target"
+    sub = ok[ok["censored"].fillna(False).astype(bool)]
+    lines = [
+        "## Censored runs (time to target ESS)\n",
+        f"Runs sample until their worst parameter's bulk ESS reaches {goal}. A censored run ran"
+        " out of budget (or hit its length cap) first: its time to target is only a lower"
+        " bound, and its cost per ESS comes from a chain too short for the target. Marked ≥ in"
+        " the tables and with upward triangles in the figures.\n",
+    ]
+    if sub.empty:
+        return "\n".join([*lines, f"None: all {len(ok)} runs reached the target.\n"])
+    lines += [
+        "| sampler | target | d | seed | ESS reached | seconds spent | why it stopped |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in sub.itertuples():
+        lines.append(
+            f"| {r.sampler} | {r.target} | {r.dim} | {r.seed} | {r.ess_bulk_min_at_stop:.0f} |"
+            f" ≥ {r.time_to_target_seconds:.1f} | {r.censored_reason} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def failures(runs: pd.DataFrame) -> str:
     bad = runs[runs["status"] != "ok"]
     if bad.empty:
@@ -172,6 +202,8 @@ def flagged(runs: pd.DataFrame) -> str:
         for key, g in sub.groupby(["sampler", "target", "dim"]):
             lines.append(f"  - {key[0]} on {key[1]} at d = {key[2]}: seeds {sorted(g['seed'])}")
     lines.append("\n† in the tables: at least one seed of that cell is flagged unreliable.")
+    if "censored" in ok:
+        lines.append("≥ in the tables: at least one seed of that cell is censored (see below).")
     return "\n".join(lines) + "\n"
 
 
@@ -215,5 +247,5 @@ def summary_markdown(
         parts.append(seed_comparison(runs, published))
     if calibration is not None:
         parts.append(calibration_section(calibration))
-    parts += [timing_section(runs), flagged(runs), failures(runs), machine(runs)]
+    parts += [timing_section(runs), flagged(runs), censored(runs), failures(runs), machine(runs)]
     return "\n".join(parts)

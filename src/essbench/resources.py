@@ -20,14 +20,27 @@ def _draw_count(sampler: str, options: dict, dim: int) -> int:
     return chains * (int(options.get("tune", 0)) + int(options.get("draws", 1000)))
 
 
-def run_mem_mb(sampler: str, options: dict, dim: int) -> int:
-    """Draws (plus warm-up kept by the sampler) x 4 copies (sampler, split, ranks, FFT)."""
-    draws_mb = _draw_count(sampler, options, dim) * dim * BYTES / 2**20
+def run_mem_mb(sampler: str, options: dict, dim: int, target_ess: dict | None = None) -> int:
+    """Draws (plus warm-up kept by the sampler) x 4 copies (sampler, split, ranks, FFT);
+    in time-to-target-ESS mode the chain may grow to ``max_growth`` times its length."""
+    growth = float(target_ess["max_growth"]) if target_ess else 1.0
+    draws_mb = growth * _draw_count(sampler, options, dim) * dim * BYTES / 2**20
     return int(BASE_MB + math.ceil(4 * draws_mb))
 
 
-def run_runtime_min(sampler: str, options: dict, dim: int, budget_seconds=None) -> int:
-    """Minutes: the run's budget with a margin when set, else a generous size-based guess."""
+def run_runtime_min(
+    sampler: str, options: dict, dim: int, budget_seconds=None, target_ess: dict | None = None
+) -> int:
+    """Minutes: the run's budget with a margin when set, else a generous size-based guess.
+
+    In time-to-target-ESS mode the sampling budget bounds the run (a chunk never starts that
+    would not fit), plus build, compile and the ESS checks: twice the budget, plus 10 min.
+    """
+    if target_ess:
+        limit = 2 * float(target_ess["budget_seconds"])
+        if budget_seconds:
+            limit = min(limit, 1.5 * budget_seconds)
+        return int(math.ceil(limit / 60)) + 10
     if budget_seconds:
         return int(math.ceil(1.5 * budget_seconds / 60)) + 5
     # about 50 us per log-density (or gradient) evaluation at d = 50, linear in d, x 10 margin

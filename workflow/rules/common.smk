@@ -61,13 +61,19 @@ def diagnose_threads(wildcards):
 
 def run_mem_mb(wildcards):
     options = ebconfig.sampler_options(config, wildcards.sampler)
-    return ebresources.run_mem_mb(wildcards.sampler, options, int(wildcards.dim))
+    return ebresources.run_mem_mb(
+        wildcards.sampler, options, int(wildcards.dim), config["target_ess"]
+    )
 
 
 def run_runtime(wildcards):
     options = ebconfig.sampler_options(config, wildcards.sampler)
     return ebresources.run_runtime_min(
-        wildcards.sampler, options, int(wildcards.dim), config["run_budget_seconds"]
+        wildcards.sampler,
+        options,
+        int(wildcards.dim),
+        config["run_budget_seconds"],
+        config["target_ess"],
     )
 
 

@@ -21,6 +21,12 @@ def walkers(dim: int, options: dict) -> int:
 
 
 def run_emcee(problem, options: dict, seed: int, vectorize: bool) -> SamplerRun:
+    return next(emcee_chunks(problem, options, seed, vectorize))
+
+
+def emcee_chunks(problem, options: dict, seed: int, vectorize: bool):
+    """Burn-in and ``steps`` kept steps, then (for each ``n`` sent) ``n`` more of the same
+    chains: the time-to-target-ESS protocol of :mod:`essbench.samplers`."""
     import emcee
 
     start = perf_counter()
@@ -41,8 +47,8 @@ def run_emcee(problem, options: dict, seed: int, vectorize: bool) -> SamplerRun:
     end = perf_counter()
 
     chain = sampler.get_chain(discard=burn)  # (steps, walkers, params)
-    return SamplerRun(
-        draws=np.ascontiguousarray(np.swapaxes(chain, 0, 1)),
+    more = yield SamplerRun(
+        draws=_walkers_first(chain),
         compile_seconds=compile_seconds,
         warmup_seconds=mid - start,
         draw_seconds=end - mid,
@@ -52,3 +58,21 @@ def run_emcee(problem, options: dict, seed: int, vectorize: bool) -> SamplerRun:
         settings={"burn": burn, "steps": steps, "nwalkers": nwalkers},
         stats={"acceptance_mean": float(np.mean(sampler.acceptance_fraction))},
     )
+    while True:
+        start = perf_counter()
+        sampler.run_mcmc(None, more)
+        seconds = perf_counter() - start
+        more = yield SamplerRun(
+            draws=_walkers_first(sampler.get_chain()[-more:]),
+            compile_seconds=0.0,
+            warmup_seconds=0.0,
+            draw_seconds=seconds,
+            grad_evals=0,
+            logp_evals=nwalkers * more,
+            stats={"acceptance_mean": float(np.mean(sampler.acceptance_fraction))},
+        )
+
+
+def _walkers_first(chain: np.ndarray) -> np.ndarray:
+    """(steps, walkers, params) -> contiguous (walkers, steps, params)."""
+    return np.ascontiguousarray(np.swapaxes(chain, 0, 1))

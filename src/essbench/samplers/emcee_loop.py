@@ -1,6 +1,11 @@
 """emcee, the seed tutorial's way: the compiled PyMC log-density called once per walker."""
 
-from essbench.samplers._ensemble import ENSEMBLE_DEFAULTS, run_emcee, walkers  # noqa: F401
+from essbench.samplers._ensemble import (  # noqa: F401
+    ENSEMBLE_DEFAULTS,
+    emcee_chunks,
+    run_emcee,
+    walkers,
+)
 
 NAME = "emcee"
 DESCRIPTION = "emcee stretch move, PyMC log-density called once per walker"
@@ -15,3 +20,7 @@ def threads(options: dict) -> int:
 
 def run(problem, options: dict, seed: int):
     return run_emcee(problem, options, seed, vectorize=False)
+
+
+def chunks(problem, options: dict, seed: int):
+    return emcee_chunks(problem, options, seed, vectorize=False)

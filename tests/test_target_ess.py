@@ -1,0 +1,163 @@
+"""Time-to-target-ESS runs: the continue and restart strategies, censoring, real chunks."""
+
+import numpy as np
+import pytest
+
+from essbench import registry
+from essbench.problem import build_problem
+from essbench.samplers import SamplerRun, merged_options
+from essbench.target_ess import run_to_target
+
+
+class _IID:
+    """A stand-in sampler whose draws are iid normal: ESS is about chains x draws."""
+
+    NAME = "iid"
+    ENSEMBLE = False
+    SECONDS_PER_DRAW = 1e-3
+
+    def __init__(self):
+        self.lengths = []
+
+    def _run(self, n, seed):
+        rng = np.random.default_rng(seed + len(self.lengths))
+        self.lengths.append(n)
+        return SamplerRun(
+            draws=rng.standard_normal((2, n, 3)),
+            compile_seconds=0.1,
+            warmup_seconds=0.5,
+            draw_seconds=n * self.SECONDS_PER_DRAW,
+            grad_evals=10 * n,
+            logp_evals=0,
+            settings={"draws": n},
+        )
+
+    def run(self, problem, options, seed):
+        return self._run(int(options["draws"]), seed)
+
+
+class _ChunkedIID(_IID):
+    def chunks(self, problem, options, seed):
+        more = yield self._run(int(options["draws"]), seed)
+        while True:
+            chunk = self._run(more, seed)
+            more = yield SamplerRun(
+                draws=chunk.draws,
+                compile_seconds=0.0,
+                warmup_seconds=0.0,
+                draw_seconds=chunk.draw_seconds,
+                grad_evals=chunk.grad_evals,
+                logp_evals=0,
+            )
+
+
+def test_restart_runs_again_with_more_draws_until_the_target_and_adds_up_the_time():
+    module = _IID()
+    run, info = run_to_target(module, None, {"draws": 50}, 1, target=800, budget_seconds=60)
+    assert module.lengths[0] == 50 and len(module.lengths) == info["target_ess_steps"] >= 2
+    assert all(b >= 2 * a for a, b in zip(module.lengths, module.lengths[1:], strict=False))
+    assert run.draws.shape[1] == module.lengths[-1] == run.settings["draws"]
+    assert info["target_ess_reached"] and not info["censored"]
+    assert info["ess_bulk_min_at_stop"] >= 800
+    # Every attempt's sampling time counts towards the time to target; the run's own is the last.
+    spent = sum(0.5 + n * module.SECONDS_PER_DRAW for n in module.lengths)
+    assert info["time_to_target_seconds"] == pytest.approx(spent)
+    assert run.sampling_seconds == pytest.approx(0.5 + module.lengths[-1] * 1e-3)
+
+
+def test_continue_extends_the_same_run_in_chunks():
+    module = _ChunkedIID()
+    run, info = run_to_target(module, None, {"draws": 50}, 1, target=800, budget_seconds=60)
+    assert info["target_ess_strategy"] == "continue" and info["target_ess_reached"]
+    assert run.draws.shape[1] == sum(module.lengths) == run.settings["draws"]
+    assert run.grad_evals == 10 * sum(module.lengths)
+    assert run.warmup_seconds == pytest.approx(0.5)  # warm-up paid once
+    assert info["time_to_target_seconds"] == pytest.approx(run.sampling_seconds)
+
+
+@pytest.mark.parametrize("module", [_IID, _ChunkedIID])
+def test_a_run_out_of_budget_is_censored_with_its_draws_kept(module):
+    module = module()
+    module.SECONDS_PER_DRAW = 0.01  # 50 draws: 1 s; the target needs ~10x more
+    run, info = run_to_target(module, None, {"draws": 50}, 1, target=1000, budget_seconds=3)
+    assert info["censored"] and not info["target_ess_reached"]
+    assert info["censored_reason"].startswith("budget:")
+    assert info["time_to_target_seconds"] <= 3
+    assert run.draws.shape[1] >= 50 and info["ess_bulk_min_at_stop"] < 1000
+
+
+@pytest.mark.parametrize("module", [_IID, _ChunkedIID])
+def test_the_length_cap_censors_a_run_that_would_grow_past_it(module):
+    run, info = run_to_target(
+        module(), None, {"draws": 50}, 1, target=5000, budget_seconds=600, max_growth=4
+    )
+    assert info["censored"] and info["censored_reason"].startswith("length cap:")
+    assert run.draws.shape[1] <= 200
+
+
+@pytest.mark.parametrize("name", ["emcee", "emcee_vectorized"])
+def test_emcee_chunks_continue_the_same_chains(name):
+    """Chunks of a chunked run are exactly the steps one longer run would have taken."""
+    module = registry.sampler(name)
+    problem = build_problem("gaussian_iid", 3)
+    options = merged_options(module, {"burn": 50, "steps": 60})
+    chunks = module.chunks(problem, options, seed=5)
+    first = next(chunks)
+    second = chunks.send(40)
+    chunks.close()
+    whole = module.run(problem, {**options, "steps": 100}, seed=5)
+    np.testing.assert_array_equal(np.concatenate([first.draws, second.draws], axis=1), whole.draws)
+    assert first.logp_evals + second.logp_evals == whole.logp_evals
+    assert second.draw_seconds > 0 and second.warmup_seconds == 0
+
+
+def test_zeus_chunks_extend_the_chains_and_count_their_calls():
+    """zeus draws its random numbers per call, so a chunked chain is not bit-identical to one
+    long run; each chunk must still add its steps and its own log-density calls."""
+    module = registry.sampler("zeus")
+    problem = build_problem("gaussian_iid", 3)
+    options = merged_options(module, {"burn": 50, "steps": 60})
+    chunks = module.chunks(problem, options, seed=5)
+    first = next(chunks)
+    second = chunks.send(40)
+    third = chunks.send(30)
+    chunks.close()
+    assert first.draws.shape[1:] == (60, 3) and second.draws.shape[1] == 40
+    assert third.draws.shape[1] == 30 and not np.array_equal(second.draws[:, -30:], third.draws)
+    # Every walker evaluates the density at least twice per slice step (bracket and shrink).
+    assert 2 * second.draws.shape[0] * 40 <= second.logp_evals < first.logp_evals
+
+
+def test_pymc_sampler_restarts_to_the_target():
+    module = registry.sampler("pymc_metropolis")
+    problem = build_problem("gaussian_iid", 2)
+    options = merged_options(module, {"tune": 200, "draws": 100, "chains": 2, "cores": 1})
+    run, info = run_to_target(module, problem, options, 3, target=300, budget_seconds=120)
+    assert info["target_ess_strategy"] == "restart" and info["target_ess_reached"]
+    assert run.draws.shape[1] == run.settings["draws"] > 100
+
+
+@pytest.mark.workflow
+def test_time_to_target_study_records_reached_and_censored_runs(tmp_path):
+    """config/test/target_ess.yaml: NUTS restarts to the target; emcee's length cap censors it,
+    and the tables, the summary and the HTML report say so."""
+    import pandas as pd
+    from conftest import REPO, snakemake
+
+    config = REPO / "config" / "test" / "target_ess.yaml"
+    snakemake("--cores", "2", "--configfile", str(config), cwd=tmp_path)
+    runs = pd.read_parquet(tmp_path / "results" / "tables" / "runs.parquet")
+    assert (runs["status"] == "ok").all(), runs[["sampler", "reason"]]
+    nuts, emcee = runs[runs["sampler"] == "pymc_nuts"], runs[runs["sampler"] == "emcee"]
+    assert (nuts["target_ess_strategy"] == "restart").all()
+    assert not nuts["censored"].any() and (nuts["ess_bulk_min"] >= 300).all()
+    assert (nuts["time_to_target_seconds"] >= nuts["sampling_seconds"]).all()
+    assert (emcee["target_ess_strategy"] == "continue").all() and emcee["censored"].all()
+    assert emcee["censored_reason"].str.startswith("length cap").all()
+    assert (emcee["n_draws"] == 400).all() and (emcee["ess_bulk_min"] < 300).all()
+    summary = pd.read_csv(tmp_path / "results" / "tables" / "summary.csv")
+    assert (summary.loc[summary["sampler"] == "emcee", "n_censored"] == 1).all()
+    text = (tmp_path / "results" / "summary.md").read_text()
+    section = text[text.index("## Censored runs") : text.index("## Failed runs")]
+    assert section.count("| emcee | gaussian_iid |") == 2 and "pymc_nuts" not in section
+    assert "Censored runs" in (tmp_path / "results" / "report.html").read_text()
