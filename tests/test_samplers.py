@@ -10,6 +10,8 @@ from essbench.samplers import SamplerRun, merged_options
 SMALL = {
     "pymc_nuts": {"tune": 300, "draws": 300, "chains": 2, "cores": 1},
     "nutpie": {"tune": 300, "draws": 300, "chains": 2, "cores": 1},
+    "numpyro_nuts": {"tune": 300, "draws": 300, "chains": 2},
+    "blackjax_nuts": {"tune": 300, "draws": 300, "chains": 2},
     "pymc_metropolis": {"tune": 1000, "draws": 3000, "chains": 2, "cores": 1},
     "pymc_demetropolisz": {"tune": 1000, "draws": 3000, "chains": 2, "cores": 1},
     "emcee": {"burn": 300, "steps": 1500},

@@ -18,6 +18,10 @@ PACKAGES = (
     "numpy",
     "scipy",
     "numba",
+    "jax",
+    "jaxlib",
+    "numpyro",
+    "blackjax",
 )
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 REPO = Path(__file__).resolve().parents[2]

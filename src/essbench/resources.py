@@ -12,19 +12,22 @@ BASE_MB = 1500  # Python + PyMC + PyTensor + ArviZ imports, compiled functions
 BYTES = 8
 
 
-def _draw_count(sampler: str, options: dict, dim: int) -> int:
+def _draw_count(sampler: str, options: dict, dim: int, growth: float = 1.0) -> int:
+    """Draws a run holds: warm-up (when the sampler keeps it) plus ``growth`` x the kept
+    length (time-to-target-ESS runs may grow their chains up to ``max_growth`` times)."""
     module = registry.sampler(sampler)
     if module.ENSEMBLE:
-        return module.walkers(dim, options) * (int(options["burn"]) + int(options["steps"]))
+        return module.walkers(dim, options) * int(
+            int(options["burn"]) + growth * int(options["steps"])
+        )
     chains = int(options.get("chains", 1))
-    return chains * (int(options.get("tune", 0)) + int(options.get("draws", 1000)))
+    return chains * int(int(options.get("tune", 0)) + growth * int(options.get("draws", 1000)))
 
 
 def run_mem_mb(sampler: str, options: dict, dim: int, target_ess: dict | None = None) -> int:
-    """Draws (plus warm-up kept by the sampler) x 4 copies (sampler, split, ranks, FFT);
-    in time-to-target-ESS mode the chain may grow to ``max_growth`` times its length."""
+    """Draws (plus warm-up kept by the sampler) x 4 copies (sampler, split, ranks, FFT)."""
     growth = float(target_ess["max_growth"]) if target_ess else 1.0
-    draws_mb = growth * _draw_count(sampler, options, dim) * dim * BYTES / 2**20
+    draws_mb = _draw_count(sampler, options, dim, growth) * dim * BYTES / 2**20
     return int(BASE_MB + math.ceil(4 * draws_mb))
 
 

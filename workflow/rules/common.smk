@@ -53,6 +53,12 @@ def sampler_threads(wildcards):
     return sampler_module.threads(ebconfig.sampler_options(config, wildcards.sampler))
 
 
+def sampler_env(wildcards):
+    # The sampler's conda env: envs/sampling.yaml, or the one its module names (ENV = "jax").
+    sampler_module = registry.sampler(wildcards.sampler)
+    return f"../../envs/{getattr(sampler_module, 'ENV', 'sampling')}.yaml"
+
+
 def diagnose_threads(wildcards):
     # Ensemble runs hold walkers x steps draws per parameter: spread their diagnostics
     # over two threads. Everything else is small.

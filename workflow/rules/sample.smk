@@ -18,7 +18,7 @@ rule sample:
     group:
         "runs"
     conda:
-        "../../envs/sampling.yaml"
+        sampler_env
     threads: sampler_threads
     resources:
         mem_mb=run_mem_mb,

@@ -9,7 +9,16 @@ A sampler module defines:
   returns how many it will use and the config check demands at least ``2 * dim``);
 - ``DEFAULTS`` (dict): its options and their default values (a config may override any);
 - ``threads(options) -> int``: how many cores one run really keeps busy;
-- ``run(problem, options, seed) -> SamplerRun``.
+- ``run(problem, options, seed) -> SamplerRun``;
+- optionally ``ENV`` (str): the conda env (``envs/<ENV>.yaml``) its runs need, by default
+  ``"sampling"`` (the JAX samplers say ``"jax"``), and ``CHOICES`` (dict): the allowed values
+  of its string options;
+- optionally ``chunks(problem, options, seed)``: a generator for time-to-target-ESS runs
+  (:mod:`essbench.target_ess`) that first yields the same :class:`SamplerRun` as ``run``,
+  then, for each ``n`` sent to it, a :class:`SamplerRun` of ``n`` more draws of the same
+  chains (their draws, seconds and work only: ``compile_seconds = warmup_seconds = 0``).
+  Without it, time-to-target runs restart ``run`` with more draws. ``LENGTH_OPTION`` names
+  the option holding a run's length when it is neither ``steps`` (ensembles) nor ``draws``.
 
 ``run`` must not time import, model build or compilation as sampling: it reports them in
 ``compile_seconds``, and ``warmup_seconds + draw_seconds`` is the sampling time.

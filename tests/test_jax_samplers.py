@@ -1,0 +1,76 @@
+"""The JAX samplers (NumPyro, BlackJAX): seeding, chain methods, threads and XLA flags."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from essbench import registry
+from essbench.problem import build_problem
+from essbench.samplers import _jax, merged_options
+
+REPO = Path(__file__).resolve().parents[1]
+JAX_SAMPLERS = ("numpyro_nuts", "blackjax_nuts")
+SHORT = {"tune": 100, "draws": 100, "chains": 2}
+
+
+@pytest.fixture(scope="module")
+def problem():
+    return build_problem("gaussian_iid", 3)
+
+
+def test_xla_flags_ours_first_and_replacing_the_same_flags():
+    flags = _jax.xla_flags(
+        "--xla_force_host_platform_device_count=100 --xla_cpu_multi_thread_eigen=true"
+        " --xla_dump_to=/tmp/x",
+        devices=2,
+    )
+    assert flags.split() == [
+        "--xla_cpu_multi_thread_eigen=false",
+        "--xla_force_host_platform_device_count=2",
+        "--xla_dump_to=/tmp/x",
+    ]
+    assert _jax.xla_flags("", 1).split()[0] == "--xla_cpu_multi_thread_eigen=false"
+
+
+@pytest.mark.parametrize("name", JAX_SAMPLERS)
+def test_threads_follow_chain_method(name):
+    module = registry.sampler(name)
+    assert module.ENV == "jax"
+    for method, expected in (("sequential", 1), ("vectorized", 1), ("parallel", 4)):
+        assert module.threads(merged_options(module, {"chains": 4, "chain_method": method})) == (
+            expected
+        )
+    assert set(module.CHOICES["chain_method"]) == {"sequential", "vectorized", "parallel"}
+
+
+def test_every_sampler_env_has_a_file():
+    for name, module in registry.samplers().items():
+        env = getattr(module, "ENV", "sampling")
+        assert (REPO / "envs" / f"{env}.yaml").is_file(), f"{name}: no envs/{env}.yaml"
+
+
+@pytest.mark.parametrize("name", JAX_SAMPLERS)
+def test_seed_reproduces_and_chain_methods_agree(problem, name):
+    module = registry.sampler(name)
+
+    def run(seed, method):
+        return module.run(problem, merged_options(module, {**SHORT, "chain_method": method}), seed)
+
+    first, again = run(5, "sequential"), run(5, "sequential")
+    assert first.draws.shape == (2, 100, problem.ndim)
+    np.testing.assert_array_equal(first.draws, again.draws)
+    assert first.grad_evals == again.grad_evals > 0
+    # The same keys and starts whatever runs the chains: pmap gives the same chains.
+    parallel = run(5, "parallel")
+    np.testing.assert_allclose(parallel.draws, first.draws, rtol=1e-6, atol=1e-8)
+    assert parallel.grad_evals == first.grad_evals
+    other = run(6, "vectorized")
+    assert other.draws.shape == first.draws.shape and np.all(np.isfinite(other.draws))
+    assert not np.allclose(other.draws, first.draws)
+    for result in (first, parallel, other):
+        assert result.compile_seconds > 0 and result.warmup_seconds > 0
+        assert result.draw_seconds > 0 and result.logp_evals == 0
+        stats = result.stats
+        assert stats["tree_size_mean"] * 2 * 100 < result.grad_evals
+        assert {"divergences", "step_size_mean", "acceptance_mean"} <= set(stats)
