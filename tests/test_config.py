@@ -30,8 +30,10 @@ def test_defaults_are_filled():
 def test_runs_expand_the_grid():
     full = ebconfig.validate(load("config.yaml"))
     runs = ebconfig.runs(full)
-    n = len(full["targets"]) * len(full["dims"]) * len(full["samplers"]) * len(full["seeds"])
+    dims = sum(len(ebconfig.target_dims(full, t)) for t in full["targets"])
+    n = dims * len(full["samplers"]) * len(full["seeds"])
     assert len(runs) == n == len({r.key for r in runs})
+    assert {r.dim for r in runs if r.target == "banana"} == {8}
 
 
 def test_seed_config_is_the_seed_protocol():
@@ -110,3 +112,27 @@ def test_bad_config_gets_its_message(case):
         ebconfig.validate(mutate(fn))
     assert expected in str(info.value), str(info.value)
     assert all(line.startswith("config: ") for line in str(info.value).splitlines())
+
+
+def test_gradient_sampler_on_a_target_without_gradients_is_one_clear_line(monkeypatch):
+    from essbench import registry
+
+    monkeypatch.setattr(registry.target("banana"), "GRADIENT", False)
+    cfg = load("config.yaml")
+    cfg["targets"] = {"banana": {}}
+    cfg["samplers"] = {"pymc_nuts": {}, "emcee": {}}
+    with pytest.raises(ebconfig.ConfigError) as err:
+        ebconfig.validate(cfg)
+    assert err.value.problems == [
+        "config: samplers.pymc_nuts: needs gradients but target banana has none;"
+        " remove one of them"
+    ]
+
+
+def test_time_to_target_defaults_are_filled():
+    cfg = load("config.yaml")
+    cfg["target_ess"] = {"ess": 400, "budget_seconds": 60}
+    full = ebconfig.validate(cfg)
+    assert full["target_ess"] == {"ess": 400, "budget_seconds": 60, "max_growth": 16}
+    settings = ebconfig.run_settings(full, "emcee", "gaussian_iid", 2, 0)
+    assert settings["target_ess"]["ess"] == 400

@@ -1,19 +1,31 @@
 """Diagnostics of one run, computed on a (chains, draws, params) array.
 
 ESS, R-hat and MCSE are ArviZ's (``arviz_stats``, rank-normalized, Vehtari et al. 2021) and
-tau is emcee's: we do not define our own. What we do differently is *how* they are called:
-one parameter at a time on a contiguous (chains, draws) block, sharing the chain split and
-the sort between ESS and R-hat, with normal scores looked up in a table instead of one
-``norm.ppf`` per draw, spread over threads. ``tests/test_metrics.py`` checks every number
-against the plain ArviZ and emcee calls. (A naive ``az.summary`` of the seed's emcee run
-costs about twice its sampling time; see ``benchmarks/diagnostics``.)
+tau is emcee's: we do not define our own. What we do differently is *how* they are computed,
+one parameter at a time on a contiguous (chains, draws) block, spread over threads:
+
+* ranks, quantiles, medians: one sort of the *runs* of repeated draws (an emcee walker
+  repeats its value after every rejected move: four draws in five at d = 50), weighted by
+  the runs' lengths; the folded draws' ranks come from that same sort; normal scores are
+  looked up in a table; R-hat's chain means and variances are sums over runs;
+* autocovariances: ArviZ and emcee average per-chain autocovariances, and the inverse FFT is
+  linear, so we average the chains' power spectra and do one inverse FFT per quantity;
+  a tail indicator's are counted from its few intervals of ones, without an FFT;
+* Geyer's initial positive and monotone sequences as array operations, not a Python loop.
+
+Each step is the same arithmetic as ArviZ's or emcee's up to floating-point rounding, and
+``tests/test_metrics.py`` checks every number against the plain ArviZ and emcee calls at a
+relative tolerance of 1e-10. (A naive ``az.summary`` of the seed's emcee run costs more
+than its sampling time; see ``benchmarks/diagnostics.py``.)
 """
 
 import math
+import threading
 from concurrent.futures import ThreadPoolExecutor
-from functools import lru_cache
+from functools import cached_property, lru_cache, partial
 
 import numpy as np
+import scipy.fft
 
 # Largest |z| over k parameters: flagged when its two-sided p-value, Bonferroni-corrected
 # over the k parameters, is below this (so a correct sampler is flagged about 0.1% of runs).
@@ -23,13 +35,18 @@ MIN_CHAIN_OVER_TAU = 50.0
 # Vehtari et al. (2021): use the draws only when rank R-hat < 1.01.
 MAX_RHAT = 1.01
 TAIL_PROB = (0.05, 0.95)
-_KW = {"chain_axis": 0, "draw_axis": 1}
-
-
-def _array_stats():
-    from arviz_stats.base import array_stats
-
-    return array_stats
+# ArviZ answers nan under 4 draws per chain, and for R-hat under 2 chains.
+_MIN_DRAWS = 4
+_MIN_CHAINS_RHAT = 2
+_DIAGNOSTICS = ("ess_bulk", "ess_tail", "rhat", "mcse_mean", "mcse_var")
+# float64s per FFT call: a block of rows this small stays in cache.
+_FFT_BLOCK = 1 << 18
+_local = threading.local()  # each thread's FFT buffers
+# Parameters copied out of the (chains, draws, params) array together.
+_GROUP = 8
+# Counting a tail indicator's pairs of intervals of ones (~40 ns a pair) beats its FFT
+# (~12 ns a draw) up to about this many pairs per draw; the seed's emcee run has ~0.015.
+_MAX_PAIRS_PER_DRAW = 0.25
 
 
 def _split_chains(x: np.ndarray) -> np.ndarray:
@@ -38,31 +55,26 @@ def _split_chains(x: np.ndarray) -> np.ndarray:
     return np.concatenate([x[:, :half], x[:, x.shape[1] - half :]], axis=0)
 
 
-def _average_ranks(row: np.ndarray) -> np.ndarray:
-    """2 * (average rank) - 2, an integer, for each value of a 1-d array.
+# --- Ranks: ArviZ's ``_z_scale`` (average ranks, then Blom's normal scores) --------------
 
-    Equal values share the mean of their ranks, as ``scipy.stats.rankdata(method="average")``
-    (emcee's rejected moves repeat values); doubling keeps ranks integral to index a table.
+
+def _twice_ranks(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """2 * (average rank) - 2, an integer, of sorted ``values`` each standing for ``weights``.
+
+    Value i stands for ``weights[i]`` equal draws. Equal draws share the mean of their ranks,
+    as ``scipy.stats.rankdata(method="average")``: a tie group after s draws holding w draws
+    has ranks s + 1 ... s + w, mean s + (w + 1) / 2, so 2 * mean - 2 = s + (s + w - 1), the
+    sum of the group's first and last 0-based positions (an integer, to index a table).
     """
-    n = row.size
-    order = np.argsort(row)
-    ordered = row[order]
-    idx = np.arange(n)
-    new = np.empty(n, bool)
-    new[0] = True
-    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
-    if new.all():
-        twice = 2 * idx
-    else:
-        start = np.maximum.accumulate(np.where(new, idx, 0))
-        last = np.empty(n, bool)
-        last[-1] = True
-        last[:-1] = new[1:]
-        end = np.minimum.accumulate(np.where(last, idx, n - 1)[::-1])[::-1]
-        twice = start + end
-    out = np.empty(n, dtype=np.int64)
-    out[order] = twice
-    return out
+    ends = np.cumsum(weights)  # 1 + the position of each value's last draw
+    starts = ends - weights  # the position of its first draw
+    tie = values[1:] == values[:-1]  # value i + 1 is in value i's tie group
+    if tie.any():  # a group starts where its first value starts, ends where its last ends
+        starts[1:][tie] = 0
+        np.maximum.accumulate(starts, out=starts)
+        ends[:-1][tie] = ends[-1]
+        ends = np.minimum.accumulate(ends[::-1])[::-1]
+    return starts + ends - 1
 
 
 @lru_cache(maxsize=8)
@@ -75,53 +87,429 @@ def _z_table(n: int) -> np.ndarray:
     return ndtri((ranks - c) / (n - 2 * c + 1))
 
 
-def _z_scale(x: np.ndarray) -> np.ndarray:
-    """ArviZ's ``_z_scale``: average ranks over the whole block, then normal scores."""
-    return _z_table(x.size)[_average_ranks(x.ravel())].reshape(x.shape)
+# --- A block as runs of repeated draws ----------------------------------------------------
+
+
+class _Runs:
+    """A (chains, draws) block as runs of equal consecutive draws within each chain.
+
+    An emcee walker repeats its value after each rejected move (four draws in five at
+    d = 50). Every rank, order statistic, chain sum and extreme of the draws is one of the
+    runs' values weighted by their lengths, so working on runs gives the same numbers for
+    several times less work (and no more work for draws without repeats). A quantity that
+    is a function of the draw, f(x), is handled as ``per_run`` = f(values).
+    """
+
+    def __init__(self, rows: np.ndarray):
+        self.shape = rows.shape
+        flat = rows.ravel()
+        head = np.empty(flat.size, bool)
+        head[0] = True
+        np.not_equal(flat[1:], flat[:-1], out=head[1:])
+        head[:: rows.shape[1]] = True  # a run does not go on into the next chain
+        self.starts = starts = np.flatnonzero(head)
+        self.values = flat[starts]
+        self.lengths = np.diff(starts, append=flat.size)
+        # runs[row_first[c]:row_first[c + 1]] are chain c's
+        self.row_first = np.searchsorted(starts, np.arange(0, flat.size + 1, rows.shape[1]))
+
+    @property
+    def size(self) -> int:
+        return self.shape[0] * self.shape[1]
+
+    def expand(self, per_run: np.ndarray, first: int = 0, stop: int | None = None):
+        """Chains first .. stop - 1 (all by default) of the block of a value per run."""
+        stop = self.shape[0] if stop is None else stop
+        runs = slice(self.row_first[first], self.row_first[stop])
+        return np.repeat(per_run[runs], self.lengths[runs]).reshape(stop - first, -1)
+
+    def chain_means(self, per_run: np.ndarray) -> np.ndarray:
+        """Each chain's mean of the block of a value per run."""
+        return self.chain_sums(per_run) / self.shape[1]
+
+    def chain_sums(self, per_run: np.ndarray) -> np.ndarray:
+        """Each chain's sum of the block of a value per run."""
+        return np.add.reduceat(per_run * self.lengths, self.row_first[:-1])
+
+    def per_chain(self, per_chain: np.ndarray) -> np.ndarray:
+        """A value per chain, as a value per run."""
+        return np.repeat(per_chain, np.diff(self.row_first))
+
+    def chain_means_vars(self, per_run: np.ndarray):
+        """Each chain's mean and variance (ddof 1), as ``np.mean`` and ``np.var`` of rows."""
+        means = self.chain_means(per_run)
+        dev = per_run - self.per_chain(means)
+        return means, self.chain_sums(dev * dev) / (self.shape[1] - 1)
+
+    # The sorted runs: ranks and order statistics.
+
+    @cached_property
+    def order(self) -> np.ndarray:
+        return np.argsort(self.values)
+
+    @cached_property
+    def ordered(self) -> np.ndarray:
+        return self.values[self.order]
+
+    @cached_property
+    def ordered_lengths(self) -> np.ndarray:
+        return self.lengths[self.order]
+
+    @cached_property
+    def ends(self) -> np.ndarray:
+        """1 + the position, among the sorted draws, of each sorted run's last draw."""
+        return np.cumsum(self.ordered_lengths)
+
+    def order_statistic(self, k: int) -> float:
+        """The k-th (0-based) smallest draw."""
+        return self.ordered[np.searchsorted(self.ends, k, side="right")]
+
+    def median(self) -> float:
+        """``np.median`` of the draws: the middle one, or the mean (a + b) / 2 of the two."""
+        n = self.size
+        upper = self.order_statistic(n // 2)
+        return upper if n % 2 else (self.order_statistic(n // 2 - 1) + upper) / 2
+
+    def quantile(self, prob: float) -> float:
+        """``np.quantile(draws, prob)`` (method "linear"), with numpy's arithmetic.
+
+        numpy: virtual index v = (n - 1) * prob, neighbours a, b at floor(v), floor(v) + 1
+        (the last draw when v >= n - 1), gamma = v - floor(v) and ``_lerp``:
+        a + (b - a) * gamma, or b - (b - a) * (1 - gamma) when gamma >= 0.5.
+        """
+        n = self.size
+        virtual = (n - 1) * prob
+        if virtual >= n - 1:
+            return self.order_statistic(n - 1)
+        below = math.floor(virtual)
+        a, b = self.order_statistic(below), self.order_statistic(below + 1)
+        gamma = virtual - below
+        return b - (b - a) * (1 - gamma) if gamma >= 0.5 else a + (b - a) * gamma
+
+    def normal_scores(self, order, ordered, ordered_lengths) -> np.ndarray:
+        """ArviZ's ``_z_scale`` of a value per run (given sorted, with its order), per run."""
+        twice = _twice_ranks(ordered, ordered_lengths)
+        out = np.empty(order.size)
+        out[order] = _z_table(self.size)[twice]
+        return out
+
+
+def _bulk_and_folded_scores(runs: _Runs) -> tuple[np.ndarray, np.ndarray]:
+    """ArviZ's ``_z_scale(split)`` and ``_z_scale(abs(split - np.median(split)))``, per run.
+
+    One sort serves both: over the sorted values, |v - median| falls then rises (rounding is
+    monotone), and a stable argsort (timsort) merges those two runs in linear time.
+    """
+    bulk = runs.normal_scores(runs.order, runs.ordered, runs.ordered_lengths)
+    folded = np.abs(runs.ordered - runs.median())  # the same floats as ArviZ's fold
+    merge = np.argsort(folded, kind="stable")
+    fold = runs.normal_scores(runs.order[merge], folded[merge], runs.ordered_lengths[merge])
+    return bulk, fold
+
+
+def _rhat(runs: _Runs, per_run: np.ndarray) -> float:
+    """ArviZ's ``_rhat`` (``rhat(method="identity")``) of the block of a value per run."""
+    n_draw = runs.shape[1]
+    means, variances = runs.chain_means_vars(per_run)
+    between = n_draw * np.var(means, ddof=1)
+    within = np.mean(variances)
+    with np.errstate(divide="ignore", invalid="ignore"):  # a constant block: nan, as ArviZ
+        return float(np.sqrt((between / within + n_draw - 1) / n_draw))
+
+
+# --- Autocovariances and Geyer's sequences: ArviZ's ``_ess`` -----------------------------
+
+
+def _fft_buffers(n_rows: int, n: int, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """This thread's arrays for a block of rows zero-padded from n to m, and their spectra.
+
+    Reused: fresh multi-MB arrays for every block cost page faults, about doubling the
+    FFT's time. Only the first n columns of the padded rows are ever written.
+    """
+    cache = _local.__dict__.setdefault("fft_buffers", {})
+    if (n_rows, n, m) not in cache:
+        if len(cache) >= 4:
+            cache.clear()
+        cache[n_rows, n, m] = np.zeros((n_rows, m)), np.empty((n_rows, m // 2 + 1), complex)
+    return cache[n_rows, n, m]
+
+
+def _power_sum(rows, shape, means: np.ndarray, m: int, normalize=False) -> np.ndarray:
+    """Sum over the rows of a block of |rfft(row - its mean, m)|^2, each divided by its sum
+    of squares (its autocovariance at lag 0, as emcee's ``function_1d``) if ``normalize``.
+
+    ``rows(first, stop)`` gives rows first .. stop - 1 of the (``shape``) block, so a block
+    computed from the runs is only ever built a few rows at a time. Rows are centred on their
+    means, as in ArviZ's ``autocov`` and emcee's ``function_1d``, into zero-padded rows.
+    """
+    n_rows, n = shape
+    step = min(n_rows, max(1, _FFT_BLOCK // m))
+    padded, spectrum = _fft_buffers(step, n, m)
+    total = np.zeros(2 * (m // 2 + 1))
+    for first in range(0, n_rows, step):
+        stop = min(first + step, n_rows)
+        centred = padded[: stop - first, :n]
+        np.subtract(rows(first, stop), means[first:stop, None], out=centred)
+        np.fft.rfft(padded[: stop - first], axis=1, out=spectrum[: stop - first])
+        parts = spectrum[: stop - first].view(np.float64)  # re, im, re, im, ...
+        if normalize:  # a constant row: nan, as emcee
+            with np.errstate(divide="ignore", invalid="ignore"):
+                parts /= np.sqrt(np.einsum("ij,ij->i", centred, centred))[:, None]
+        total += np.einsum("ij,ij->j", parts, parts)
+    return total[0::2] + total[1::2]
+
+
+def _mean_autocov(rows, shape, means: np.ndarray) -> np.ndarray:
+    """ArviZ's ``autocov(block, axis=1).mean(axis=0)``: the chains' mean autocovariance.
+
+    The mean over chains of irfft(|F_c|^2) / n is irfft(mean of |F_c|^2) / n (the inverse
+    FFT is linear): one inverse FFT instead of one per chain. Any FFT length of at least
+    2n - 1 gives the same acyclic autocovariances as ArviZ's ``next_fast_len(2n)``.
+    """
+    n_chain, n_draw = shape
+    m = scipy.fft.next_fast_len(2 * n_draw - 1, real=True)
+    power = _power_sum(rows, shape, means, m)
+    return np.fft.irfft(power, m)[:n_draw] / (n_draw * n_chain)
+
+
+def _geyer_ess(acov: np.ndarray, n_chain: int, chain_mean_var: float) -> float:
+    """ArviZ's ``_ess`` from the chains' mean autocovariance, its loops done on arrays.
+
+    ArviZ's loop takes the pairs (rho[2j], rho[2j + 1]), j = 1, 2, ... while the previous
+    pair's sum is positive (and 2j - 1 < n - 3), keeping a pair when its sum is >= 0 and
+    the last even term when it is > 0. Its second loop lowers each pair's sum to the running
+    minimum by setting both terms to half the previous pair's (by then lowered) sum. Returns
+    ``nan`` (ArviZ is then asked) when the autocorrelations are not all finite.
+    """
+    n_draw = acov.size
+    mean_var = acov[0] * n_draw / (n_draw - 1.0)
+    var_plus = mean_var * (n_draw - 1.0) / n_draw
+    if n_chain > 1:
+        var_plus += chain_mean_var
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rho = 1.0 - (mean_var - acov) / var_plus
+    if not np.isfinite(rho).all():
+        return math.nan
+    rho[0] = 1.0
+    n_pairs = max((n_draw - 3) // 2, 0)
+    pair = rho[0 : 2 * n_pairs + 2 : 2] + rho[1 : 2 * n_pairs + 2 : 2]  # j = 0 .. n_pairs
+    stops = np.flatnonzero(~(pair[:n_pairs] > 0))
+    kept = int(stops[0]) if stops.size else n_pairs  # ArviZ's max_t is 2 * kept - 1
+    head = rho[: 2 * kept].copy()
+    even = rho[2 * kept]
+    last = even if (pair[kept] >= 0 or even > 0) else 0.0
+    sums = head[0::2] + head[1::2]
+    running_min = np.minimum.accumulate(sums)
+    lowered = np.flatnonzero(sums[1:] > running_min[:-1]) + 1
+    head[2 * lowered] = head[2 * lowered + 1] = running_min[lowered - 1] / 2.0
+    ess = n_chain * n_draw
+    tau_hat = -1.0 + 2.0 * np.sum(head) + last
+    tau_hat = max(tau_hat, 1 / np.log10(ess))
+    return ess / tau_hat
+
+
+def _ess_of_rows(rows, shape, spread: float, means: np.ndarray) -> float:
+    """ArviZ's ``ess(block, method="identity")`` of a (chains, draws) block, given by
+    ``rows(first, stop)``, its max - min and its chain means."""
+    n_chain = shape[0]
+    if spread < np.finfo(float).resolution:
+        return float(shape[0] * shape[1])  # ArviZ's answer for a constant block
+    chain_mean_var = np.var(means, ddof=1) if n_chain > 1 else 0.0
+    ess = _geyer_ess(_mean_autocov(rows, shape, means), n_chain, chain_mean_var)
+    if math.isnan(ess):
+        from arviz_stats.base import array_stats
+
+        block = rows(0, n_chain)
+        ess = array_stats.ess(block, chain_axis=0, draw_axis=1, method="identity")
+    return float(ess)
+
+
+def _ess_identity(block: np.ndarray) -> float:
+    """ArviZ's ``ess(block, method="identity")`` of a (chains, draws) block."""
+    block = np.asarray(block, dtype=float)
+    spread = np.max(block) - np.min(block)
+    return _ess_of_rows(lambda a, b: block[a:b], block.shape, spread, block.mean(axis=1))
+
+
+def _ess_of_split(runs: _Runs, per_run: np.ndarray, rows=None) -> float:
+    """ArviZ's identity ESS of the split block of f(draw), given f per run (``per_run``).
+
+    Its extremes and chain means come from the runs, its rows from ``rows(first, stop)``
+    (by default expanded from the runs), so it is never built whole.
+    """
+    rows = rows or partial(runs.expand, per_run)
+    spread = np.max(per_run) - np.min(per_run)
+    return _ess_of_rows(rows, runs.shape, spread, runs.chain_means(per_run))
+
+
+# --- Tail ESS: autocovariances of 0/1 chains, counted from their intervals of ones -------
+
+
+def _intervals(runs: _Runs, flags: np.ndarray):
+    """Chain, start and stop (draw indices) of each maximal interval of flagged runs."""
+    n_draw = runs.shape[1]
+    before = np.concatenate(([False], flags[:-1]))
+    before[runs.row_first[:-1]] = False  # a chain's first run has no run before it
+    after = np.concatenate((flags[1:], [False]))
+    after[runs.row_first[1:] - 1] = False
+    first = np.flatnonzero(flags & ~before)
+    last = np.flatnonzero(flags & ~after)
+    chain = runs.starts[first] // n_draw
+    offset = chain * n_draw
+    return chain, runs.starts[first] - offset, runs.starts[last] + runs.lengths[last] - offset
+
+
+def _indicator_mean_autocov(runs: _Runs, flags: np.ndarray, max_pairs: int):
+    """ArviZ's ``autocov(block, axis=1).mean(axis=0)`` of the 0/1 block of a flag per run,
+    and the chain means; ``None`` when the chains have over ``max_pairs`` pairs of intervals.
+
+    Counted, not transformed: with I a chain, mu its mean and P(j) its ones before j,
+    sum_t (I_t - mu)(I_t+k - mu) = S(k) - mu P(n - k) - mu (P(n) - P(k)) + (n - k) mu^2,
+    S(k) the number of pairs of ones k apart. That is the sum over pairs of intervals of
+    ones (i not after j) of their overlap when j is shifted back by k, a trapezoid in k with
+    four kinks: place the kinks as second differences and sum twice. A 5% tail of an emcee
+    chain has a few intervals per chain, far cheaper than an FFT.
+    """
+    n_chain, n = runs.shape
+    chain, start, stop = _intervals(runs, flags)
+    last_of_chain = np.cumsum(np.bincount(chain, minlength=n_chain))
+    partners = last_of_chain[chain] - np.arange(chain.size)  # j = i .. the chain's last
+    if partners.sum() > max_pairs:
+        return None
+    i = np.repeat(np.arange(chain.size), partners)
+    j = i + np.arange(i.size) - np.repeat(np.cumsum(partners) - partners, partners)
+    shorter = np.minimum(stop[i] - start[i], stop[j] - start[j])
+    rise = start[j] - stop[i]  # overlap 0 up to this shift, then growing by 1 per step
+    gone = stop[j] - start[i]  # overlap back to 0 at this shift
+    kinks = np.concatenate((rise, rise + shorter, gone - shorter, gone)) + n + 1
+    slopes = np.repeat([1.0, -1.0, -1.0, 1.0], i.size)
+    second_diff = np.bincount(kinks, slopes, minlength=2 * n + 2)
+    pairs = np.cumsum(np.cumsum(second_diff))[n : 2 * n]  # S(k), k = 0 .. n - 1
+    ones = np.bincount(chain, stop - start, minlength=n_chain)
+    means = ones / n
+    steps = np.bincount(start, means[chain], minlength=n + 1)
+    steps -= np.bincount(stop, means[chain], minlength=n + 1)
+    # before[j] = sum over chains of mu P(j), j = 0 .. n
+    before = np.concatenate(([0.0], np.cumsum(np.cumsum(steps)[:n])))
+    lag = np.arange(n)
+    total = (
+        pairs
+        - before[n - lag]
+        - (np.sum(means * ones) - before[lag])
+        + (n - lag) * np.sum(means * means)
+    )
+    return total / (n * n_chain), means
+
+
+def _ess_below(runs: _Runs, split: np.ndarray, q: float) -> float:
+    """ArviZ's ``ess(split <= q, method="identity")``, the tail ESS at a quantile q.
+
+    Counted from the intervals of ones when they are few, else by FFT as any block.
+    """
+    flags = runs.values <= q
+    if flags.all() or not flags.any():
+        return float(runs.size)  # ArviZ's answer for a constant block
+    found = _indicator_mean_autocov(runs, flags, max_pairs=int(runs.size * _MAX_PAIRS_PER_DRAW))
+    if found is None:
+        return _ess_identity(split <= q)
+    acov, means = found
+    n_chain = runs.shape[0]
+    chain_mean_var = np.var(means, ddof=1) if n_chain > 1 else 0.0
+    ess = _geyer_ess(acov, n_chain, chain_mean_var)
+    return _ess_identity(split <= q) if math.isnan(ess) else float(ess)
+
+
+# --- One parameter ------------------------------------------------------------------------
 
 
 def _param_diagnostics(x: np.ndarray, tail_prob=TAIL_PROB) -> dict[str, float]:
     """Bulk ESS, tail ESS, rank R-hat and MCSEs of one parameter's (chains, draws) block.
 
-    ArviZ's bulk ESS is ``ess(method="identity")`` of the rank-normalized split chains; its
-    rank R-hat the larger ``rhat(method="identity")`` of those and of the rank-normalized
-    folded split chains; its tail ESS the smaller identity ESS of the split indicator chains
-    ``x <= quantile(prob)``; its MCSE of the mean ``mcse(method="mean")``.
+    ArviZ's bulk ESS is the identity ESS of the rank-normalized split chains; its rank
+    R-hat the larger identity R-hat of those and of the rank-normalized folded split chains;
+    its tail ESS the smaller identity ESS of the split indicator chains
+    ``x <= quantile(x, prob)``; its MCSE of the mean sd(x) / sqrt(identity ESS of the split
+    chains). ``mcse_var`` is that MCSE of (x - mean)^2, whose mean ``var`` is the variance
+    estimate ``bias_z`` tests. Like ArviZ, nan for a block with a nan or under 4 draws, and
+    R-hat nan for one chain.
     """
-    stats = _array_stats()
+    n_chain, n_draw = x.shape
+    mean = x.mean()
+    if n_draw < _MIN_DRAWS or (math.isnan(mean) and np.isnan(x).any()):
+        return {"mean": float(mean), "var": math.nan} | dict.fromkeys(_DIAGNOSTICS, math.nan)
     split = _split_chains(x)
-    z = _z_scale(split)
-    folded = np.abs(split - np.median(split))
-    z_fold = _z_scale(folded)
-    tails = []
-    for prob in tail_prob:
-        indicator = _split_chains((x <= np.quantile(x, prob)).astype(float))
-        tails.append(float(stats.ess(indicator, method="identity", **_KW)))
-    sq = (x - x.mean()) ** 2
+    runs = _Runs(split)
+    bulk, fold = _bulk_and_folded_scores(runs)
+    # np.quantile(x): the split draws are x but for an odd length's dropped middle draws
+    quantiles = [runs.quantile(p) if n_draw % 2 == 0 else np.quantile(x, p) for p in tail_prob]
+    rhat = math.nan
+    if n_chain >= _MIN_CHAINS_RHAT:
+        rhat = max(_rhat(runs, bulk), _rhat(runs, fold))
+    sq = (runs.values - mean) ** 2  # (x - mean)^2 per run
+    var, sd, sd_sq = _moments(x, runs, mean, sq)
+    ess_mean = _ess_of_split(runs, runs.values, lambda a, b: split[a:b])
+    ess_sq = _ess_of_split(runs, sq, lambda a, b: (split[a:b] - mean) ** 2)
     return {
-        "ess_bulk": float(stats.ess(z, method="identity", **_KW)),
-        "ess_tail": min(tails),
-        "rhat": max(
-            float(stats.rhat(z, method="identity", **_KW)),
-            float(stats.rhat(z_fold, method="identity", **_KW)),
-        ),
-        "mcse_mean": float(stats.mcse(x, method="mean", **_KW)),
-        "mcse_var": float(stats.mcse(sq, method="mean", **_KW)),
+        "mean": float(mean),
+        "var": var,
+        "ess_bulk": _ess_of_split(runs, bulk),
+        "ess_tail": min(_ess_below(runs, split, q) for q in quantiles),
+        "rhat": rhat,
+        "mcse_mean": sd / math.sqrt(ess_mean),
+        "mcse_var": sd_sq / math.sqrt(ess_sq),
     }
 
 
+def _moments(x: np.ndarray, runs: _Runs, mean: float, sq: np.ndarray):
+    """mean((x - mean)^2), np.std(x, ddof=1) and np.std((x - mean)^2, ddof=1), summed over
+    the split chains' runs (sq = (value - mean)^2 per run) plus an odd length's middle draws."""
+    middle = (x[:, x.shape[1] // 2] - mean) ** 2 if x.shape[1] % 2 else np.zeros(0)
+    n = x.size
+    var = (np.sum(sq * runs.lengths) + np.sum(middle)) / n
+    spread_sq = np.sum((sq - var) ** 2 * runs.lengths) + np.sum((middle - var) ** 2)
+    return float(var), math.sqrt(var * n / (n - 1)), math.sqrt(spread_sq / (n - 1))
+
+
+def _param_blocks(draws: np.ndarray, first: int, stop: int, buffer: threading.local):
+    """Parameters first .. stop - 1 as contiguous (chains, draws) blocks, in ``buffer.out``.
+
+    Copied a chain at a time: a strided copy of one parameter reads every cache line of the
+    whole array, a chain's slice of several parameters stays in cache (~2x faster). The
+    blocks are overwritten by the next call with the same ``buffer``.
+    """
+    chains, steps, _ = draws.shape
+    if getattr(buffer, "out", None) is None:
+        buffer.out = np.empty((_GROUP, chains, steps), dtype=draws.dtype)
+    out = buffer.out[: stop - first]
+    for chain in range(chains):
+        out[:, chain, :] = draws[chain, :, first:stop].T
+    return out
+
+
 def _map_params(fn, draws: np.ndarray, threads: int) -> dict[str, np.ndarray]:
-    blocks = (np.ascontiguousarray(draws[:, :, p]) for p in range(draws.shape[2]))
-    if threads > 1 and draws.shape[2] > 1:
+    """``fn`` of each parameter's block, by groups of parameters spread over threads."""
+    n_params = draws.shape[2]
+    buffers = threading.local()  # a copy buffer per thread, for this call
+
+    def group(first: int) -> list[dict]:
+        blocks = _param_blocks(draws, first, min(first + _GROUP, n_params), buffers)
+        return [fn(block) for block in blocks]
+
+    firsts = range(0, n_params, _GROUP)
+    if threads > 1 and len(firsts) > 1:
         with ThreadPoolExecutor(threads) as pool:
-            rows = list(pool.map(fn, blocks))
+            groups = list(pool.map(group, firsts))
     else:
-        rows = [fn(b) for b in blocks]
+        groups = [group(first) for first in firsts]
+    rows = [row for rows in groups for row in rows]
     return {k: np.array([r[k] for r in rows]) for k in rows[0]}
 
 
 def per_parameter(draws: np.ndarray, threads: int = 1) -> dict[str, np.ndarray]:
-    """Per-parameter ``ess_bulk``, ``ess_tail``, ``rhat``, ``mcse_mean``, ``mcse_var``."""
+    """Per-parameter ``ess_bulk``, ``ess_tail``, ``rhat``, ``mcse_mean``, ``mcse_var``.
+
+    Also ``mean`` and ``var`` (the mean of (x - mean)^2), which ``bias_z`` reuses.
+    """
     return _map_params(_param_diagnostics, draws, threads)
 
 
@@ -160,11 +548,16 @@ def bias_z(
     z_mean = (mean estimate - true mean) / MCSE(mean); z_var likewise for the variance
     estimate mean((x - mean estimate)^2), with the MCSE of that mean. A reference truth's
     own MCSE (``truth_mcse``: of the mean, of the variance) is added in quadrature. Returns
-    the largest |z| of each over parameters.
+    the largest |z| of each over parameters. The estimates are ``per_param``'s when it has
+    them (``per_parameter`` computes them anyway; a whole-array pass costs ~0.3 s at the
+    seed's size).
     """
     per_param = per_param or per_parameter(draws)
-    mean = draws.mean(axis=(0, 1))
-    var = ((draws - mean) ** 2).mean(axis=(0, 1))
+    if "mean" in per_param and "var" in per_param:
+        mean, var = per_param["mean"], per_param["var"]
+    else:
+        mean = draws.mean(axis=(0, 1))
+        var = ((draws - mean) ** 2).mean(axis=(0, 1))
     se_mean = np.hypot(per_param["mcse_mean"], truth_mcse[0])
     se_var = np.hypot(per_param["mcse_var"], truth_mcse[1])
     z_mean = (mean - np.asarray(true_mean)) / se_mean
@@ -182,22 +575,38 @@ def bias_threshold(n_params: int, alpha: float = BIAS_FAMILY_ALPHA) -> float:
     return float(norm.isf(alpha / (2 * n_params)))
 
 
+def _auto_window(taus: np.ndarray, c: float) -> int:
+    """``emcee.autocorr.auto_window`` (importing emcee costs ~1 s): the smallest window
+    m >= c * tau(m), else the last."""
+    m = np.arange(len(taus)) < c * taus
+    if np.any(m):
+        return int(np.argmin(m))
+    return len(taus) - 1
+
+
 def _integrated_time_1param(x: np.ndarray, c: float = 5.0) -> float:
     """emcee's ``integrated_time`` for one parameter of a (walkers, steps) block.
 
-    The same estimator as ``emcee.autocorr.integrated_time`` (mean over walkers of each
-    walker's normalized autocorrelation function, then ``auto_window`` with c = 5), with the
-    FFTs of all walkers done in one (real) FFT call instead of a Python loop over walkers.
-    """
-    from emcee.autocorr import auto_window, next_pow_two
+    emcee averages over walkers each walker's autocorrelation function acf / acf[0] (acf the
+    inverse FFT of its power spectrum), then applies ``auto_window`` with c = 5. The inverse
+    FFT being linear, that mean is one inverse FFT of the walkers' power spectra each divided
+    by its acf[0], which is (Parseval) the walker's sum of squared deviations.
 
-    n = next_pow_two(x.shape[1])
-    centred = x - x.mean(axis=1, keepdims=True)
-    f = np.fft.rfft(centred, n=2 * n, axis=1)
-    acf = np.fft.irfft(f * np.conjugate(f), n=2 * n, axis=1)[:, : x.shape[1]]
-    acf /= acf[:, :1]
-    taus = 2.0 * np.cumsum(acf.mean(axis=0)) - 1.0
-    return float(taus[auto_window(taus, c)])
+    Zero-padding n steps to m >= n + L - 1 gives emcee's (acyclic) acf at lags below L.
+    ``auto_window`` takes the first lag that is >= c tau, so the lags below n / 2 settle it
+    unless the walkers are under ~10 tau long (emcee trusts tau from 50): those first, with
+    a shorter FFT, and all lags only if no lag below n / 2 qualifies.
+    """
+    n_walker, n_step = x.shape
+    means = x.mean(axis=1)
+    for n_lags in (n_step // 2 + 1, n_step):
+        m = scipy.fft.next_fast_len(n_step + n_lags - 1, real=True)
+        power = _power_sum(lambda a, b: x[a:b], x.shape, means, m, normalize=True)
+        acf = np.fft.irfft(power, m)[:n_lags] / n_walker
+        taus = 2.0 * np.cumsum(acf) - 1.0
+        if n_lags == n_step or not np.all(np.arange(n_lags) < c * taus):  # window found
+            return float(taus[_auto_window(taus, c)])
+    raise AssertionError("unreachable")
 
 
 def autocorr(draws: np.ndarray, threads: int = 1) -> dict[str, float]:

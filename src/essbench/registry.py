@@ -53,3 +53,32 @@ def target(name: str) -> ModuleType:
         return targets()[name]
     except KeyError:
         raise KeyError(f"unknown target {name!r}; known: {', '.join(targets())}") from None
+
+
+def compatibility(sampler_module: ModuleType, target_module: ModuleType) -> str:
+    """One README table cell: whether (and within what limits) the pair can run."""
+    if sampler_module.NEEDS_GRADIENT and not target_module.GRADIENT:
+        return "✗ needs gradients"
+    lo, hi = target_module.MIN_DIM, target_module.MAX_DIM
+    if lo is not None and lo == hi:
+        if sampler_module.ENSEMBLE:
+            return f"✓ (d = {lo}, ≥ {2 * lo} walkers)"
+        return f"✓ (d = {lo})"
+    if sampler_module.ENSEMBLE:
+        return "✓ (≥ 2d walkers)"
+    return "✓"
+
+
+def compatibility_table() -> str:
+    """The sampler × target table of the README (tests/test_registry.py keeps it true)."""
+    names = list(targets())
+    lines = [
+        "| sampler | " + " | ".join(f"`{t}`" for t in names) + " |",
+        "|---|" + "---|" * len(names),
+    ]
+    for name, module in samplers().items():
+        if getattr(module, "TEST_ONLY", False):
+            continue
+        cells = [compatibility(module, targets()[t]) for t in names]
+        lines.append(f"| `{name}` | " + " | ".join(cells) + " |")
+    return "\n".join(lines)

@@ -12,6 +12,7 @@ import numpy as np
 from essbench.samplers import SamplerRun
 
 NAME = "fault_injection"
+TEST_ONLY = True  # left out of the README tables
 DESCRIPTION = "test-only: fails on purpose (exception, NaN draws, or a hang)"
 NEEDS_GRADIENT = False
 ENSEMBLE = False
