@@ -124,8 +124,7 @@ def test_gradient_sampler_on_a_target_without_gradients_is_one_clear_line(monkey
     with pytest.raises(ebconfig.ConfigError) as err:
         ebconfig.validate(cfg)
     assert err.value.problems == [
-        "config: samplers.pymc_nuts: needs gradients but target banana has none;"
-        " remove one of them"
+        "config: samplers.pymc_nuts: needs gradients but target banana has none; remove one of them"
     ]
 
 

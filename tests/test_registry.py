@@ -6,7 +6,7 @@ from essbench import registry
 
 
 def test_readme_compatibility_table_is_the_registry_s():
-    """Regenerate with: python -c 'from essbench import registry; print(registry.compatibility_table())'"""
+    """Regenerate: print(essbench.registry.compatibility_table()) and paste it."""
     assert registry.compatibility_table() in (REPO / "README.md").read_text()
 
 

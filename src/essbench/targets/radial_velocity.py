@@ -30,6 +30,8 @@ runs. Parameters are the model's value variables: log_period_interval__,
 phase_interval__, K_log__, ecc_u[0..1], gamma, jitter_log__.
 """
 
+from functools import cache
+
 import numpy as np
 
 NAME = "radial_velocity"
@@ -98,7 +100,7 @@ T, Y, SIGMA = simulate()
 def kepler_solve(mean_anomaly, ecc, steps: int = N_NEWTON):
     """PyTensor graph of the eccentric anomaly E (in [-pi, pi]) with M = E - e sin E.
 
-    Vectorised over ``mean_anomaly`` (``ecc`` a scalar): ``steps`` Newton iterations on
+    Elementwise (``ecc`` broadcasts against ``mean_anomaly``): ``steps`` Newton iterations on
     |M| reduced to [0, pi], from Danby's start E_0 = |M| + 0.85 e, each kept in [0, pi] (the
     root's bracket), then E takes the sign of M. Its gradient is the implicit-function one.
     """
@@ -107,20 +109,25 @@ def kepler_solve(mean_anomaly, ecc, steps: int = N_NEWTON):
     two_pi = 2.0 * np.pi
     m = mean_anomaly - two_pi * pt.floor((mean_anomaly + np.pi) / two_pi)  # in [-pi, pi)
     sign = pt.switch(pt.lt(m, 0.0), -1.0, 1.0)  # not abs(), whose gradient is 0 at M = 0
-    return sign * _newton_op(steps)(sign * m, ecc)
+    m_abs, ecc = pt.broadcast_arrays(sign * m, pt.as_tensor(ecc, dtype="float64"))
+    return sign * _newton_op(steps, m_abs.type.ndim)(m_abs, ecc)
 
 
-def _newton_op(steps: int):
-    """E(|M|, e) as one op whose gradient is dE/dM = 1 / (1 - e cos E), dE/de = sin E /
-    (1 - e cos E) (implicit differentiation of Kepler's equation at the converged root).
+@cache
+def _newton_op(steps: int, ndim: int):
+    """E(|M|, e) as one elementwise op whose gradient is dE/dM = 1 / (1 - e cos E) and
+    dE/de = sin E / (1 - e cos E) (implicit differentiation at the converged root).
 
     Differentiated through, the unrolled steps would cost ``steps`` times more, and PyTensor's
-    algebraic rewrites of that gradient graph take time exponential in ``steps``.
+    algebraic rewrites of that gradient graph take time exponential in ``steps``. (PyMC strips
+    ``disconnected_grad``, a view, from model graphs, so this is how the gradient is cut.) The
+    op is inlined at compilation (the C backend needs that) and vectorises to itself at a
+    higher ``ndim`` (``Problem.compile_logp_batched``) instead of into a ``Blockwise``.
     """
     import pytensor.tensor as pt
-    from pytensor.compile.builders import OpFromGraph
 
-    m_abs, ecc = pt.dvector("m_abs"), pt.dscalar("ecc")
+    m_abs = pt.tensor("m_abs", dtype="float64", shape=(None,) * ndim)
+    ecc = pt.tensor("ecc", dtype="float64", shape=(None,) * ndim)
     big_e = pt.minimum(m_abs + 0.85 * ecc, np.pi)
     for _ in range(steps):
         step = (big_e - ecc * pt.sin(big_e) - m_abs) / (1.0 - ecc * pt.cos(big_e))
@@ -129,9 +136,35 @@ def _newton_op(steps: int):
     def pullback(inputs, outputs, cotangents):
         (_, e), (root,), (g,) = inputs, outputs, cotangents
         g_over = g / (1.0 - e * pt.cos(root))
-        return [g_over, pt.sum(g_over * pt.sin(root))]
+        return [g_over, g_over * pt.sin(root)]
 
-    return OpFromGraph([m_abs, ecc], [big_e], pullback=pullback, inline=True, name="KeplerNewton")
+    op = _KeplerNewton()([m_abs, ecc], [big_e], pullback=pullback, inline=True, name="Kepler")
+    op.steps = steps
+    return op
+
+
+def _KeplerNewton():
+    """The op's class, defined (and its vectorisation registered) on first use: PyTensor is
+    imported inside functions only."""
+    global _KEPLER_CLASS
+    if _KEPLER_CLASS is None:
+        import pytensor.tensor as pt
+        from pytensor.compile.builders import OpFromGraph
+        from pytensor.graph.replace import _vectorize_node
+
+        class KeplerNewton(OpFromGraph):
+            pass
+
+        @_vectorize_node.register(KeplerNewton)
+        def _vectorize(op, node, m_abs, ecc):
+            m_abs, ecc = pt.broadcast_arrays(m_abs, ecc)
+            return [_newton_op(op.steps, m_abs.type.ndim)(m_abs, ecc)]
+
+        _KEPLER_CLASS = KeplerNewton
+    return _KEPLER_CLASS
+
+
+_KEPLER_CLASS = None
 
 
 def build_model(dim: int = 7):
