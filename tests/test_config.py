@@ -135,3 +135,18 @@ def test_time_to_target_defaults_are_filled():
     assert full["target_ess"] == {"ess": 400, "budget_seconds": 60, "max_growth": 16}
     settings = ebconfig.run_settings(full, "emcee", "gaussian_iid", 2, 0)
     assert settings["target_ess"]["ess"] == 400
+
+
+def test_paper_config_is_the_whole_field_in_time_to_target_mode():
+    from essbench import registry
+
+    full = ebconfig.validate(load("paper.yaml"))
+    assert full["dims"] == [2**k for k in range(1, 9)] and len(full["seeds"]) == 5
+    assert full["target_ess"]["ess"] == 400 and full["target_ess"]["budget_seconds"] > 0
+    assert set(full["samplers"]) == {
+        n for n, m in registry.samplers().items() if not getattr(m, "TEST_ONLY", False)
+    }
+    assert set(full["targets"]) == set(registry.targets())
+    runs = ebconfig.runs(full)
+    per_target = {t: len(ebconfig.target_dims(full, t)) for t in full["targets"]}
+    assert len(runs) == sum(per_target.values()) * len(full["samplers"]) * 5

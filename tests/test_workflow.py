@@ -38,6 +38,11 @@ def test_ruff_is_clean():
 def test_dry_run_of_every_shipped_config(config, tmp_path):
     proc = snakemake("-n", "--configfile", str(config), cwd=tmp_path, timeout=300)
     assert "sample" in proc.stdout and "aggregate" in proc.stdout
+    if config.name == "paper.yaml":
+        # 4 targets x 8 dims + 2 fixed-dimension targets, x 9 samplers x 5 seeds
+        rows = [line.split() for line in proc.stdout.splitlines()]
+        counts = {r[0]: int(r[1]) for r in rows if len(r) == 2 and r[1].isdigit()}
+        assert counts["sample"] == counts["diagnose"] == (4 * 8 + 2) * 9 * 5
 
 
 @pytest.mark.workflow

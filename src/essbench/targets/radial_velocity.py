@@ -20,10 +20,11 @@ Model (all priors proper):
 - gamma ~ N(0, 20) m/s;
 - s ~ HalfNormal(10) m/s (jitter, added in quadrature to sigma_i).
 
-Kepler's equation M = E - e sin E is solved in the PyTensor graph, vectorised over epochs:
+Kepler's equation M = E - e sin E is solved in the PyTensor graph, elementwise over epochs:
 8 Newton steps on |M| reduced to [0, pi] from Danby's start E_0 = |M| + 0.85 e (converged to
 machine precision for e <= 0.99), wrapped in one op whose gradient is the implicit-function
-one, dE/dM = 1 / (1 - e cos E) and dE/de = sin E / (1 - e cos E).
+one, dE/dM = 1 / (1 - e cos E) and dE/de = sin E / (1 - e cos E). It compiles with the Numba,
+C and JAX backends, and vectorises (``Problem.compile_logp_batched``).
 
 No closed-form posterior moments: the ``reference`` rule computes them with long gated NUTS
 runs. Parameters are the model's value variables: log_period_interval__,
@@ -40,9 +41,10 @@ GRADIENT = True
 MIN_DIM = 7
 MAX_DIM = 7
 TRUTH = "reference"
-# The reference run: 4 chains x 5,000 draws after 1,000 warm-up steps, target_accept 0.9
-# (NUTS keeps bulk ESS / draw about 0.85 here: about 17,000 for every parameter).
-REFERENCE = {"chains": 4, "tune": 1000, "draws": 5000, "target_accept": 0.9}
+# The reference run: 4 chains x 6,000 draws after 1,000 warm-up steps, target_accept 0.9.
+# Measured with 5,000 draws (numba, 2 cores, about 50 s): R-hat 1.0007, no divergences, bulk
+# ESS 13,900 at least (about 0.7 per draw); 6,000 leaves a margin over the 10,000 gate.
+REFERENCE = {"chains": 4, "tune": 1000, "draws": 6000, "target_accept": 0.9}
 
 SEED = 20_240_607
 N_EPOCHS = 50
@@ -138,12 +140,12 @@ def _newton_op(steps: int, ndim: int):
         g_over = g / (1.0 - e * pt.cos(root))
         return [g_over, g_over * pt.sin(root)]
 
-    op = _KeplerNewton()([m_abs, ecc], [big_e], pullback=pullback, inline=True, name="Kepler")
+    op = _kepler_class()([m_abs, ecc], [big_e], pullback=pullback, inline=True, name="Kepler")
     op.steps = steps
     return op
 
 
-def _KeplerNewton():
+def _kepler_class():
     """The op's class, defined (and its vectorisation registered) on first use: PyTensor is
     imported inside functions only."""
     global _KEPLER_CLASS
