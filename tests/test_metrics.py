@@ -236,3 +236,13 @@ def test_average_ranks_match_scipy():
     twice = np.empty(x.size, dtype=np.int64)
     twice[order] = metrics._twice_ranks(x[order], np.ones(x.size, dtype=np.int64))
     np.testing.assert_array_equal((twice + 2) / 2, rankdata(x))
+
+
+def test_ess_bulk_alone_is_per_parameter_s():
+    """The time-to-target check's lean bulk ESS equals the full diagnostics' one, with
+    emcee-like repeated values and an odd chain length."""
+    rng = np.random.default_rng(3)
+    x = np.repeat(np.cumsum(rng.standard_normal((3, 134, 4)), axis=1), 3, axis=1)[:, :401]
+    np.testing.assert_array_equal(
+        metrics.ess_bulk(x, threads=2), metrics.per_parameter(x)["ess_bulk"]
+    )

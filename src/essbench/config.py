@@ -16,6 +16,7 @@ from pathlib import Path
 
 from essbench import registry
 from essbench.seeds import derive_seed
+from essbench.target_ess import length_option
 
 SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 
@@ -128,8 +129,6 @@ def _semantic_problems(config: dict) -> list[str]:
                     f"config: samplers.{name}.{key}: {merged[key]!r} must be an integer >= 1"
                 )
         if config.get("target_ess"):
-            from essbench.target_ess import length_option
-
             key = length_option(module)
             if key not in merged:
                 problems.append(

@@ -513,6 +513,20 @@ def per_parameter(draws: np.ndarray, threads: int = 1) -> dict[str, np.ndarray]:
     return _map_params(_param_diagnostics, draws, threads)
 
 
+def _param_ess_bulk(x: np.ndarray) -> dict[str, float]:
+    """Only the bulk ESS of one parameter's block (as in :func:`_param_diagnostics`)."""
+    if x.shape[1] < _MIN_DRAWS or math.isnan(x.mean()):
+        return {"ess_bulk": math.nan}
+    runs = _Runs(_split_chains(x))
+    bulk, _ = _bulk_and_folded_scores(runs)
+    return {"ess_bulk": _ess_of_split(runs, bulk)}
+
+
+def ess_bulk(draws: np.ndarray, threads: int = 1) -> np.ndarray:
+    """Per-parameter bulk ESS alone (ArviZ's), for checks between time-to-target chunks."""
+    return _map_params(_param_ess_bulk, draws, threads)["ess_bulk"]
+
+
 def ess_rhat(draws: np.ndarray, threads: int = 1) -> dict[str, np.ndarray]:
     """Per-parameter bulk ESS, tail ESS (5% and 95%) and rank R-hat, equal to ArviZ's."""
     out = per_parameter(draws, threads)

@@ -44,7 +44,7 @@ def length_option(module) -> str:
 
 
 def ess_bulk_min(draws: np.ndarray, threads: int = 1) -> float:
-    return float(np.min(metrics.ess_rhat(draws, threads)["ess_bulk"]))
+    return float(np.min(metrics.ess_bulk(draws, threads)))
 
 
 def _wanted(length: int, ess: float, target: float) -> int:
