@@ -12,6 +12,7 @@ two minutes on 2 cores (more with ``--before``).
 """
 
 import argparse
+import inspect
 import subprocess
 import time
 import types
@@ -25,12 +26,17 @@ from essbench.registry import sampler
 
 
 def essbench_diagnostics(draws, threads, ensemble, module=metrics):
+    """Seconds for every diagnostic the diagnose rule computes (as ``pipeline.diagnose``)."""
+    fused = "walkers" in inspect.signature(module.per_parameter).parameters  # not before 2026-11
     start = time.perf_counter()
-    per = module.per_parameter(draws, threads)
+    if fused:
+        per = module.per_parameter(draws, threads, walkers=ensemble)
+    else:
+        per = module.per_parameter(draws, threads)
     module.summarize_ess_rhat(per)
     module.bias_z(draws, np.zeros(draws.shape[2]), np.ones(draws.shape[2]), per)
     if ensemble:
-        module.autocorr(draws, threads)
+        module.autocorr(draws, threads, per) if fused else module.autocorr(draws, threads)
     return time.perf_counter() - start
 
 

@@ -88,7 +88,7 @@ def _assert_equal_to_arviz_and_emcee(draws, threads=1):
 
     kw = dict(chain_axis=0, draw_axis=1)
     chains, steps, _ = draws.shape
-    ours = metrics.per_parameter(draws, threads=threads)
+    ours = metrics.per_parameter(draws, threads=threads, walkers=True)
     close = dict(rtol=1e-10, atol=0)
     np.testing.assert_allclose(ours["ess_bulk"], st.ess(draws, method="bulk", **kw), **close)
     tail = st.ess(draws, method="tail", prob=metrics.TAIL_PROB, **kw)
@@ -105,8 +105,12 @@ def _assert_equal_to_arviz_and_emcee(draws, threads=1):
             warnings.simplefilter("ignore")  # short chains; constant walkers divide by zero
             tau = emcee.autocorr.integrated_time(np.swapaxes(draws, 0, 1), quiet=True)
             ac = metrics.autocorr(draws, threads=threads)
-        np.testing.assert_allclose(ac["tau_max"], np.max(tau), **close)
-        np.testing.assert_allclose(ac["ess_autocorr"], np.mean(steps * chains / tau), **close)
+            fused = metrics.autocorr(draws, threads=threads, per_param=ours)
+        np.testing.assert_allclose(ours["tau"], tau, **close)
+        ess = np.mean(steps * chains / tau)
+        for found in (ac, fused):
+            np.testing.assert_allclose(found["tau_max"], np.max(tau), **close)
+            np.testing.assert_allclose(found["ess_autocorr"], ess, **close)
     else:
         assert np.isnan(ours["rhat"]).all()
 
@@ -196,6 +200,40 @@ def test_integrated_time_equals_emcee(monkeypatch, rho, steps, lags_tried):
         tau = emcee.autocorr.integrated_time(walkers.T[:, :, None], quiet=True)[0]
     assert metrics._integrated_time_1param(walkers) == pytest.approx(tau, rel=1e-10)
     assert len(calls) == lags_tried
+
+
+@pytest.mark.parametrize("walkers, steps", [(1, 40), (5, 600), (32, 2000)])
+def test_tau_from_split_spectra_equals_emcee(walkers, steps):
+    """emcee's tau from the split chains' spectra (halves' autocovariances, their cross-
+    correlation, mean shifts), and the split chains' mean autocovariance, both unchanged."""
+    import emcee
+
+    rng = np.random.default_rng(walkers + steps)
+    x = _emcee_like(rng, walkers, steps, 1, accept=0.3, rho=0.98)[:, :, 0] + 3.0
+    x[0, steps // 2 :] = x[0, 0] + 1.0  # a walker whose second half is one run
+    split = metrics._split_chains(x)
+    means = split.mean(axis=1)
+    acov, tau = metrics._split_acov_and_tau(split, means)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = emcee.autocorr.integrated_time(x.T[:, :, None], quiet=True)[0]
+    assert tau == pytest.approx(expected, rel=1e-10)
+    direct = metrics._mean_autocov(lambda a, b: split[a:b], split.shape, means)
+    np.testing.assert_allclose(acov, direct, rtol=1e-10, atol=1e-12 * direct[0])
+
+
+def test_per_parameter_takes_tau_from_the_split_spectra(monkeypatch):
+    """Even lengths never transform the walkers a second time; odd ones (no halves) do."""
+    draws = _emcee_like(np.random.default_rng(3), 6, 100, 2)
+    calls = []
+    integrated_time = metrics._integrated_time_1param
+    monkeypatch.setattr(
+        metrics, "_integrated_time_1param", lambda x: calls.append(x.shape) or integrated_time(x)
+    )
+    metrics.per_parameter(draws, walkers=True)
+    assert calls == []
+    metrics.per_parameter(draws[:, :99], walkers=True)
+    assert calls == [(6, 99), (6, 99)]
 
 
 def test_weighted_ranks_and_order_statistics_equal_scipy_and_numpy():

@@ -11,7 +11,9 @@ one parameter at a time on a contiguous (chains, draws) block, spread over threa
 * autocovariances: ArviZ and emcee average per-chain autocovariances, and the inverse FFT is
   linear, so we average the chains' power spectra and do one inverse FFT per quantity;
   a tail indicator's are counted from its few intervals of ones, without an FFT;
-* Geyer's initial positive and monotone sequences as array operations, not a Python loop.
+* Geyer's initial positive and monotone sequences as array operations, not a Python loop;
+* emcee's tau of each whole walker from the spectra of its two halves, which the MCSE of
+  the mean transforms anyway (cross-correlation and prefix sums, no second FFT).
 
 Each step is the same arithmetic as ArviZ's or emcee's up to floating-point rounding, and
 ``tests/test_metrics.py`` checks every number against the plain ArviZ and emcee calls at a
@@ -44,15 +46,25 @@ _FFT_BLOCK = 1 << 18
 _local = threading.local()  # each thread's FFT buffers
 # Parameters copied out of the (chains, draws, params) array together.
 _GROUP = 8
+# ArviZ's test for a constant block: max - min below this.
+_CONSTANT = np.finfo(float).resolution
 # Counting a tail indicator's pairs of intervals of ones (~40 ns a pair) beats its FFT
 # (~12 ns a draw) up to about this many pairs per draw; the seed's emcee run has ~0.015.
 _MAX_PAIRS_PER_DRAW = 0.25
 
 
 def _split_chains(x: np.ndarray) -> np.ndarray:
-    """ArviZ's chain split of a (chains, draws) block: halves as chains, odd middle dropped."""
-    half = x.shape[1] // 2
-    return np.concatenate([x[:, :half], x[:, x.shape[1] - half :]], axis=0)
+    """ArviZ's chain split of a (chains, draws) block: halves as chains, odd middle dropped.
+
+    Rows 2c and 2c + 1 are chain c's halves (ArviZ stacks all first halves, then all second
+    ones: every diagnostic is a sum or an order statistic over rows, so the order only
+    moves rounding). For an even length this is a view of ``x``, no copy.
+    """
+    n_chain, n_draw = x.shape
+    half = n_draw // 2
+    if n_draw % 2 == 0 and x.flags.c_contiguous:
+        return x.reshape(2 * n_chain, half)
+    return np.stack([x[:, :half], x[:, n_draw - half :]], axis=1).reshape(2 * n_chain, half)
 
 
 # --- Ranks: ArviZ's ``_z_scale`` (average ranks, then Blom's normal scores) --------------
@@ -308,14 +320,16 @@ def _geyer_ess(acov: np.ndarray, n_chain: int, chain_mean_var: float) -> float:
     return ess / tau_hat
 
 
-def _ess_of_rows(rows, shape, spread: float, means: np.ndarray) -> float:
+def _ess_of_rows(rows, shape, spread: float, means: np.ndarray, acov=None) -> float:
     """ArviZ's ``ess(block, method="identity")`` of a (chains, draws) block, given by
-    ``rows(first, stop)``, its max - min and its chain means."""
+    ``rows(first, stop)``, its max - min and its chain means (and, if already computed, its
+    chains' mean autocovariance ``acov``)."""
     n_chain = shape[0]
-    if spread < np.finfo(float).resolution:
+    if spread < _CONSTANT:
         return float(shape[0] * shape[1])  # ArviZ's answer for a constant block
     chain_mean_var = np.var(means, ddof=1) if n_chain > 1 else 0.0
-    ess = _geyer_ess(_mean_autocov(rows, shape, means), n_chain, chain_mean_var)
+    acov = _mean_autocov(rows, shape, means) if acov is None else acov
+    ess = _geyer_ess(acov, n_chain, chain_mean_var)
     if math.isnan(ess):
         from arviz_stats.base import array_stats
 
@@ -331,7 +345,7 @@ def _ess_identity(block: np.ndarray) -> float:
     return _ess_of_rows(lambda a, b: block[a:b], block.shape, spread, block.mean(axis=1))
 
 
-def _ess_of_split(runs: _Runs, per_run: np.ndarray, rows=None) -> float:
+def _ess_of_split(runs: _Runs, per_run: np.ndarray, rows=None, acov=None) -> float:
     """ArviZ's identity ESS of the split block of f(draw), given f per run (``per_run``).
 
     Its extremes and chain means come from the runs, its rows from ``rows(first, stop)``
@@ -339,7 +353,7 @@ def _ess_of_split(runs: _Runs, per_run: np.ndarray, rows=None) -> float:
     """
     rows = rows or partial(runs.expand, per_run)
     spread = np.max(per_run) - np.min(per_run)
-    return _ess_of_rows(rows, runs.shape, spread, runs.chain_means(per_run))
+    return _ess_of_rows(rows, runs.shape, spread, runs.chain_means(per_run), acov)
 
 
 # --- Tail ESS: autocovariances of 0/1 chains, counted from their intervals of ones -------
@@ -422,7 +436,7 @@ def _ess_below(runs: _Runs, split: np.ndarray, q: float) -> float:
 # --- One parameter ------------------------------------------------------------------------
 
 
-def _param_diagnostics(x: np.ndarray, tail_prob=TAIL_PROB) -> dict[str, float]:
+def _param_diagnostics(x: np.ndarray, tail_prob=TAIL_PROB, walkers=False) -> dict[str, float]:
     """Bulk ESS, tail ESS, rank R-hat and MCSEs of one parameter's (chains, draws) block.
 
     ArviZ's bulk ESS is the identity ESS of the rank-normalized split chains; its rank
@@ -431,14 +445,22 @@ def _param_diagnostics(x: np.ndarray, tail_prob=TAIL_PROB) -> dict[str, float]:
     ``x <= quantile(x, prob)``; its MCSE of the mean sd(x) / sqrt(identity ESS of the split
     chains). ``mcse_var`` is that MCSE of (x - mean)^2, whose mean ``var`` is the variance
     estimate ``bias_z`` tests. Like ArviZ, nan for a block with a nan or under 4 draws, and
-    R-hat nan for one chain.
+    R-hat nan for one chain. With ``walkers``, also emcee's ``tau`` (chains as walkers),
+    from the spectra of the split chains that the MCSE of the mean transforms anyway.
     """
     n_chain, n_draw = x.shape
     mean = x.mean()
     if n_draw < _MIN_DRAWS or (math.isnan(mean) and np.isnan(x).any()):
-        return {"mean": float(mean), "var": math.nan} | dict.fromkeys(_DIAGNOSTICS, math.nan)
+        tau = {"tau": _integrated_time_1param(x)} if walkers else {}
+        return {"mean": float(mean), "var": math.nan} | dict.fromkeys(_DIAGNOSTICS, math.nan) | tau
     split = _split_chains(x)
     runs = _Runs(split)
+    extra, acov_mean = {}, None
+    if walkers:
+        if n_draw % 2 or np.ptp(runs.values) < _CONSTANT:
+            extra["tau"] = _integrated_time_1param(x)
+        else:
+            acov_mean, extra["tau"] = _split_acov_and_tau(split, runs.chain_means(runs.values))
     bulk, fold = _bulk_and_folded_scores(runs)
     # np.quantile(x): the split draws are x but for an odd length's dropped middle draws
     quantiles = [runs.quantile(p) if n_draw % 2 == 0 else np.quantile(x, p) for p in tail_prob]
@@ -447,7 +469,7 @@ def _param_diagnostics(x: np.ndarray, tail_prob=TAIL_PROB) -> dict[str, float]:
         rhat = max(_rhat(runs, bulk), _rhat(runs, fold))
     sq = (runs.values - mean) ** 2  # (x - mean)^2 per run
     var, sd, sd_sq = _moments(x, runs, mean, sq)
-    ess_mean = _ess_of_split(runs, runs.values, lambda a, b: split[a:b])
+    ess_mean = _ess_of_split(runs, runs.values, lambda a, b: split[a:b], acov_mean)
     ess_sq = _ess_of_split(runs, sq, lambda a, b: (split[a:b] - mean) ** 2)
     return {
         "mean": float(mean),
@@ -457,7 +479,7 @@ def _param_diagnostics(x: np.ndarray, tail_prob=TAIL_PROB) -> dict[str, float]:
         "rhat": rhat,
         "mcse_mean": sd / math.sqrt(ess_mean),
         "mcse_var": sd_sq / math.sqrt(ess_sq),
-    }
+    } | extra
 
 
 def _moments(x: np.ndarray, runs: _Runs, mean: float, sq: np.ndarray):
@@ -505,12 +527,13 @@ def _map_params(fn, draws: np.ndarray, threads: int) -> dict[str, np.ndarray]:
     return {k: np.array([r[k] for r in rows]) for k in rows[0]}
 
 
-def per_parameter(draws: np.ndarray, threads: int = 1) -> dict[str, np.ndarray]:
+def per_parameter(draws: np.ndarray, threads: int = 1, walkers=False) -> dict[str, np.ndarray]:
     """Per-parameter ``ess_bulk``, ``ess_tail``, ``rhat``, ``mcse_mean``, ``mcse_var``.
 
-    Also ``mean`` and ``var`` (the mean of (x - mean)^2), which ``bias_z`` reuses.
+    Also ``mean`` and ``var`` (the mean of (x - mean)^2), which ``bias_z`` reuses, and with
+    ``walkers`` (an ensemble sampler's draws) emcee's ``tau``, which ``autocorr`` reuses.
     """
-    return _map_params(_param_diagnostics, draws, threads)
+    return _map_params(partial(_param_diagnostics, walkers=walkers), draws, threads)
 
 
 def _param_ess_bulk(x: np.ndarray) -> dict[str, float]:
@@ -623,14 +646,98 @@ def _integrated_time_1param(x: np.ndarray, c: float = 5.0) -> float:
     raise AssertionError("unreachable")
 
 
-def autocorr(draws: np.ndarray, threads: int = 1) -> dict[str, float]:
+def _split_acov_and_tau(split: np.ndarray, means: np.ndarray, c: float = 5.0):
+    """The split chains' mean autocovariance (as ``_mean_autocov``) and emcee's tau of the
+    whole chains (as ``_integrated_time_1param``), from one FFT of the split chains.
+
+    ``split`` is an even-length block split by ``_split_chains`` (rows 2w, 2w + 1: a = the
+    first and b = the second half of walker w, h draws each), ``means`` its rows' means.
+    emcee's autocovariance of walker y = (a, b) about its mean mu, at lag k, is the sum of
+    pairs within a, within b and across, each an autocovariance (or, across, the cross-
+    correlation X(s) = sum_j b~_j a~_(j + s), s = h - k) of the centred halves a~ = a - mu_a,
+    b~ = b - mu_b, plus terms in d_a = mu_a - mu, d_b = mu_b - mu and the prefix sums P(j)
+    of a~ and b~:
+
+        k < h:  R_a(k) + d_a (P_a(h - k) + P_a(h) - P_a(k)) + (h - k) d_a^2   (and for b)
+                + X(h - k) + d_b (P_a(h) - P_a(h - k)) + d_a P_b(k) + k d_a d_b   (k > 0)
+        k >= h: X(h - k) + d_b P_a(2h - k) + d_a (P_b(h) - P_b(k - h)) + (2h - k) d_a d_b
+
+    R and X come from the halves' spectra (zero-padded to m >= 2h - 1: acyclic), which the
+    MCSE of the mean needs anyway; emcee divides each walker's by its lag-0 value, so every
+    sum over walkers is taken with those weights. That replaces a second FFT of every
+    walker (and a second pass over the draws) with prefix sums.
+    """
+    n_rows, h = split.shape
+    m = scipy.fft.next_fast_len(2 * h - 1, real=True)
+    n_freq = m // 2 + 1
+    step = min(n_rows, max(2, _FFT_BLOCK // m // 2 * 2))  # whole walkers per block
+    padded, spectrum = _fft_buffers(step, h, m)
+    power = np.zeros(2 * n_freq)  # sum over rows of |F|^2 (as re^2, im^2, re^2, ...)
+    weighted = np.zeros(2 * n_freq)  # sum over walkers of (|A|^2 + |B|^2) / G(0)
+    cross_re = np.zeros(2 * n_freq)  # ... of A conj(B) / G(0): its real part (re re, im im)
+    cross_im = np.zeros(n_freq)  # ... and its imaginary part (im re - re im)
+    sums_a = np.zeros((2, h))  # ... of (d_a, d_b) / G(0) times a~ (P_a: their cumsum)
+    sums_b = np.zeros((2, h))  # ... of (d_b, d_a) / G(0) times b~
+    squares = np.zeros(3)  # ... of (d_a^2, d_b^2, d_a d_b) / G(0)
+    for first in range(0, n_rows, step):
+        stop = min(first + step, n_rows)
+        centred = padded[: stop - first, :h]
+        np.subtract(split[first:stop], means[first:stop, None], out=centred)
+        rows = spectrum[: stop - first]
+        np.fft.rfft(padded[: stop - first], axis=1, out=rows)
+        parts = rows.view(np.float64)
+        power += np.einsum("ij,ij->j", parts, parts)
+        mean_a, mean_b = means[first:stop:2], means[first + 1 : stop : 2]
+        walker_mean = (mean_a + mean_b) / 2
+        d_a, d_b = mean_a - walker_mean, mean_b - walker_mean
+        total = rows[:, 0].real  # P(h) of each half: its spectrum at frequency 0
+        lag0 = np.einsum("ij,ij->i", centred, centred)
+        lag0 = lag0[0::2] + lag0[1::2] + h * (d_a * d_a + d_b * d_b)
+        lag0 += 2 * (d_a * total[0::2] + d_b * total[1::2])
+        with np.errstate(divide="ignore", invalid="ignore"):  # a constant walker: nan (emcee)
+            weight = 1.0 / lag0
+            sums_a += np.einsum("ki,ij->kj", [d_a * weight, d_b * weight], centred[0::2])
+            sums_b += np.einsum("ki,ij->kj", [d_b * weight, d_a * weight], centred[1::2])
+            squares += [weight @ (d_a * d_a), weight @ (d_b * d_b), weight @ (d_a * d_b)]
+            # a walker's halves both times sqrt(its weight): products of the two carry it
+            parts *= np.repeat(np.sqrt(weight), 2)[:, None]
+        weighted += np.einsum("ij,ij->j", parts, parts)
+        half_a, half_b = parts[0::2], parts[1::2]
+        cross_re += np.einsum("ij,ij->j", half_a, half_b)
+        cross_im += np.einsum("ij,ij->j", half_a[:, 1::2], half_b[:, 0::2])
+        cross_im -= np.einsum("ij,ij->j", half_a[:, 0::2], half_b[:, 1::2])
+    acov = np.fft.irfft(power[0::2] + power[1::2], m)[:h] / (h * n_rows)
+    within = np.fft.irfft(weighted[0::2] + weighted[1::2], m)[:h]  # R_a + R_b
+    across = np.fft.irfft(cross_re[0::2] + cross_re[1::2] + 1j * cross_im, m)  # X(s mod m)
+    prefix = np.zeros((4, h + 1))
+    np.cumsum(np.concatenate([sums_a, sums_b]), axis=1, out=prefix[:, 1:])
+    u_a, v_a, u_b, v_b = prefix
+    lag = np.arange(h)
+    total = np.empty(2 * h)
+    shift_a = u_a[h - lag] + u_a[h] - u_a[lag]  # the d_a terms of pairs within a
+    shift_b = u_b[h - lag] + u_b[h] - u_b[lag]
+    shift_across = v_a[h] - v_a[h - lag] + v_b[lag]  # ... and across (0 at lag 0)
+    squared = (h - lag) * (squares[0] + squares[1]) + lag * squares[2]
+    total[:h] = within + shift_a + shift_b + shift_across + squared
+    total[1:h] += across[h - lag[1:]]
+    far = h + lag  # k = h .. 2h - 1
+    total[h:] = across[(h - far) % m] + v_a[h - lag] + v_b[h] - v_b[lag] + (h - lag) * squares[2]
+    taus = 2.0 * np.cumsum(total / (n_rows // 2)) - 1.0
+    return acov, float(taus[_auto_window(taus, c)])
+
+
+def autocorr(draws: np.ndarray, threads: int = 1, per_param: dict | None = None):
     """emcee's integrated autocorrelation time over the ensemble (walkers = chains).
 
     ``ess_autocorr`` = steps * walkers / tau (mean over parameters, as ``ess_bulk_mean``) and
-    ``chain_over_tau`` = steps / max tau; emcee trusts tau only when that exceeds 50.
+    ``chain_over_tau`` = steps / max tau; emcee trusts tau only when that exceeds 50. The
+    taus are ``per_param``'s when it has them (``per_parameter(..., walkers=True)``).
     """
     walkers, steps, _ = draws.shape
-    tau = _map_params(lambda b: {"tau": _integrated_time_1param(b)}, draws, threads)["tau"]
+    if per_param is not None and "tau" in per_param:
+        tau = per_param["tau"]
+    else:
+        tau = _map_params(lambda b: {"tau": _integrated_time_1param(b)}, draws, threads)["tau"]
     ess = steps * walkers / tau
     return {
         "tau_max": float(np.max(tau)),

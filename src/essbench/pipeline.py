@@ -169,10 +169,11 @@ def diagnose(
     if record["status"] == "ok":
         start = perf_counter()
         draws = np.load(draws_path)["draws"]
-        per_param = metrics.per_parameter(draws, threads)
+        ensemble = bool(record.get("ensemble"))
+        per_param = metrics.per_parameter(draws, threads, walkers=ensemble)
         record.update(metrics.summarize_ess_rhat(per_param))
         # Per-parameter vectors for the ESS calibration across seeds (not table columns).
-        record["param_mean"] = draws.mean(axis=(0, 1)).tolist()
+        record["param_mean"] = per_param["mean"].tolist()
         record["param_ess_bulk"] = per_param["ess_bulk"].tolist()
         seconds = record["sampling_seconds"]
         record["cost_per_ess_mean"] = metrics.cost_per_ess(seconds, record["ess_bulk_mean"])
@@ -190,8 +191,8 @@ def diagnose(
         record["bias_z_threshold"] = threshold
         record["biased"] = bool(max(record["z_mean_max"], record["z_var_max"]) > threshold)
         reasons = []
-        if record.get("ensemble"):
-            record.update(metrics.autocorr(draws, threads))
+        if ensemble:
+            record.update(metrics.autocorr(draws, threads, per_param))
             if record["chain_over_tau"] < metrics.MIN_CHAIN_OVER_TAU:
                 reasons.append(f"chain/tau={record['chain_over_tau']:.1f}<50")
         if record["rhat_max"] > metrics.MAX_RHAT:
