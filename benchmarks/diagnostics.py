@@ -4,15 +4,18 @@ Runs the seed's emcee protocol (124 walkers x (1000 + 5000) steps at d = 50) and
 d = 50 (2 chains x (1000 + 1000)) in this process, then times, on the same draws:
 essbench's diagnostics (everything the diagnose rule computes) with 1 and 2 threads, and
 the naive ``az.summary`` the tutorial used. Prints each as a ratio to the sampling time
-(goal: essbench's at most 0.10). With ``--before REV`` it also times ``metrics.py`` as it
-was at git revision REV (e.g. ``HEAD``), for a before/after on the same draws. Takes about
-two minutes on 2 cores (more with ``--before``).
+(the median of ``--repeats`` timings); the goal is at most 0.10 with the threads the
+diagnose rule gives that run ("rule": 2 for an ensemble, 1 otherwise). With ``--before
+REV`` it also times ``metrics.py`` as it was at git revision REV (e.g. ``HEAD``), for a
+before/after on the same draws. Takes about two minutes on 2 cores (more with
+``--before``).
 
-    .venv/bin/python benchmarks/diagnostics.py [--before REV]
+    .venv/bin/python benchmarks/diagnostics.py [--before REV] [--repeats N]
 """
 
 import argparse
 import inspect
+import statistics
 import subprocess
 import time
 import types
@@ -23,6 +26,7 @@ import numpy as np
 from essbench import metrics
 from essbench.problem import build_problem
 from essbench.registry import sampler
+from essbench.resources import diagnose_threads
 
 
 def essbench_diagnostics(draws, threads, ensemble, module=metrics):
@@ -63,9 +67,16 @@ def metrics_at(revision: str) -> types.ModuleType:
     return module
 
 
+def median_seconds(draws, threads, ensemble, repeats, module=metrics) -> float:
+    """The median of ``repeats`` timings of :func:`essbench_diagnostics`."""
+    timings = [essbench_diagnostics(draws, threads, ensemble, module) for _ in range(repeats)]
+    return statistics.median(timings)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", metavar="REV", help="also time metrics.py at this revision")
+    parser.add_argument("--repeats", type=int, default=3, help="timings per figure (median)")
     args = parser.parse_args()
     before = metrics_at(args.before) if args.before else None
 
@@ -80,27 +91,25 @@ def main():
             {"tune": 1000, "draws": 1000, "chains": 2, "cores": 2, "target_accept": 0.8},
         ),
     }
-    header = f"{'run':16} {'sampling s':>10} {'1 thread':>9} {'2 threads':>9} {'az.summary':>10}"
+    columns = ["1 thread", "2 threads", "rule", "az.summary"]
     if before:
-        header += f" {'before 1':>9} {'before 2':>9}"
-    print(header)
+        columns += ["before 1", "before 2"]
+    print(f"{'run':16} {'sampling s':>10} " + " ".join(f"{c:>10}" for c in columns))
     for label, (name, options) in cases.items():
         module = sampler(name)
         run = module.run(problem, options, seed=1)
-        sampling = run.sampling_seconds
-        seconds = [
-            essbench_diagnostics(run.draws, 1, module.ENSEMBLE),
-            essbench_diagnostics(run.draws, 2, module.ENSEMBLE),
-            naive_summary(run.draws),
-        ]
+        ensemble = module.ENSEMBLE
+        essbench_diagnostics(run.draws, 1, ensemble)  # warm: imports, tables, buffers
+        by_threads = {t: median_seconds(run.draws, t, ensemble, args.repeats) for t in (1, 2)}
+        rule = diagnose_threads(name)
+        seconds = [by_threads[1], by_threads[2], by_threads[rule], naive_summary(run.draws)]
         if before:
             seconds += [
-                essbench_diagnostics(run.draws, threads, module.ENSEMBLE, before)
-                for threads in (1, 2)
+                median_seconds(run.draws, t, ensemble, args.repeats, before) for t in (1, 2)
             ]
-        widths = (9, 9, 10, 9, 9)[: len(seconds)]
-        ratios = " ".join(f"{s / sampling:{w}.2f}" for s, w in zip(seconds, widths, strict=True))
-        print(f"{label:16} {sampling:10.2f} {ratios}   (ratios to sampling time)", flush=True)
+        ratios = " ".join(f"{x / run.sampling_seconds:10.2f}" for x in seconds)
+        print(f"{label:16} {run.sampling_seconds:10.2f} {ratios}   (rule: {rule} thread(s))")
+    print("ratios: diagnostics seconds / sampling seconds (warm-up + draws), same process")
 
 
 if __name__ == "__main__":

@@ -51,3 +51,9 @@ def run_runtime_min(
         10 if registry.sampler(sampler).NEEDS_GRADIENT else 1
     )
     return int(10 + math.ceil(10 * evals * 1e-6 * max(dim, 1) / 60))
+
+
+def diagnose_threads(sampler: str) -> int:
+    """Threads of a run's diagnose job: an ensemble run holds walkers x steps draws per
+    parameter, so its diagnostics are spread over two; everything else is small."""
+    return 2 if registry.sampler(sampler).ENSEMBLE else 1

@@ -60,9 +60,7 @@ def sampler_env(wildcards):
 
 
 def diagnose_threads(wildcards):
-    # Ensemble runs hold walkers x steps draws per parameter: spread their diagnostics
-    # over two threads. Everything else is small.
-    return 2 if registry.sampler(wildcards.sampler).ENSEMBLE else 1
+    return ebresources.diagnose_threads(wildcards.sampler)
 
 
 def run_mem_mb(wildcards):
