@@ -70,6 +70,10 @@ def test_bias_z_detects_a_shifted_mean_and_passes_the_truth():
 def test_bias_threshold_is_bonferroni():
     assert metrics.bias_threshold(1) == pytest.approx(3.2905, abs=1e-3)
     assert metrics.bias_threshold(100) > metrics.bias_threshold(10) > metrics.bias_threshold(1)
+    from scipy.stats import norm
+
+    for k in (1, 7, 50, 1000):
+        assert metrics.bias_threshold(k) == norm.isf(metrics.BIAS_FAMILY_ALPHA / (2 * k))
 
 
 def _emcee_like(rng, chains, steps, params, accept=0.25, rho=0.9):
