@@ -1,6 +1,7 @@
 """Does the pipeline measure what a plain script measures? (issue: seed fidelity)
 
-Runs the seed protocol twice on this machine, one after the other: through the pipeline
+Runs the seed protocol twice on this machine, one after the other (pipeline first in even
+repeats, standalone first in odd ones): through the pipeline
 (``snakemake --configfile config/seed.yaml`` in a temporary directory) and as the plain
 script ``benchmarks/seed_standalone.py``; prints each sampler's ms per ESS and the ratio
 pipeline ÷ standalone (target: 0.85 to 1.15; with ``--repeats``, the median), and that
@@ -68,9 +69,13 @@ def main():
     args = parser.parse_args()
     rows = []
     for rep in range(args.repeats):
+        # alternate which goes first, so that a drift in the machine's speed cancels
+        if rep % 2:
+            alone = standalone_costs(rep)
         with tempfile.TemporaryDirectory() as tmp:
             pipe = pipeline_costs(Path(tmp))
-        alone = standalone_costs(rep)
+        if not rep % 2:
+            alone = standalone_costs(rep)
         for sampler, plain in alone.items():
             ours = pipe[sampler]
             rows.append(
