@@ -39,6 +39,23 @@ def test_summary_median_and_spread():
     assert summary.loc["b", "cost_per_ess_mean_median"] == 10.0
 
 
+def test_summary_of_a_metric_that_is_nan_in_every_run(tmp_path):
+    """JSON writes nan as null: a study of gradient samplers only reads back a column of
+    None for ess_per_logp (this crashed the aggregate rule), and summarizes it as nan."""
+    from essbench import io
+
+    paths = []
+    for seed in range(2):
+        rec = record("pymc_nuts", 2, seed, 1.0 + seed) | {"ess_per_logp": math.nan}
+        paths.append(tmp_path / f"s{seed}.json")
+        io.write_json(paths[-1], rec)
+    runs = aggregate.runs_table(aggregate.load_records(paths), "t")
+    assert runs["ess_per_logp"].isna().all()
+    summary = aggregate.summary_table(runs).set_index("sampler")
+    assert math.isnan(summary.loc["pymc_nuts", "ess_per_logp_median"])
+    assert summary.loc["pymc_nuts", "cost_per_ess_mean_median"] == 1.5
+
+
 def test_headline_ratio_and_failures_are_reported():
     recs = [record("pymc_nuts", 8, 0, 0.001), record("emcee", 8, 0, 0.05, unreliable=True)]
     recs.append(record("emcee", 8, 1, math.nan, status="failed"))

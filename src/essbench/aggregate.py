@@ -63,7 +63,10 @@ def summary_table(runs: pd.DataFrame) -> pd.DataFrame:
     """Median and spread across seeds of the successful runs, per (sampler, target, dim)."""
     ok = runs[runs["status"] == "ok"]
     metrics = [m for m in SUMMARY_METRICS if m in ok.columns]
-    grouped = ok.groupby(GROUP, sort=True)[metrics]
+    # JSON has no nan: a metric that is nan in every run (ess_per_logp of a study of
+    # gradient samplers only) reads back as a column of None, which pandas cannot average
+    values = ok[GROUP].join(ok[metrics].apply(pd.to_numeric, errors="coerce"))
+    grouped = values.groupby(GROUP, sort=True)[metrics]
     parts = {
         "median": grouped.median(),
         "q25": grouped.quantile(0.25),
