@@ -16,7 +16,7 @@ def test_cost_per_ess_by_hand():
 def test_iid_draws_have_ess_near_n_and_rhat_near_one():
     rng = np.random.default_rng(1)
     draws = rng.standard_normal((4, 1000, 5))
-    out = metrics.summarize_ess_rhat(metrics.ess_rhat(draws))
+    out = metrics.summarize_ess_rhat(metrics.per_parameter(draws))
     assert 3000 < out["ess_bulk_mean"] < 5500
     assert out["ess_bulk_min"] <= out["ess_bulk_mean"]
     assert 2500 < out["ess_tail_min"] < 5500
@@ -39,7 +39,7 @@ def test_ar1_ess_matches_its_known_autocorrelation_time():
     draws = _ar1(rng, rho, chains, steps, 3)
     tau = (1 + rho) / (1 - rho)
     expected = chains * steps / tau
-    out = metrics.summarize_ess_rhat(metrics.ess_rhat(draws))
+    out = metrics.summarize_ess_rhat(metrics.per_parameter(draws))
     assert out["ess_bulk_mean"] == pytest.approx(expected, rel=0.2)
     ac = metrics.autocorr(draws)
     assert ac["tau_max"] == pytest.approx(tau, rel=0.25)

@@ -45,6 +45,10 @@ def runs_table(records: list[dict], study: str) -> pd.DataFrame:
     df = pd.DataFrame.from_records(
         [{k: v for k, v in r.items() if k not in VECTOR_COLUMNS} for r in records]
     )
+    # JSON has no nan: a number that is nan in every run (ess_per_logp in a study of
+    # gradient samplers only) reads back as a column of None; make it a float column
+    empty = [c for c in df.columns if df[c].dtype == object and df[c].isna().all()]
+    df[empty] = df[empty].astype(float)
     if "study" in df.columns:
         df = df.drop(columns="study")
     df.insert(0, "study", study)
@@ -63,10 +67,7 @@ def summary_table(runs: pd.DataFrame) -> pd.DataFrame:
     """Median and spread across seeds of the successful runs, per (sampler, target, dim)."""
     ok = runs[runs["status"] == "ok"]
     metrics = [m for m in SUMMARY_METRICS if m in ok.columns]
-    # JSON has no nan: a metric that is nan in every run (ess_per_logp of a study of
-    # gradient samplers only) reads back as a column of None, which pandas cannot average
-    values = ok[GROUP].join(ok[metrics].apply(pd.to_numeric, errors="coerce"))
-    grouped = values.groupby(GROUP, sort=True)[metrics]
+    grouped = ok.groupby(GROUP, sort=True)[metrics]
     parts = {
         "median": grouped.median(),
         "q25": grouped.quantile(0.25),

@@ -550,12 +550,6 @@ def ess_bulk(draws: np.ndarray, threads: int = 1) -> np.ndarray:
     return _map_params(_param_ess_bulk, draws, threads)["ess_bulk"]
 
 
-def ess_rhat(draws: np.ndarray, threads: int = 1) -> dict[str, np.ndarray]:
-    """Per-parameter bulk ESS, tail ESS (5% and 95%) and rank R-hat, equal to ArviZ's."""
-    out = per_parameter(draws, threads)
-    return {k: out[k] for k in ("ess_bulk", "ess_tail", "rhat")}
-
-
 def summarize_ess_rhat(per_param: dict[str, np.ndarray]) -> dict[str, float]:
     """The table's columns: bulk ESS mean and min, tail ESS min, R-hat max."""
     return {
@@ -694,10 +688,10 @@ def _split_acov_and_tau(split: np.ndarray, means: np.ndarray, c: float = 5.0):
         mean_a, mean_b = means[first:stop:2], means[first + 1 : stop : 2]
         walker_mean = (mean_a + mean_b) / 2
         d_a, d_b = mean_a - walker_mean, mean_b - walker_mean
-        total = rows[:, 0].real  # P(h) of each half: its spectrum at frequency 0
+        half_sum = rows[:, 0].real  # P(h) of each half: its spectrum at frequency 0
         lag0 = np.einsum("ij,ij->i", centred, centred)
         lag0 = lag0[0::2] + lag0[1::2] + h * (d_a * d_a + d_b * d_b)
-        lag0 += 2 * (d_a * total[0::2] + d_b * total[1::2])
+        lag0 += 2 * (d_a * half_sum[0::2] + d_b * half_sum[1::2])
         with np.errstate(divide="ignore", invalid="ignore"):  # a constant walker: nan (emcee)
             weight = 1.0 / lag0
             sums_a += np.einsum("ki,ij->kj", [d_a * weight, d_b * weight], centred[0::2])
