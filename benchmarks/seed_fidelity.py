@@ -7,7 +7,8 @@ script ``benchmarks/seed_standalone.py``; prints each sampler's ms per ESS and t
 pipeline ÷ standalone (target: 0.85 to 1.15; with ``--repeats``, the median), and that
 ratio's two factors: sampling seconds (what the pipeline adds or removes, and the
 machine's noise) and bulk ESS (the two use different random streams, so their draws
-differ). About two minutes per repeat on 2 cores.
+differ). Both give PyMC NUTS the ``cores`` of config/seed.yaml. About two minutes per
+repeat on 2 cores.
 
     .venv/bin/python benchmarks/seed_fidelity.py [--repeats N]
 """
@@ -20,6 +21,7 @@ import tempfile
 from pathlib import Path
 
 import pandas as pd
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -53,9 +55,16 @@ def pipeline_costs(workdir: Path) -> dict[str, float]:
     }
 
 
-def standalone_costs(seed: int) -> dict[str, float]:
+def seed_cores() -> int:
+    """The ``cores`` that config/seed.yaml gives PyMC NUTS (the standalone script uses the same)."""
+    config = yaml.safe_load((REPO / "config" / "seed.yaml").read_text())
+    return int(config["samplers"]["pymc_nuts"]["cores"])
+
+
+def standalone_costs(seed: int, cores: int) -> dict[str, float]:
+    script = REPO / "benchmarks" / "seed_standalone.py"
     out = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "seed_standalone.py"), "--seed", str(seed)],
+        [sys.executable, str(script), "--seed", str(seed), "--cores", str(cores)],
         check=True,
         capture_output=True,
         text=True,
@@ -67,15 +76,16 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=1, help="pipeline + standalone pairs")
     args = parser.parse_args()
+    cores = seed_cores()
     rows = []
     for rep in range(args.repeats):
         # alternate which goes first, so that a drift in the machine's speed cancels
         if rep % 2:
-            alone = standalone_costs(rep)
+            alone = standalone_costs(rep, cores)
         with tempfile.TemporaryDirectory() as tmp:
             pipe = pipeline_costs(Path(tmp))
         if not rep % 2:
-            alone = standalone_costs(rep)
+            alone = standalone_costs(rep, cores)
         for sampler, plain in alone.items():
             ours = pipe[sampler]
             rows.append(

@@ -39,6 +39,10 @@ def _stat_sum(group, name):
 
 def run_pm_sample(problem, options: dict, seed: int, step=None, **sample_kwargs) -> SamplerRun:
     """``step``: a function of the model returning a step method (None: PyMC's NUTS)."""
+    # ``pm.sample`` ends with convergence checks that import arviz_stats (and SciPy) on first
+    # use: about 1 s, which the throw-away call below skips (one chain) and which the seed's
+    # script pays before its timer, at ``import arviz``. Pay it here, outside every timer.
+    import arviz_stats  # noqa: F401
     import pymc as pm
 
     common = dict(
