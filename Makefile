@@ -17,9 +17,12 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
+# The default study's results go to results/<study>/ (study: in config/config.yaml).
+STUDY = $(shell sed -n 's/^study: *\([A-Za-z0-9_.-]*\).*/\1/p' config/config.yaml)
+
 run: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES)
-	$(BIN)/snakemake --cores $(CORES) --report results/snakemake_report.html
+	$(BIN)/snakemake --cores $(CORES) --report results/$(STUDY)/snakemake_report.html
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -v -rs

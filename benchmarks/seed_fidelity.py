@@ -44,7 +44,7 @@ def pipeline_costs(workdir: Path) -> dict[str, float]:
         check=True,
         capture_output=True,
     )
-    runs = pd.read_parquet(workdir / "results" / "tables" / "runs.parquet")
+    runs = pd.read_parquet(workdir / "results" / "seed" / "tables" / "runs.parquet")
     return {
         r.sampler: {
             "ms_per_ess": 1e3 * r.cost_per_ess_mean,

@@ -1,4 +1,4 @@
-"""Snakemake adapter: build and compile one (target, dim) model."""
+"""Snakemake adapter: build and compile one (target, dim, options, backend) model."""
 
 from essbench.runtime import start
 
@@ -10,7 +10,6 @@ compile_model(
     target=snakemake.wildcards.target,  # noqa: F821
     dim=int(snakemake.wildcards.dim),  # noqa: F821
     options=snakemake.params.options,  # noqa: F821
-    backend=snakemake.params.backend,  # noqa: F821
-    samplers=snakemake.params.samplers,  # noqa: F821
+    backend=snakemake.wildcards.backend,  # noqa: F821
     out_json=snakemake.output[0],  # noqa: F821
 )

@@ -22,6 +22,7 @@ def snakemake(*args, cwd, timeout=900, check=True):
         text=True,
         timeout=timeout,
         env=env,
+        preexec_fn=lambda: os.umask(0o022),  # the usual umask, whatever the runner's
     )
     if check and proc.returncode != 0:
         raise AssertionError(
@@ -50,9 +51,9 @@ def tiny_run(tmp_path_factory):
         "--configfile",
         str(config),
         "--report",
-        "results/snakemake_report.html",
+        "results/tiny/snakemake_report.html",
         cwd=work,
     )
-    runs = pd.read_parquet(work / "results" / "tables" / "runs.parquet")
+    runs = pd.read_parquet(work / "results" / "tiny" / "tables" / "runs.parquet")
     runs.attrs["workdir"] = work
     return runs

@@ -49,7 +49,8 @@ def test_summary_of_a_metric_that_is_nan_in_every_run(tmp_path):
         rec = record("pymc_nuts", 2, seed, 1.0 + seed) | {"ess_per_logp": math.nan}
         paths.append(tmp_path / f"s{seed}.json")
         io.write_json(paths[-1], rec)
-    runs = aggregate.runs_table(aggregate.load_records(paths), "t")
+    io.write_json(tmp_path / "batch.json", {"runs": [{"record": str(p)} for p in paths]})
+    runs = aggregate.runs_table(aggregate.load_records([tmp_path / "batch.json"]), "t")
     assert runs["ess_per_logp"].isna().all()
     summary = aggregate.summary_table(runs).set_index("sampler")
     assert math.isnan(summary.loc["pymc_nuts", "ess_per_logp_median"])

@@ -41,7 +41,7 @@ def chromium():
 
 @pytest.mark.workflow
 def test_report_loads_every_figure_offline(tiny_run, tmp_path):
-    report = tiny_run.attrs["workdir"] / "results" / "report.html"
+    report = tiny_run.attrs["workdir"] / "results" / "tiny" / "report.html"
     page = tmp_path / "report.html"
     page.write_text(report.read_text().replace("</body>", PROBE))
     proc = subprocess.run(

@@ -1,6 +1,6 @@
 """Failing runs, wall-time budgets, interruption and resume, determinism, parallel jobs."""
 
-import base64
+import hashlib
 import json
 import os
 import signal
@@ -52,53 +52,84 @@ def _fault_settings(mode, **extra):
     ],
 )
 def test_a_failing_run_is_recorded_not_raised(tmp_path, mode, budget, reason):
-    out, draws = tmp_path / "run.json", tmp_path / "draws.npz"
     start = time.monotonic()
-    record = pipeline.sample(_fault_settings(mode), out, draws, 1, "x.log", False, budget)
+    record, draws, _ = pipeline.sample(_fault_settings(mode), 1, "x.log", budget)
     assert time.monotonic() - start < 30
     assert record["status"] == "failed" and record["reason"] == reason
+    assert pipeline.diagnose(record, draws)["status"] == "failed"
+    # In a batch, the failure is the run's record; the batch itself succeeds.
+    out = tmp_path / "run.json"
+    runs = [{"settings": _fault_settings(mode), "record": out, "draws": None}]
+    pipeline.run_batch(runs, tmp_path / "batch.json", 1, 1, "x.log", False, budget)
     assert json.loads(out.read_text())["status"] == "failed"
-    diag = pipeline.diagnose(out, draws, tmp_path / "diag.json")
-    assert diag["status"] == "failed"
 
 
-def test_a_working_run_passes(tmp_path):
-    record = pipeline.sample(
-        _fault_settings("ok"), tmp_path / "r.json", tmp_path / "d.npz", 1, "x.log", True
-    )
-    assert record["status"] == "ok" and record["draws_bytes"] > 0
-    assert np.load(tmp_path / "d.npz")["draws"].shape == (2, 200, 2)
+def test_a_working_run_passes():
+    record, draws, _ = pipeline.sample(_fault_settings("ok"), 1, "x.log")
+    assert record["status"] == "ok" and draws.shape == (2, 200, 2)
+
+
+def test_a_batch_keeps_finished_runs_and_redoes_changed_ones(tmp_path):
+    settings = [_fault_settings("ok") for _ in (0, 1)]
+    for s, seed in zip(settings, (0, 1), strict=True):
+        s["seed"] = seed
+        s["run_seed"] = 100 + seed
+    runs = [
+        {"settings": s, "record": tmp_path / f"s{s['seed']}.json", "draws": None} for s in settings
+    ]
+    pipeline.run_batch(runs, tmp_path / "b.json", 1, 1, "x.log", False)
+    first = {r["record"]: r["record"].read_text() for r in runs}
+    manifest = json.loads((tmp_path / "b.json").read_text())
+    assert manifest["done_now"] == 2 and [e["status"] for e in manifest["runs"]] == ["ok"] * 2
+    # Again: nothing is redone, every record is left byte for byte.
+    pipeline.run_batch(runs, tmp_path / "b.json", 1, 1, "x.log", False)
+    assert json.loads((tmp_path / "b.json").read_text())["done_now"] == 0
+    assert {r["record"]: r["record"].read_text() for r in runs} == first
+    # A run whose settings changed is redone; the other is kept.
+    runs[1]["settings"] = {**settings[1], "sampler_options": {**settings[1]["sampler_options"]}}
+    runs[1]["settings"]["sampler_options"]["draws"] = 150
+    pipeline.run_batch(runs, tmp_path / "b.json", 1, 1, "x.log", False)
+    assert json.loads((tmp_path / "b.json").read_text())["done_now"] == 1
+    assert runs[0]["record"].read_text() == first[runs[0]["record"]]
+    assert json.loads(runs[1]["record"].read_text())["n_draws"] == 150
 
 
 @pytest.mark.workflow
 def test_study_survives_a_failing_sampler(tmp_path):
     snakemake("--cores", "2", "--configfile", str(REPO / "config/test/faults.yaml"), cwd=tmp_path)
-    runs = pd.read_parquet(tmp_path / "results/tables/runs.parquet")
+    results = tmp_path / "results" / "faults"
+    runs = pd.read_parquet(results / "tables/runs.parquet")
     failed = runs[runs["sampler"] == "fault_injection"]
     assert len(failed) == 2 and (failed["status"] == "failed").all()
     assert failed["reason"].str.contains("failing on purpose").all()
     assert all((tmp_path / p).exists() for p in failed["log"])
     assert (runs[runs["sampler"] == "emcee_vectorized"]["status"] == "ok").all()
-    summary = (tmp_path / "results/summary.md").read_text()
+    summary = (results / "summary.md").read_text()
     assert "## Failed runs" in summary and "failing on purpose" in summary
-    assert (tmp_path / "results/figures/cost_vs_dim.png").exists()
+    assert (results / "figures/cost_vs_dim.png").exists()
 
 
-def _incomplete(workdir):
-    """Outputs Snakemake marked as in flight (.snakemake/incomplete/<urlsafe b64 of path>)."""
-    marks = workdir / ".snakemake" / "incomplete"
-    names = [p.name for p in marks.iterdir()] if marks.exists() else []
-    return {workdir / base64.urlsafe_b64decode(n).decode() for n in names if "@" not in n}
+def _records(results):
+    """Every run record of a study: path -> (mtime, started_at, draws hash)."""
+    out = {}
+    for path in (results / "runs").rglob("s*.json"):
+        record = json.loads(path.read_text())
+        out[path] = (path.stat().st_mtime_ns, record["started_at"], record["draws_sha256"])
+    return out
 
 
-def _finished(results):
-    """Result files of runs that Snakemake had recorded as finished."""
-    in_flight = _incomplete(results.parent)
-    return {p: p.stat().st_mtime_ns for p in results.rglob("s*.json") if p not in in_flight}
+def _half_done_batch(results):
+    """A batch with a finished run but no manifest yet (killed now, it is half done)."""
+    for batch in (results / "runs").glob("*/*/*"):
+        done = list(batch.glob("s*.json"))
+        manifest = results / "batches" / batch.relative_to(results / "runs") / "s0-1.json"
+        if done and not manifest.exists():
+            return batch
+    return None
 
 
 @pytest.mark.workflow
-def test_sigkill_mid_sampling_then_resume(tmp_path, tiny_run):
+def test_sigkill_mid_batch_then_resume(tmp_path, tiny_run):
     env = dict(os.environ)
     env.pop("PYTENSOR_FLAGS", None)
     proc = subprocess.Popen(
@@ -117,24 +148,28 @@ def test_sigkill_mid_sampling_then_resume(tmp_path, tiny_run):
         start_new_session=True,
         env=env,
     )
-    results = tmp_path / "results"
+    results = tmp_path / "results" / "tiny"
     deadline = time.monotonic() + 600
+    half = None
     while time.monotonic() < deadline and proc.poll() is None:
-        done = list(results.glob("runs/**/s[0-9].json"))
-        if len(done) >= 3:
+        half = _half_done_batch(results) if (results / "runs").exists() else None
+        if half is not None:
             break
-        time.sleep(0.2)
+        time.sleep(0.05)
     assert proc.poll() is None, "the study finished before it could be killed"
     os.killpg(proc.pid, signal.SIGKILL)  # snakemake and every job: as if the node died
     proc.wait()
-    before = _finished(results)
-    assert len([p for p in before if not p.name.endswith(".run.json")]) >= 2, before
+    before = _records(results)
+    in_half = [p for p in before if p.parent == half]
+    assert in_half, "no finished run in the half-done batch"
     snakemake("--unlock", "--configfile", str(TINY), cwd=tmp_path)
     snakemake("--cores", "2", "--configfile", str(TINY), cwd=tmp_path)
-    after = _finished(results)
-    # Finished runs were not recomputed: same files, untouched.
-    for path, mtime in before.items():
-        assert after[path] == mtime, f"{path} was recomputed"
+    after = _records(results)
+    # Finished runs were not recomputed, those of the half-done batch included: same file,
+    # same start time, same draws.
+    for path, stamp in before.items():
+        assert after[path] == stamp, f"{path} was recomputed"
+    assert len(list(half.glob("s*.json"))) == 2
     runs = pd.read_parquet(results / "tables/runs.parquet")
     assert len(runs) == 12 and (runs["status"] == "ok").all()
     assert not list(results.rglob("*.part")), "a partial file was left behind"
@@ -156,18 +191,27 @@ def test_different_seeds_give_different_draws(tiny_run):
 
 
 @pytest.mark.workflow
-def test_keep_draws_stores_compressed_draws(tmp_path):
+def test_keep_draws_stores_datatrees_arviz_opens(tmp_path):
+    import arviz as az
+
     snakemake(
         "--cores", "2", "--configfile", str(TINY), "--config", "keep_draws=True", cwd=tmp_path
     )
-    runs = pd.read_parquet(tmp_path / "results/tables/runs.parquet")
+    runs = pd.read_parquet(tmp_path / "results/tiny/tables/runs.parquet")
     assert (runs["draws_bytes"] > 0).all()
     for r in runs.itertuples():
-        path = (
-            tmp_path / "results/runs" / r.target / f"d{r.dim}" / r.sampler / f"s{r.seed}.draws.npz"
-        )
-        raw = np.load(path)["draws"]
-        assert path.stat().st_size == r.draws_bytes < raw.nbytes  # compressed
+        path = tmp_path / f"results/tiny/draws/{r.target}/d{r.dim}/{r.sampler}/s{r.seed}.nc"
+        assert r.draws_path == str(path.relative_to(tmp_path))
+        assert path.stat().st_size == r.draws_bytes
+        tree = az.from_netcdf(path)
+        assert list(tree["posterior"].data_vars) == ["x"]
+        x = np.asarray(tree["posterior"]["x"])
+        assert x.shape == (r.n_chains, r.n_draws, r.dim)
+        assert hashlib.sha256(np.ascontiguousarray(x).tobytes()).hexdigest() == r.draws_sha256
+        if r.sampler == "pymc_nuts":
+            stats = tree["sample_stats"]
+            assert {"diverging", "n_steps"} <= set(stats.data_vars)
+            assert int(np.asarray(stats["diverging"]).sum()) == r.divergences
     # This is the third full --cores 2 run of the tiny study (with two PyMC jobs side by
     # side at times); none of them hit a compile-lock timeout or a corrupted cache.
     assert (runs["status"] == "ok").all()

@@ -137,16 +137,47 @@ def test_pymc_sampler_restarts_to_the_target():
     assert run.draws.shape[1] == run.settings["draws"] > 100
 
 
+def _snapshot(folder):
+    """Every file under ``folder``: relative path -> (sha256, mtime)."""
+    import hashlib
+
+    return {
+        str(p.relative_to(folder)): (
+            hashlib.sha256(p.read_bytes()).hexdigest(),
+            p.stat().st_mtime_ns,
+        )
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
 @pytest.mark.workflow
-def test_time_to_target_study_records_reached_and_censored_runs(tmp_path):
+def test_time_to_target_study_records_reached_and_censored_runs(tiny_run):
     """config/test/target_ess.yaml: NUTS restarts to the target; emcee's length cap censors it,
-    and the tables, the summary and the HTML report say so."""
+    and the tables, the summary and the HTML report say so.
+
+    It runs in the tiny study's directory, after it, as a user runs a second study beside the
+    first: the two share (sampler, target, dim, seed) cells with other options, and the
+    first study's files stay byte for byte as they were."""
     import pandas as pd
     from conftest import REPO, snakemake
 
+    tmp_path = tiny_run.attrs["workdir"]
+    tiny = REPO / "config" / "test" / "tiny.yaml"
+    before = _snapshot(tmp_path / "results" / "tiny")
+    shared_d2 = _snapshot(tmp_path / "results" / "shared" / "compile" / "gaussian_iid" / "d2")
     config = REPO / "config" / "test" / "target_ess.yaml"
     snakemake("--cores", "2", "--configfile", str(config), cwd=tmp_path)
-    runs = pd.read_parquet(tmp_path / "results" / "tables" / "runs.parquet")
+    assert _snapshot(tmp_path / "results" / "tiny") == before
+    # The model both studies use was compiled once, for the first.
+    assert (
+        _snapshot(tmp_path / "results" / "shared" / "compile" / "gaussian_iid" / "d2") == shared_d2
+    )
+    # Both studies are complete: neither has anything left to do.
+    for study in (tiny, config):
+        proc = snakemake("-n", "--configfile", str(study), cwd=tmp_path)
+        assert "Nothing to be done" in proc.stdout + proc.stderr, study.name
+    runs = pd.read_parquet(tmp_path / "results" / "target_ess_test" / "tables" / "runs.parquet")
     assert (runs["status"] == "ok").all(), runs[["sampler", "reason"]]
     nuts, emcee = runs[runs["sampler"] == "pymc_nuts"], runs[runs["sampler"] == "emcee"]
     assert (nuts["target_ess_strategy"] == "restart").all()
@@ -155,9 +186,9 @@ def test_time_to_target_study_records_reached_and_censored_runs(tmp_path):
     assert (emcee["target_ess_strategy"] == "continue").all() and emcee["censored"].all()
     assert emcee["censored_reason"].str.startswith("length cap").all()
     assert (emcee["n_draws"] == 400).all() and (emcee["ess_bulk_min"] < 300).all()
-    summary = pd.read_csv(tmp_path / "results" / "tables" / "summary.csv")
+    summary = pd.read_csv(tmp_path / "results" / "target_ess_test" / "tables" / "summary.csv")
     assert (summary.loc[summary["sampler"] == "emcee", "n_censored"] == 1).all()
-    text = (tmp_path / "results" / "summary.md").read_text()
+    text = (tmp_path / "results" / "target_ess_test" / "summary.md").read_text()
     section = text[text.index("## Censored runs") : text.index("## Failed runs")]
     assert section.count("| emcee | gaussian_iid |") == 2 and "pymc_nuts" not in section
-    assert "Censored runs" in (tmp_path / "results" / "report.html").read_text()
+    assert "Censored runs" in (tmp_path / "results" / "target_ess_test" / "report.html").read_text()

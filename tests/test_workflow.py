@@ -9,7 +9,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 from conftest import REPO, SNAKEMAKE, snakemake
+
+from essbench import config as ebconfig
 
 CONFIGS = sorted((REPO / "config").rglob("*.yaml"))
 BIN = Path(sys.executable).parent
@@ -38,18 +41,19 @@ def test_ruff_is_clean():
 def test_dry_run_of_every_shipped_config(config, tmp_path):
     proc = snakemake("-n", "--configfile", str(config), cwd=tmp_path, timeout=300)
     assert "sample" in proc.stdout and "aggregate" in proc.stdout
-    if config.name == "paper.yaml":
-        # 4 targets x 8 dims + 2 fixed-dimension targets, x 9 samplers x 5 seeds
-        rows = [line.split() for line in proc.stdout.splitlines()]
-        counts = {r[0]: int(r[1]) for r in rows if len(r) == 2 and r[1].isdigit()}
-        assert counts["sample"] == counts["diagnose"] == (4 * 8 + 2) * 9 * 5
+    # One sample job per batch of the study, as the config expands it.
+    study = ebconfig.validate(yaml.safe_load(config.read_text()))
+    rows = [line.split() for line in proc.stdout.splitlines()]
+    counts = {r[0]: int(r[1]) for r in rows if len(r) == 2 and r[1].isdigit()}
+    assert counts["sample"] == len(ebconfig.batches(study))
+    assert sum(len(b.seeds) for b in ebconfig.batches(study)) == len(ebconfig.runs(study))
 
 
 @pytest.mark.workflow
 def test_tiny_study_end_to_end(tiny_run):
     config = REPO / "config" / "test" / "tiny.yaml"
     tmp_path = tiny_run.attrs["workdir"]
-    results = tmp_path / "results"
+    results = tmp_path / "results" / "tiny"
     runs = pd.read_parquet(results / "tables" / "runs.parquet")
     csv = pd.read_csv(results / "tables" / "runs.csv")
     assert len(runs) == len(csv) == 3 * 2 * 2  # samplers x dims x seeds
@@ -145,8 +149,20 @@ def test_tiny_study_end_to_end(tiny_run):
     assert any(b[0] < a[1] for a, b in zip(spans, spans[1:], strict=False)), spans
     logs = " ".join(p.read_text() for p in (results / "logs").rglob("*.log"))
     assert not re.search(r"lock.{0,80}time.?out|time.?out.{0,80}lock", logs, re.I | re.S)
-    # Draws are temporary unless keep_draws: none are left behind.
-    assert not list(results.rglob("*.draws.npz"))
+    # Results are readable as the umask (022) says, not mkstemp's private 0600.
+    for path in (
+        results / "tables" / "runs.csv",
+        results / "tables" / "runs.parquet",
+        next((results / "runs").rglob("s0.json")),
+        results / "report.html",
+    ):
+        assert path.stat().st_mode & 0o777 == 0o644, path
+    # Draws are kept only with keep_draws: none are left behind.
+    assert not (results / "draws").exists() and not list(tmp_path.rglob("*.nc"))
+    # Runs shared a process per (sampler, target, dim): one job per batch of 2 seeds.
+    assert (runs["batch_size"] == 2).all()
+    assert runs.groupby(["sampler", "dim"])["process_started_at"].nunique().eq(1).all()
+    assert runs["process_started_at"].nunique() == 3 * 2
     # A second invocation finds nothing to do: finished runs are never recomputed.
     proc = snakemake("-n", "--cores", "2", "--configfile", str(config), cwd=tmp_path)
     assert "Nothing to be done" in proc.stdout + proc.stderr

@@ -49,6 +49,11 @@ def runs_table(records: list[dict], study: str) -> pd.DataFrame:
     # gradient samplers only) reads back as a column of None; make it a float column
     empty = [c for c in df.columns if df[c].dtype == object and df[c].isna().all()]
     df[empty] = df[empty].astype(float)
+    # The shared model's compile time spread over the study's runs of that model (computed
+    # here, so that a run's record does not depend on which other samplers the study has).
+    if "model_compile_seconds" in df.columns:
+        per_model = df.groupby(["target", "dim"])["sampler"].transform("size")
+        df["model_compile_amortized_seconds"] = df["model_compile_seconds"] / per_model
     if "study" in df.columns:
         df = df.drop(columns="study")
     df.insert(0, "study", study)
@@ -59,8 +64,19 @@ def runs_table(records: list[dict], study: str) -> pd.DataFrame:
     )
 
 
-def load_records(paths) -> list[dict]:
-    return [io.read_json(p) for p in paths]
+def load_records(manifests) -> list[dict]:
+    """The run records that the batch manifests list, in the manifests' order."""
+    records = []
+    for manifest in manifests:
+        for entry in io.read_json(manifest)["runs"]:
+            try:
+                records.append(io.read_json(entry["record"]))
+            except FileNotFoundError:
+                raise FileNotFoundError(
+                    f"{entry['record']} (listed by {manifest}) is missing: delete {manifest}"
+                    " and run the study again to redo that run"
+                ) from None
+    return records
 
 
 def summary_table(runs: pd.DataFrame) -> pd.DataFrame:

@@ -251,6 +251,68 @@ def runs(config: dict) -> list[Run]:
     ]
 
 
+@dataclass(frozen=True)
+class Batch:
+    """Runs of one (sampler, target, dim) that share one process: consecutive seeds."""
+
+    sampler: str
+    target: str
+    dim: int
+    seeds: tuple[int, ...]
+
+    @property
+    def label(self) -> str:
+        first, last = self.seeds[0], self.seeds[-1]
+        return f"s{first}" if len(self.seeds) == 1 else f"s{first}-{last}"
+
+    @property
+    def key(self) -> str:
+        return f"{self.target}/d{self.dim}/{self.sampler}/{self.label}"
+
+    @property
+    def runs(self) -> list[Run]:
+        return [Run(self.sampler, self.target, self.dim, s) for s in self.seeds]
+
+
+def batches(config: dict) -> list[Batch]:
+    """The study's runs cut into jobs: per (sampler, target, dim), the sorted seeds in
+    chunks of ``runs_per_job``. Adding a seed past the last one adds (or grows) only the
+    last chunk, and a chunk's finished runs are kept whatever chunk they end up in."""
+    size = int(config.get("runs_per_job") or 1)
+    seeds = sorted(int(s) for s in config["seeds"])
+    chunks = [tuple(seeds[i : i + size]) for i in range(0, len(seeds), size)]
+    return [
+        Batch(sampler, target, int(dim), chunk)
+        for target in config["targets"]
+        for dim in target_dims(config, target)
+        for sampler in config["samplers"]
+        for chunk in chunks
+    ]
+
+
+def find_batch(config: dict, sampler: str, target: str, dim: int, label: str) -> Batch:
+    for batch in batches(config):
+        if (batch.sampler, batch.target, batch.dim, batch.label) == (sampler, target, dim, label):
+            return batch
+    raise KeyError(f"no batch {target}/d{dim}/{sampler}/{label} in study {config['study']}")
+
+
+def options_key(options: dict) -> str:
+    """A short name for a target's options: shared outputs (compiled models, reference
+    moments) are keyed by it, so two studies that agree on a target share them."""
+    blob = json.dumps(options or {}, sort_keys=True, default=str).encode()
+    return "o" + hashlib.sha256(blob).hexdigest()[:10]
+
+
+def target_options_by_key(config: dict, target: str, key: str) -> dict:
+    options = target_options(config, target)
+    if options_key(options) != key:
+        raise KeyError(
+            f"target {target} of this study has options {options_key(options)}, not {key}"
+        )
+    return options
+
+
 def run_settings(config: dict, sampler: str, target: str, dim: int, seed: int) -> dict:
     """Everything that determines one run's result (its hash goes into the result row)."""
     return {

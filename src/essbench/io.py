@@ -10,15 +10,26 @@ from pathlib import Path
 import numpy as np
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
 def atomic_path(path):
-    """Yield a temporary path beside ``path``; rename it over ``path`` on success."""
+    """Yield a temporary path beside ``path``; rename it over ``path`` on success.
+
+    The file gets the permissions a plain ``open(path, "w")`` would (0666 less the umask:
+    0644 under umask 022), not ``mkstemp``'s private 0600, whoever wrote the temporary file.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

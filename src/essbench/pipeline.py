@@ -7,11 +7,11 @@ import signal
 import time
 import traceback
 from contextlib import contextmanager
-from pathlib import Path
 from time import perf_counter
 
 import numpy as np
 
+from essbench import draws as draws_io
 from essbench import io, metrics, provenance, registry
 from essbench.config import settings_hash
 from essbench.target_ess import run_to_target
@@ -20,18 +20,22 @@ from essbench.targets import load_truth
 log = logging.getLogger("essbench")
 
 
-def compile_model(target: str, dim: int, options: dict, backend: str, samplers, out_json):
-    """Build the model once and pay PyTensor compilation, warming the shared cache."""
+def compile_model(target: str, dim: int, options: dict, backend: str, out_json):
+    """Build the model once and pay PyTensor compilation, warming the shared cache.
+
+    Depends only on the model (target, dim, options, backend), never on the study's
+    samplers: the gradient is compiled whenever the target has one.
+    """
     from essbench.problem import build_problem
 
-    gradient = any(registry.sampler(s).NEEDS_GRADIENT for s in samplers)
     start = perf_counter()
     problem = build_problem(target, dim, options, backend)
-    seconds = problem.warm_compile(gradient=gradient)
+    seconds = problem.warm_compile(gradient=bool(registry.target(target).GRADIENT))
     record = {
         "target": target,
         "dim": dim,
         "backend": backend,
+        "options": options,
         "build_seconds": problem.build_seconds,
         "compile_seconds": sum(seconds.values()),
         "compile_seconds_by_function": seconds,
@@ -41,11 +45,6 @@ def compile_model(target: str, dim: int, options: dict, backend: str, samplers, 
     log.info("compiled %s d=%d: %s", target, dim, record)
     io.write_json(out_json, record)
     return record
-
-
-def _save_draws(path, draws: np.ndarray, compress: bool) -> None:
-    with io.atomic_path(path) as tmp, open(tmp, "wb") as fh:
-        (np.savez_compressed if compress else np.savez)(fh, draws=draws)
 
 
 class RunBudgetExceeded(TimeoutError):
@@ -71,16 +70,23 @@ def wall_time_budget(seconds: float | None):
         signal.signal(signal.SIGALRM, previous)
 
 
+def _failure(exc: BaseException) -> str:
+    log.error("run failed:\n%s", traceback.format_exc())
+    return f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+
+
 def sample(
     settings: dict,
-    out_json,
-    out_draws,
     threads: int,
     log_path: str,
-    keep_draws: bool,
     budget_seconds: float | None = None,
+    problem=None,
 ):
-    """One run of one sampler; a failure (exception, non-finite draws, budget) is recorded."""
+    """One run of one sampler: ``(record, draws, sampler run or None)``.
+
+    A failure (exception, non-finite draws, budget) is recorded in the record, never
+    raised. ``problem``: the batch's model, built once; None builds it (timed in the run).
+    """
     from essbench.problem import build_problem
 
     module = registry.sampler(settings["sampler"])
@@ -95,12 +101,17 @@ def sample(
         "ensemble": module.ENSEMBLE,
     }
     draws = np.empty((0, 0, 0))
+    result = None
     record["started_at"] = time.time()
     try:
         with wall_time_budget(budget_seconds):
-            problem = build_problem(
-                settings["target"], settings["dim"], settings["target_options"], settings["backend"]
-            )
+            if problem is None:
+                problem = build_problem(
+                    settings["target"],
+                    settings["dim"],
+                    settings["target_options"],
+                    settings["backend"],
+                )
             record["build_seconds"] = problem.build_seconds
             target = settings.get("target_ess")
             if target:
@@ -136,39 +147,29 @@ def sample(
             if not np.all(np.isfinite(draws)):
                 raise FloatingPointError("draws contain non-finite values")
     except Exception as exc:  # a failed run is a result, not a crash of the study
-        log.error("run failed:\n%s", traceback.format_exc())
         record["status"] = "failed"
-        record["reason"] = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+        record["reason"] = _failure(exc)
     record["finished_at"] = time.time()
     record["draws_sha256"] = hashlib.sha256(np.ascontiguousarray(draws).tobytes()).hexdigest()
     record.update(provenance.collect(threads))
-    record["draws_bytes"] = 0
-    _save_draws(out_draws, draws, compress=keep_draws)
-    if keep_draws:
-        record["draws_bytes"] = Path(out_draws).stat().st_size
-    io.write_json(out_json, record)
-    return record
+    return record, draws, result
 
 
 def diagnose(
-    run_json,
-    draws_path,
-    out_json,
+    record: dict,
+    draws: np.ndarray,
     compile_json=None,
-    runs_per_model: int = 1,
     threads: int = 1,
     target_options: dict | None = None,
     reference_json=None,
-):
+) -> dict:
     """Add ESS, R-hat, costs, bias and (for ensembles) autocorrelation to a run's record."""
-    record = io.read_json(run_json)
+    record = dict(record)
     if compile_json:
         model = io.read_json(compile_json)
         record["model_compile_seconds"] = model["compile_seconds"]
-        record["model_compile_amortized_seconds"] = model["compile_seconds"] / runs_per_model
     if record["status"] == "ok":
         start = perf_counter()
-        draws = np.load(draws_path)["draws"]
         ensemble = bool(record.get("ensemble"))
         per_param = metrics.per_parameter(draws, threads, walkers=ensemble)
         record.update(metrics.summarize_ess_rhat(per_param))
@@ -209,8 +210,120 @@ def diagnose(
             record["status"] = "failed"
             record["reason"] = "ESS or cost is not finite and positive"
         record["diagnose_seconds"] = perf_counter() - start
-    io.write_json(out_json, record)
     return record
+
+
+def finished_record(path, settings: dict) -> dict | None:
+    """The record at ``path`` if it is a finished run of exactly these settings, else None
+    (missing, unreadable, or from other settings: then the run is done again)."""
+    try:
+        record = io.read_json(path)
+    except (OSError, ValueError):
+        return None
+    if record.get("settings_hash") != settings_hash(settings) or "diagnosed_at" not in record:
+        return None
+    return record
+
+
+def _process_started_at() -> float:
+    """When this process started (the start-up it paid before any run: interpreter, imports)."""
+    try:
+        import psutil
+
+        return psutil.Process().create_time()
+    except Exception:  # pragma: no cover - psutil is a Snakemake dependency
+        return math.nan
+
+
+def run_batch(
+    runs: list[dict],
+    out_manifest,
+    threads: int,
+    diagnose_threads: int,
+    log_path: str,
+    keep_draws: bool,
+    budget_seconds: float | None = None,
+    compile_json=None,
+    reference_json=None,
+):
+    """Runs of one (sampler, target, dim), one after the other in this process.
+
+    ``runs``: dicts of ``settings``, ``record`` (path) and ``draws`` (path of the kept
+    draws, or None). A run whose record is already finished for the same settings is kept
+    as it is; every other run is sampled, diagnosed and written atomically at once, so a
+    batch killed half-way loses only the run in flight. The model is built once per batch
+    (its build seconds go into every record, with ``batch_size`` and ``batch_position``).
+    The manifest lists the records the batch vouches for, with their draws hashes.
+    """
+    from essbench.problem import build_problem
+
+    process_started_at = _process_started_at()
+    batch_started_at = time.time()
+    todo = [r for r in runs if finished_record(r["record"], r["settings"]) is None]
+    problem = None
+    if todo:
+        first = todo[0]["settings"]
+        try:
+            with wall_time_budget(budget_seconds):
+                problem = build_problem(
+                    first["target"], first["dim"], first["target_options"], first["backend"]
+                )
+        except Exception:  # each run then records the failure (with its traceback) itself
+            log.error("building the batch's model failed:\n%s", traceback.format_exc())
+    entries, done = [], 0
+    for position, run in enumerate(runs):
+        settings, path = run["settings"], run["record"]
+        record = finished_record(path, settings)
+        if record is None:
+            # problem is None after a failed build: the run then builds (and fails) itself
+            record, draws, result = sample(
+                settings, threads, log_path, budget_seconds, problem=problem
+            )
+            # The model is built once per batch: its seconds belong to the first run done.
+            record["batch_build_seconds"] = record.get("build_seconds")
+            if problem is not None and done:
+                record["build_seconds"] = 0.0
+            done += 1
+            record = diagnose(
+                record,
+                draws,
+                compile_json=compile_json,
+                threads=diagnose_threads,
+                target_options=settings["target_options"],
+                reference_json=reference_json,
+            )
+            record.update(
+                batch_size=len(runs),
+                batch_position=position,
+                batch_runs_done=len(todo),
+                process_started_at=process_started_at,
+                batch_started_at=batch_started_at,
+                draws_path=None,
+                draws_bytes=0,
+            )
+            if keep_draws and run.get("draws") and record["status"] == "ok":
+                tree = draws_io.to_datatree(
+                    draws,
+                    problem.names,
+                    problem.shapes,
+                    problem.slices,
+                    getattr(result, "sample_stats", None),
+                )
+                record["draws_bytes"] = draws_io.save(run["draws"], tree)
+                record["draws_path"] = str(run["draws"])
+            record["diagnosed_at"] = time.time()
+            io.write_json(path, record)
+        entries.append(
+            {
+                "record": str(path),
+                "settings_hash": record["settings_hash"],
+                "draws_sha256": record["draws_sha256"],
+                "started_at": record["started_at"],
+                "status": record["status"],
+            }
+        )
+    io.write_json(out_manifest, {"runs": entries, "done_now": len(todo)})
+    return entries
 
 
 REFERENCE_GATES = {"rhat_max": 1.01, "divergences": 0, "ess_bulk_min": 10_000}

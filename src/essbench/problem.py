@@ -34,6 +34,9 @@ class Problem:
     names: list[str] = field(default_factory=list)
     shapes: list[tuple[int, ...]] = field(default_factory=list)
     slices: list[slice] = field(default_factory=list)
+    # What samplers may reuse across the runs of one batch (a compiled model, never sampler
+    # state such as adapted step sizes): the first run pays for it in compile_seconds.
+    cache: dict = field(default_factory=dict)
 
     @property
     def mode(self) -> str:

@@ -3,14 +3,14 @@
 
 rule aggregate:
     input:
-        diagnosed_runs,
+        batch_manifests,
     output:
-        parquet="results/tables/runs.parquet",
-        csv="results/tables/runs.csv",
-        summary="results/tables/summary.csv",
-        calibration="results/tables/calibration.csv",
+        parquet=f"{RESULTS}tables/runs.parquet",
+        csv=f"{RESULTS}tables/runs.csv",
+        summary=f"{RESULTS}tables/summary.csv",
+        calibration=f"{RESULTS}tables/calibration.csv",
     log:
-        "results/logs/aggregate.log",
+        f"{RESULTS}logs/aggregate.log",
     conda:
         "../../envs/analysis.yaml"
     threads: 1

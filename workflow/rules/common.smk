@@ -26,9 +26,14 @@ except ebconfig.ConfigError as err:
     sys.exit(1)
 config.update(_full)
 
-RUNS = ebconfig.runs(config)
+BATCHES = ebconfig.batches(config)
 CONFIG_HASH = ebconfig.settings_hash(config)
-COMPILEDIR = "results/cache/pytensor"
+# Everything this study produces lives under RESULTS; what does not depend on the study
+# (compile caches, compiled models, reference moments) lives under SHARED, keyed by what it
+# depends on, so that two studies never overwrite each other.
+RESULTS = f"results/{config['study']}/"
+SHARED = "results/shared/"
+COMPILEDIR = f"{SHARED}pytensor"
 
 
 wildcard_constraints:
@@ -36,16 +41,55 @@ wildcard_constraints:
     target=r"[A-Za-z0-9_]+",
     dim=r"\d+",
     seed=r"\d+",
+    batch=r"s\d+(-\d+)?",
+    options=r"o[0-9a-f]+",
+    backend=r"[a-z]+",
 
 
-def run_settings(wildcards):
-    return ebconfig.run_settings(
+def batch_of(wildcards):
+    return ebconfig.find_batch(
         config,
         wildcards.sampler,
         wildcards.target,
         int(wildcards.dim),
-        int(wildcards.seed),
+        wildcards.batch,
     )
+
+
+def options_of(target):
+    return ebconfig.options_key(ebconfig.target_options(config, target))
+
+
+def compile_path(target, dim):
+    return (
+        f"{SHARED}compile/{target}/d{dim}/{options_of(target)}.{config['backend']}.json"
+    )
+
+
+def reference_path(target, dim):
+    return f"{SHARED}reference/{target}/d{dim}/{options_of(target)}.json"
+
+
+def record_path(run):
+    return f"{RESULTS}runs/{run.key}.json"
+
+
+def draws_path(run):
+    return f"{RESULTS}draws/{run.key}.nc"
+
+
+def batch_runs(wildcards):
+    """Each run of the batch: its settings and where its record (and draws) go."""
+    return [
+        {
+            "settings": ebconfig.run_settings(
+                config, run.sampler, run.target, run.dim, run.seed
+            ),
+            "record": record_path(run),
+            "draws": draws_path(run) if config["keep_draws"] else None,
+        }
+        for run in batch_of(wildcards).runs
+    ]
 
 
 def sampler_threads(wildcards):
@@ -53,14 +97,17 @@ def sampler_threads(wildcards):
     return sampler_module.threads(ebconfig.sampler_options(config, wildcards.sampler))
 
 
+def batch_threads(wildcards):
+    # The cores the job holds: its runs' sampling threads, or the diagnostics' when more.
+    return max(
+        sampler_threads(wildcards), ebresources.diagnose_threads(wildcards.sampler)
+    )
+
+
 def sampler_env(wildcards):
     # The sampler's conda env: envs/sampling.yaml, or the one its module names (ENV = "jax").
     sampler_module = registry.sampler(wildcards.sampler)
     return f"../../envs/{getattr(sampler_module, 'ENV', 'sampling')}.yaml"
-
-
-def diagnose_threads(wildcards):
-    return ebresources.diagnose_threads(wildcards.sampler)
 
 
 def run_mem_mb(wildcards):
@@ -70,59 +117,59 @@ def run_mem_mb(wildcards):
     )
 
 
-def run_runtime(wildcards):
+def batch_runtime(wildcards):
     options = ebconfig.sampler_options(config, wildcards.sampler)
-    return ebresources.run_runtime_min(
+    per_run = ebresources.run_runtime_min(
         wildcards.sampler,
         options,
         int(wildcards.dim),
         config["run_budget_seconds"],
         config["target_ess"],
     )
+    return per_run * len(batch_of(wildcards).seeds)
 
 
-def reference_input(wildcards):
+def batch_inputs(wildcards):
+    # ancient(): a shared model recompiled for another study is no reason to redo runs.
+    inputs = {"model": ancient(compile_path(wildcards.target, wildcards.dim))}
     target_module = registry.target(wildcards.target)
     if getattr(target_module, "TRUTH", "analytic") == "reference":
-        return f"results/reference/{wildcards.target}/d{wildcards.dim}.json"
-    return []
+        inputs["reference"] = ancient(reference_path(wildcards.target, wildcards.dim))
+    return inputs
 
 
-def runs_per_model(wildcards):
-    return sum(
-        1 for r in RUNS if r.target == wildcards.target and r.dim == int(wildcards.dim)
-    )
-
-
-def diagnosed_runs(wildcards=None):
-    return [f"results/runs/{r.key}.json" for r in RUNS]
+def batch_manifests(wildcards=None):
+    return [f"{RESULTS}batches/{b.key}.json" for b in BATCHES]
 
 
 def final_outputs():
     return [
-        "results/tables/runs.parquet",
-        "results/tables/runs.csv",
-        "results/tables/summary.csv",
-        "results/tables/calibration.csv",
-        "results/figures/cost_vs_dim.png",
-        "results/figures/cost_vs_dim.pdf",
-        "results/figures/ess_calibration.png",
-        "results/figures/ess_calibration.pdf",
-        "results/figures/scaling.png",
-        "results/figures/scaling.pdf",
-        "results/tables/alpha.csv",
-        "results/tables/speedup.csv",
-        "results/paper/alpha.tex",
-        "results/paper/speedup.tex",
-        "results/paper/macros.tex",
-        "results/figures/ess_per_grad.png",
-        "results/figures/speedup.png",
-        "results/figures/time_breakdown.png",
-        "results/report.html",
-        "results/summary.md",
-        *(
-            f"results/figures/by_target/{target}/{name}.png"
-            for target in config["targets"]
-            for name in ("cost_vs_dim", "scaling")
-        ),
+        RESULTS + path
+        for path in (
+            "tables/runs.parquet",
+            "tables/runs.csv",
+            "tables/summary.csv",
+            "tables/calibration.csv",
+            "figures/cost_vs_dim.png",
+            "figures/cost_vs_dim.pdf",
+            "figures/ess_calibration.png",
+            "figures/ess_calibration.pdf",
+            "figures/scaling.png",
+            "figures/scaling.pdf",
+            "tables/alpha.csv",
+            "tables/speedup.csv",
+            "paper/alpha.tex",
+            "paper/speedup.tex",
+            "paper/macros.tex",
+            "figures/ess_per_grad.png",
+            "figures/speedup.png",
+            "figures/time_breakdown.png",
+            "report.html",
+            "summary.md",
+            *(
+                f"figures/by_target/{target}/{name}.png"
+                for target in config["targets"]
+                for name in ("cost_vs_dim", "scaling")
+            ),
+        )
     ]

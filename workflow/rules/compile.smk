@@ -1,12 +1,13 @@
-# Build each (target, dim) model once and pay PyTensor compilation here, warming the
-# shared compile cache that the sampling jobs then read.
+# Build each (target, dim, target options, backend) model once and pay PyTensor compilation
+# here, warming the shared compile cache that the sampling jobs then read. Shared between
+# studies (results/shared/): keyed by what the model depends on, never by the samplers.
 
 
 rule compile:
     output:
-        "results/compile/{target}/d{dim}.json",
+        f"{SHARED}compile/{{target}}/d{{dim}}/{{options}}.{{backend}}.json",
     log:
-        "results/logs/compile/{target}/d{dim}.log",
+        f"{SHARED}logs/compile/{{target}}/d{{dim}}/{{options}}.{{backend}}.log",
     conda:
         "../../envs/sampling.yaml"
     threads: 1
@@ -14,23 +15,22 @@ rule compile:
         mem_mb=2000,
         runtime=30,
     params:
-        options=lambda wc: ebconfig.target_options(config, wc.target),
-        backend=config["backend"],
-        samplers=list(config["samplers"]),
+        options=lambda wc: ebconfig.target_options_by_key(config, wc.target, wc.options),
         compiledir=COMPILEDIR,
     script:
         "../../scripts/compile_model.py"
 
 
 # Targets without closed-form moments (TRUTH = "reference"): long, many-chain NUTS runs
-# that must pass strict gates; the diagnose rule compares every run with these moments.
+# that must pass strict gates; every run is compared with these moments. Shared between
+# studies, keyed by target, dimension and target options.
 rule reference:
     input:
-        model="results/compile/{target}/d{dim}.json",
+        model=lambda wc: compile_path(wc.target, wc.dim),
     output:
-        "results/reference/{target}/d{dim}.json",
+        f"{SHARED}reference/{{target}}/d{{dim}}/{{options}}.json",
     log:
-        "results/logs/reference/{target}/d{dim}.log",
+        f"{SHARED}logs/reference/{{target}}/d{{dim}}/{{options}}.log",
     conda:
         "../../envs/sampling.yaml"
     threads: 2
@@ -38,7 +38,7 @@ rule reference:
         mem_mb=4000,
         runtime=120,
     params:
-        options=lambda wc: ebconfig.target_options(config, wc.target),
+        options=lambda wc: ebconfig.target_options_by_key(config, wc.target, wc.options),
         backend=config["backend"],
         compiledir=COMPILEDIR,
     script:

@@ -4,23 +4,23 @@
 
 rule figures:
     input:
-        runs="results/tables/runs.parquet",
-        calibration="results/tables/calibration.csv",
+        runs=f"{RESULTS}tables/runs.parquet",
+        calibration=f"{RESULTS}tables/calibration.csv",
     output:
         png=report(
-            "results/figures/cost_vs_dim.png",
+            f"{RESULTS}figures/cost_vs_dim.png",
             caption="../report/cost_vs_dim.rst",
             category="Cost per effective sample",
         ),
-        pdf="results/figures/cost_vs_dim.pdf",
+        pdf=f"{RESULTS}figures/cost_vs_dim.pdf",
         calibration_png=report(
-            "results/figures/ess_calibration.png",
+            f"{RESULTS}figures/ess_calibration.png",
             caption="../report/ess_calibration.rst",
             category="ESS calibration",
         ),
-        calibration_pdf="results/figures/ess_calibration.pdf",
+        calibration_pdf=f"{RESULTS}figures/ess_calibration.pdf",
     log:
-        "results/logs/figures.log",
+        f"{RESULTS}logs/figures.log",
     conda:
         "../../envs/plotting.yaml"
     threads: 1
@@ -36,17 +36,17 @@ rule figures:
 
 rule summary:
     input:
-        runs="results/tables/runs.parquet",
-        summary="results/tables/summary.csv",
-        calibration="results/tables/calibration.csv",
+        runs=f"{RESULTS}tables/runs.parquet",
+        summary=f"{RESULTS}tables/summary.csv",
+        calibration=f"{RESULTS}tables/calibration.csv",
     output:
         report(
-            "results/summary.md",
+            f"{RESULTS}summary.md",
             caption="../report/summary.rst",
             category="Summary",
         ),
     log:
-        "results/logs/summary.log",
+        f"{RESULTS}logs/summary.log",
     conda:
         "../../envs/analysis.yaml"
     threads: 1
@@ -65,16 +65,16 @@ rule summary:
 # LaTeX tables and a macros file whose every macro names the table row it came from.
 rule paper:
     input:
-        runs="results/tables/runs.parquet",
-        summary="results/tables/summary.csv",
+        runs=f"{RESULTS}tables/runs.parquet",
+        summary=f"{RESULTS}tables/summary.csv",
     output:
-        alpha="results/tables/alpha.csv",
-        speedup="results/tables/speedup.csv",
-        alpha_tex="results/paper/alpha.tex",
-        speedup_tex="results/paper/speedup.tex",
-        macros="results/paper/macros.tex",
+        alpha=f"{RESULTS}tables/alpha.csv",
+        speedup=f"{RESULTS}tables/speedup.csv",
+        alpha_tex=f"{RESULTS}paper/alpha.tex",
+        speedup_tex=f"{RESULTS}paper/speedup.tex",
+        macros=f"{RESULTS}paper/macros.tex",
     log:
-        "results/logs/paper.log",
+        f"{RESULTS}logs/paper.log",
     conda:
         "../../envs/analysis.yaml"
     threads: 1
@@ -90,17 +90,17 @@ rule paper:
 
 rule scaling_figure:
     input:
-        runs="results/tables/runs.parquet",
-        alpha="results/tables/alpha.csv",
+        runs=f"{RESULTS}tables/runs.parquet",
+        alpha=f"{RESULTS}tables/alpha.csv",
     output:
         png=report(
-            "results/figures/scaling.png",
+            f"{RESULTS}figures/scaling.png",
             caption="../report/scaling.rst",
             category="Scaling laws",
         ),
-        pdf="results/figures/scaling.pdf",
+        pdf=f"{RESULTS}figures/scaling.pdf",
     log:
-        "results/logs/scaling_figure.log",
+        f"{RESULTS}logs/scaling_figure.log",
     conda:
         "../../envs/plotting.yaml"
     threads: 1
@@ -117,17 +117,17 @@ rule scaling_figure:
 # The standalone report: one self-contained HTML file (figures inlined), opens offline.
 rule html_report:
     input:
-        runs="results/tables/runs.parquet",
-        summary="results/tables/summary.csv",
-        calibration="results/tables/calibration.csv",
-        alpha="results/tables/alpha.csv",
+        runs=f"{RESULTS}tables/runs.parquet",
+        summary=f"{RESULTS}tables/summary.csv",
+        calibration=f"{RESULTS}tables/calibration.csv",
+        alpha=f"{RESULTS}tables/alpha.csv",
         figures=[
-            "results/figures/cost_vs_dim.png",
-            "results/figures/scaling.png",
-            "results/figures/ess_calibration.png",
-            "results/figures/ess_per_grad.png",
-            "results/figures/speedup.png",
-            "results/figures/time_breakdown.png",
+            f"{RESULTS}figures/cost_vs_dim.png",
+            f"{RESULTS}figures/scaling.png",
+            f"{RESULTS}figures/ess_calibration.png",
+            f"{RESULTS}figures/ess_per_grad.png",
+            f"{RESULTS}figures/speedup.png",
+            f"{RESULTS}figures/time_breakdown.png",
         ],
         captions=[
             workflow.source_path("../report/cost_vs_dim.rst"),
@@ -138,9 +138,9 @@ rule html_report:
             workflow.source_path("../report/time_breakdown.rst"),
         ],
     output:
-        "results/report.html",
+        f"{RESULTS}report.html",
     log:
-        "results/logs/html_report.log",
+        f"{RESULTS}logs/html_report.log",
     conda:
         "../../envs/analysis.yaml"
     threads: 1
@@ -157,29 +157,29 @@ rule html_report:
 
 rule work_figures:
     input:
-        runs="results/tables/runs.parquet",
-        speedup="results/tables/speedup.csv",
+        runs=f"{RESULTS}tables/runs.parquet",
+        speedup=f"{RESULTS}tables/speedup.csv",
     output:
         ess_per_grad=report(
-            "results/figures/ess_per_grad.png",
+            f"{RESULTS}figures/ess_per_grad.png",
             caption="../report/ess_per_grad.rst",
             category="Work and speed-up",
         ),
-        ess_per_grad_pdf="results/figures/ess_per_grad.pdf",
+        ess_per_grad_pdf=f"{RESULTS}figures/ess_per_grad.pdf",
         speedup=report(
-            "results/figures/speedup.png",
+            f"{RESULTS}figures/speedup.png",
             caption="../report/speedup.rst",
             category="Work and speed-up",
         ),
-        speedup_pdf="results/figures/speedup.pdf",
+        speedup_pdf=f"{RESULTS}figures/speedup.pdf",
         time_breakdown=report(
-            "results/figures/time_breakdown.png",
+            f"{RESULTS}figures/time_breakdown.png",
             caption="../report/time_breakdown.rst",
             category="Work and speed-up",
         ),
-        time_breakdown_pdf="results/figures/time_breakdown.pdf",
+        time_breakdown_pdf=f"{RESULTS}figures/time_breakdown.pdf",
     log:
-        "results/logs/work_figures.log",
+        f"{RESULTS}logs/work_figures.log",
     conda:
         "../../envs/plotting.yaml"
     threads: 1
@@ -196,23 +196,23 @@ rule work_figures:
 # The same figures, one set per target, so that `snakemake --report` groups them by target.
 rule target_figures:
     input:
-        runs="results/tables/runs.parquet",
-        alpha="results/tables/alpha.csv",
+        runs=f"{RESULTS}tables/runs.parquet",
+        alpha=f"{RESULTS}tables/alpha.csv",
     output:
         cost=report(
-            "results/figures/by_target/{target}/cost_vs_dim.png",
+            f"{RESULTS}figures/by_target/{{target}}/cost_vs_dim.png",
             caption="../report/cost_vs_dim.rst",
             category="{target}",
             subcategory="cost per ESS",
         ),
         scaling=report(
-            "results/figures/by_target/{target}/scaling.png",
+            f"{RESULTS}figures/by_target/{{target}}/scaling.png",
             caption="../report/scaling.rst",
             category="{target}",
             subcategory="scaling law",
         ),
     log:
-        "results/logs/target_figures/{target}.log",
+        f"{RESULTS}logs/target_figures/{{target}}.log",
     conda:
         "../../envs/plotting.yaml"
     threads: 1

@@ -1,57 +1,31 @@
-# One job per (sampler, target, dim, seed): each run has its own result, so a finished run
-# is never recomputed. `diagnose` reads the draws (temporary unless keep_draws) and adds
-# ESS, R-hat, costs and bias.
+# One job per batch: up to runs_per_job runs of one (sampler, target, dim), one after the
+# other in one process, so start-up (imports, model build, compilation) is paid once. Each
+# run is sampled and diagnosed in turn, and its record written atomically the moment it
+# finishes; a finished run (a record whose settings hash matches) is never recomputed, even
+# when its batch was killed half-way or the batch's seeds changed. The batch's own output is
+# a manifest of the records it vouches for.
 
 
 rule sample:
     input:
-        model="results/compile/{target}/d{dim}.json",
+        unpack(batch_inputs),
     output:
-        run="results/runs/{target}/d{dim}/{sampler}/s{seed}.run.json",
-        draws=(
-            "results/runs/{target}/d{dim}/{sampler}/s{seed}.draws.npz"
-            if config["keep_draws"]
-            else temp("results/runs/{target}/d{dim}/{sampler}/s{seed}.draws.npz")
-        ),
+        f"{RESULTS}batches/{{target}}/d{{dim}}/{{sampler}}/{{batch}}.json",
     log:
-        "results/logs/sample/{target}/d{dim}/{sampler}/s{seed}.log",
+        f"{RESULTS}logs/sample/{{target}}/d{{dim}}/{{sampler}}/{{batch}}.log",
     group:
         "runs"
     conda:
         sampler_env
-    threads: sampler_threads
+    threads: batch_threads
     resources:
         mem_mb=run_mem_mb,
-        runtime=run_runtime,
+        runtime=batch_runtime,
     params:
-        settings=run_settings,
+        runs=batch_runs,
+        sampler_threads=sampler_threads,
         keep_draws=config["keep_draws"],
         budget_seconds=config["run_budget_seconds"],
         compiledir=COMPILEDIR,
     script:
         "../../scripts/sample.py"
-
-
-rule diagnose:
-    input:
-        run="results/runs/{target}/d{dim}/{sampler}/s{seed}.run.json",
-        draws="results/runs/{target}/d{dim}/{sampler}/s{seed}.draws.npz",
-        model="results/compile/{target}/d{dim}.json",
-        reference=reference_input,
-    output:
-        "results/runs/{target}/d{dim}/{sampler}/s{seed}.json",
-    log:
-        "results/logs/diagnose/{target}/d{dim}/{sampler}/s{seed}.log",
-    group:
-        "runs"
-    conda:
-        "../../envs/analysis.yaml"
-    threads: diagnose_threads
-    resources:
-        mem_mb=run_mem_mb,
-        runtime=30,
-    params:
-        runs_per_model=runs_per_model,
-        target_options=lambda wc: ebconfig.target_options(config, wc.target),
-    script:
-        "../../scripts/diagnose.py"

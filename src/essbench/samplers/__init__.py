@@ -45,6 +45,9 @@ class SamplerRun:
     logp_evals: int
     settings: dict = field(default_factory=dict)
     stats: dict = field(default_factory=dict)
+    # Per-draw statistics, arrays of shape (chains, draws) (NUTS: diverging, n_steps, ...),
+    # kept with the draws as the ``sample_stats`` group when ``keep_draws`` is on.
+    sample_stats: dict = field(default_factory=dict)
 
     @property
     def sampling_seconds(self) -> float:

@@ -98,8 +98,14 @@ def run_pm_sample(problem, options: dict, seed: int, step=None, **sample_kwargs)
         run_stats["tree_size_mean"] = float(np.mean(stats["n_steps"].values))
     if "accepted" in stats.data_vars:
         run_stats["acceptance_mean"] = float(np.mean(stats["accepted"].values))
+    per_draw = {
+        name: np.asarray(stats[name].values)
+        for name in ("diverging", "n_steps", "step_size", "tree_depth", "energy", "accepted")
+        if name in stats.data_vars and np.ndim(stats[name].values) == 2
+    }
     return SamplerRun(
         draws=stack(idata["posterior"], problem.names),
+        sample_stats=per_draw,
         compile_seconds=compile_seconds,
         warmup_seconds=wall * share,
         draw_seconds=wall * (1.0 - share),

@@ -1,0 +1,151 @@
+"""Does a run's sampling time depend on where it runs in a batch? (issue 13: fair timing)
+
+For each sampler of ``config/seed.yaml`` (the seed protocol: PyMC NUTS and emcee on the
+50-dimensional Gaussian), the same run (same settings, same seed) is done
+
+- first and third in one batch (one process, as the ``sample`` rule runs them; another seed
+  runs second), and
+- alone in a fresh process,
+
+after one compile step has warmed the shared PyTensor cache, as in the pipeline. Batch and
+fresh process alternate in which goes first. Prints the sampling seconds and the ratios
+third / first, first / fresh and third / fresh (target 0.9 to 1.1; with ``--repeats``, the
+median), and checks that the three runs drew the same draws.
+
+    .venv/bin/python benchmarks/batch_position.py [--repeats 3] [--config config/seed.yaml]
+"""
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+
+
+def child(spec_path: str) -> None:
+    """One process: the runs of ``spec`` as one batch (or the compile step)."""
+    spec = json.loads(Path(spec_path).read_text())
+    from essbench.runtime import pin_threads, set_compiledir
+
+    pin_threads(spec["threads"])
+    set_compiledir(spec["compiledir"])
+    from essbench import pipeline
+
+    if spec.get("compile"):
+        s = spec["compile"]
+        pipeline.compile_model(s["target"], s["dim"], {}, s["backend"], spec["out"])
+        return
+    pipeline.run_batch(
+        spec["runs"],
+        spec["out"],
+        threads=spec["threads"],
+        diagnose_threads=1,
+        log_path="-",
+        keep_draws=False,
+    )
+
+
+def _spawn(spec: dict, work: Path, name: str) -> None:
+    path = work / f"{name}.spec.json"
+    path.write_text(json.dumps(spec))
+    subprocess.run([sys.executable, __file__, "--child", str(path)], check=True)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--config", default=str(REPO / "config" / "seed.yaml"))
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        child(args.child)
+        return
+
+    from essbench import config as ebconfig
+    from essbench import registry
+
+    study = ebconfig.validate(yaml.safe_load(Path(args.config).read_text()))
+    target = next(iter(study["targets"]))
+    dim = ebconfig.target_dims(study, target)[0]
+    work = Path(tempfile.mkdtemp(prefix="essbench-position-"))
+    compiledir = str(work / "pytensor")
+    _spawn(
+        {
+            "compile": {"target": target, "dim": dim, "backend": study["backend"]},
+            "out": str(work / "compile.json"),
+            "threads": 1,
+            "compiledir": compiledir,
+        },
+        work,
+        "compile",
+    )
+    rows = []
+    for repeat in range(args.repeats):
+        for sampler in study["samplers"]:
+            module = registry.sampler(sampler)
+            threads = module.threads(ebconfig.sampler_options(study, sampler))
+            same = ebconfig.run_settings(study, sampler, target, dim, 0)
+            other = ebconfig.run_settings(study, sampler, target, dim, 1)
+            tag = f"{sampler}-r{repeat}"
+            batch = {
+                "runs": [
+                    {"settings": s, "record": str(work / f"{tag}-b{i}.json"), "draws": None}
+                    for i, s in enumerate((same, other, same))
+                ],
+                "out": str(work / f"{tag}-batch.json"),
+                "threads": threads,
+                "compiledir": compiledir,
+            }
+            fresh = {
+                "runs": [{"settings": same, "record": str(work / f"{tag}-f.json"), "draws": None}],
+                "out": str(work / f"{tag}-fresh.json"),
+                "threads": threads,
+                "compiledir": compiledir,
+            }
+            order = [("batch", batch), ("fresh", fresh)]
+            for name, spec in order if repeat % 2 == 0 else order[::-1]:
+                _spawn(spec, work, f"{tag}-{name}")
+            first, _, third = (
+                json.loads((work / f"{tag}-b{i}.json").read_text()) for i in range(3)
+            )
+            alone = json.loads((work / f"{tag}-f.json").read_text())
+            assert first["draws_sha256"] == third["draws_sha256"] == alone["draws_sha256"], (
+                f"{sampler}: the same run drew different draws in different positions"
+            )
+            rows.append(
+                {
+                    "repeat": repeat,
+                    "sampler": sampler,
+                    "first_s": first["sampling_seconds"],
+                    "third_s": third["sampling_seconds"],
+                    "fresh_s": alone["sampling_seconds"],
+                    "third/first": third["sampling_seconds"] / first["sampling_seconds"],
+                    "first/fresh": first["sampling_seconds"] / alone["sampling_seconds"],
+                    "third/fresh": third["sampling_seconds"] / alone["sampling_seconds"],
+                    "compile_first_s": first["compile_seconds"],
+                    "compile_third_s": third["compile_seconds"],
+                }
+            )
+    table = pd.DataFrame(rows)
+    with pd.option_context("display.width", 160, "display.max_columns", 20):
+        print(table.round(3).to_string(index=False))
+    for sampler, group in table.groupby("sampler", sort=False):
+        ratios = {k: group[k].median() for k in ("third/first", "first/fresh", "third/fresh")}
+        verdict = all(0.9 <= v <= 1.1 for v in ratios.values())
+        print(
+            f"{sampler}: median "
+            + ", ".join(f"{k} = {v:.3f}" for k, v in ratios.items())
+            + (" (within 0.9-1.1)" if verdict else " (OUTSIDE 0.9-1.1)")
+        )
+    subprocess.run(["rm", "-rf", str(work)], check=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,158 @@
+"""How much of the machine does a study spend sampling? (issue 13: start-up overhead)
+
+Runs a study (``config/config.yaml`` unless ``--configfile``) from scratch in a temporary
+directory with ``snakemake --cores N`` and prints
+
+    overhead = wall seconds x cores / sum over runs of (sampling seconds x threads)
+
+with its parts in core-seconds: sampling, model build, sampler compile, diagnose, the
+start-up of the processes that ran the runs (interpreter, imports, reading settings:
+job time not spent in any of the above), the other rules (compile, reference, aggregate,
+figures, reports: their whole job time) and Snakemake itself (the wall time x cores that no
+job used: DAG building, scheduling, idle cores). Job times are Snakemake's own records
+(``.snakemake/metadata``: start and end of every job), so the script measures the layout of
+any essbench revision, the one before batching included (``--snakefile`` of a worktree).
+
+    .venv/bin/python benchmarks/overhead.py [--configfile C] [--cores 2] [--snakefile S]
+"""
+
+import argparse
+import base64
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+SAMPLING_RULES = {"sample", "diagnose", "batch"}
+
+
+def job_times(workdir: Path) -> pd.DataFrame:
+    """One row per job: rule, start, end (Snakemake's metadata of every output file)."""
+    rows = []
+    for path in (workdir / ".snakemake" / "metadata").iterdir():
+        try:
+            record = json.loads(path.read_text())
+        except (ValueError, OSError):
+            continue
+        output = base64.urlsafe_b64decode(path.name.encode()).decode(errors="replace")
+        rows.append(
+            {
+                "rule": record.get("rule"),
+                "start": record.get("starttime"),
+                "end": record.get("endtime"),
+                "output": output,
+            }
+        )
+    df = pd.DataFrame(rows).dropna(subset=["start", "end"])
+    # A job with several outputs has one record per output, all with the job's end time.
+    return (
+        df.sort_values("output")
+        .groupby(["rule", "end"], as_index=False)
+        .agg(start=("start", "min"), output=("output", "first"))
+    )
+
+
+def job_threads(job, threads_by_sampler: dict) -> int:
+    """Cores a job held: a run job its sampler's threads (read off its output path), the
+    reference rule 2, every other rule 1 (as the rules declare)."""
+    if job.rule in SAMPLING_RULES:
+        parts = Path(job.output).parts
+        for name in parts[::-1]:
+            if name in threads_by_sampler:
+                return threads_by_sampler[name] if job.rule != "diagnose" else 1
+    return 2 if job.rule == "reference" else 1
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--configfile", default=str(REPO / "config" / "config.yaml"))
+    parser.add_argument("--snakefile", default=str(REPO / "Snakefile"))
+    parser.add_argument("--cores", type=int, default=2)
+    parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    parser.add_argument(
+        "--workdir", help="analyse a finished run in this directory (give --wall) instead"
+    )
+    parser.add_argument("--wall", type=float, help="wall seconds of that run")
+    args = parser.parse_args(argv)
+
+    if args.workdir:
+        workdir, wall = Path(args.workdir), float(args.wall)
+    else:
+        workdir = Path(tempfile.mkdtemp(prefix="essbench-overhead-"))
+        env = dict(os.environ)
+        env.pop("PYTENSOR_FLAGS", None)
+        start = time.perf_counter()
+        subprocess.run(
+            [
+                str(BIN / "snakemake"),
+                "--snakefile",
+                args.snakefile,
+                "--configfile",
+                args.configfile,
+                "--cores",
+                str(args.cores),
+                "--quiet",
+            ],
+            cwd=workdir,
+            check=True,
+            env=env,
+        )
+        wall = time.perf_counter() - start
+    table = next(p for p in sorted((workdir / "results").rglob("runs.parquet")))
+    runs = pd.read_parquet(table)
+    ok = runs[runs["status"] == "ok"]
+    threads = ok["threads"].astype(float)
+    sampling = float((ok["sampling_seconds"] * threads).sum())
+    build = float((ok["build_seconds"].fillna(0) * threads).sum())
+    sampler_compile = float((ok["compile_seconds"].fillna(0) * threads).sum())
+    diagnose = float(ok["diagnose_seconds"].fillna(0).sum())
+    if "target_ess_check_seconds" in ok:
+        diagnose += float(ok["target_ess_check_seconds"].fillna(0).sum())
+    jobs = job_times(workdir)
+    threads_by_sampler = runs.groupby("sampler")["threads"].max().astype(int).to_dict()
+    if "batch_size" in runs:  # a batch job holds its diagnostics' cores too (2: ensembles)
+        for name, group in runs.groupby("sampler"):
+            if group["ensemble"].any():
+                threads_by_sampler[name] = max(threads_by_sampler[name], 2)
+    jobs["cores"] = [job_threads(j, threads_by_sampler) for j in jobs.itertuples()]
+    jobs["core_seconds"] = (jobs["end"] - jobs["start"]) * jobs["cores"]
+    per_rule = jobs.groupby("rule")["core_seconds"].agg(["count", "sum"])
+    run_job_core = float(per_rule.loc[per_rule.index.isin(SAMPLING_RULES), "sum"].sum())
+    other = {
+        rule: float(row["sum"]) for rule, row in per_rule.iterrows() if rule not in SAMPLING_RULES
+    }
+    startup = max(0.0, run_job_core - sampling - build - sampler_compile - diagnose)
+    machine = wall * args.cores
+    used = run_job_core + sum(other.values())
+    snakemake_share = max(0.0, machine - used)
+    print(f"study: {args.configfile}  runs: {len(runs)}  jobs: {int(per_rule['count'].sum())}")
+    print(f"wall seconds: {wall:.1f} on {args.cores} cores = {machine:.1f} core-seconds")
+    print("part                       core-seconds  share")
+    parts = {
+        "sampling": sampling,
+        "model build (in run jobs)": build,
+        "sampler compile": sampler_compile,
+        "diagnose": diagnose,
+        "start-up of run jobs": startup,
+        **{f"rule {rule}": s for rule, s in sorted(other.items())},
+        "Snakemake and idle cores": snakemake_share,
+    }
+    for name, value in parts.items():
+        print(f"{name:<26} {value:>12.1f}  {value / machine:>5.1%}")
+    print("jobs per rule: " + ", ".join(f"{r}={int(c)}" for r, c in per_rule["count"].items()))
+    print(f"overhead = wall x cores / sum(sampling x threads) = {machine / sampling:.2f}")
+    if not args.keep and not args.workdir:
+        subprocess.run(["rm", "-rf", str(workdir)], check=False)
+    else:
+        print(f"kept: {workdir}")
+
+
+if __name__ == "__main__":
+    main()

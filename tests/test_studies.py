@@ -1,0 +1,97 @@
+"""Studies in their own folders, runs batched per process, files readable by the group."""
+
+import json
+import os
+import subprocess
+
+import pytest
+import yaml
+from conftest import REPO, snakemake
+
+from essbench import config as ebconfig
+from essbench import io
+
+TINY = REPO / "config" / "test" / "tiny.yaml"
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o027, 0o640), (0o077, 0o600)])
+def test_atomic_writes_follow_the_umask(tmp_path, umask, mode):
+    old = os.umask(umask)
+    try:
+        io.write_json(tmp_path / "a.json", {"x": 1})
+        io.write_text(tmp_path / "b.txt", "x")
+    finally:
+        os.umask(old)
+    for name in ("a.json", "b.txt"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == mode
+    assert not list(tmp_path.glob(".*.part"))
+
+
+def _study(**changes):
+    raw = yaml.safe_load(TINY.read_text())
+    raw.update(changes)
+    return ebconfig.validate(raw)
+
+
+def test_batches_cut_seeds_per_model_and_cover_every_run():
+    study = _study(seeds=[0, 1, 2, 3, 4], runs_per_job=2)
+    batches = ebconfig.batches(study)
+    assert {b.label for b in batches} == {"s0-1", "s2-3", "s4"}
+    runs = [r for b in batches for r in b.runs]
+    assert len(runs) == len(set(runs)) and set(runs) == set(ebconfig.runs(study))
+    for b in batches:  # one model per batch
+        assert {(r.sampler, r.target, r.dim) for r in b.runs} == {(b.sampler, b.target, b.dim)}
+    # Adding a seed past the last one leaves every full batch as it was.
+    grown = {b.key for b in ebconfig.batches(_study(seeds=[0, 1, 2, 3, 4, 5], runs_per_job=2))}
+    assert {b.key for b in batches if len(b.seeds) == 2} <= grown
+
+
+def test_shared_outputs_are_keyed_by_target_options_not_by_study():
+    a = ebconfig.options_key({"b": 0.03})
+    assert a == ebconfig.options_key({"b": 0.03}) != ebconfig.options_key({"b": 0.05})
+    assert ebconfig.options_key({}) != a
+
+
+@pytest.mark.parametrize(("value", "message"), [(0, "minimum of 1"), ("x", "not of type")])
+def test_runs_per_job_is_checked(value, message):
+    with pytest.raises(ebconfig.ConfigError, match=message):
+        _study(runs_per_job=value)
+
+
+@pytest.mark.parametrize("name", ["shared", "../up", ""])
+def test_study_names_that_would_escape_or_clash_are_refused(name):
+    with pytest.raises(ebconfig.ConfigError, match="study"):
+        _study(study=name)
+
+
+@pytest.mark.workflow
+def test_adding_a_seed_runs_only_the_new_seeds_runs(tiny_copy):
+    """After a finished tiny study: fewer samplers plan no job but the aggregation (the
+    compile step does not depend on the samplers), and a third seed runs 6 new runs only."""
+    work, results = tiny_copy
+    fewer = work / "fewer.yaml"
+    raw = yaml.safe_load(TINY.read_text())
+    raw["samplers"].pop("emcee_vectorized")
+    fewer.write_text(yaml.safe_dump(raw))
+    proc = snakemake("-n", "--configfile", str(fewer), cwd=work)
+    planned = proc.stdout
+    assert "rule compile" not in planned and "rule sample" not in planned
+    before = {p: p.stat().st_mtime_ns for p in (results / "runs").rglob("s*.json")}
+    assert len(before) == 12
+    more = work / "more.yaml"
+    more.write_text(yaml.safe_dump(yaml.safe_load(TINY.read_text()) | {"seeds": [0, 1, 2]}))
+    snakemake("--cores", "2", "--configfile", str(more), cwd=work)
+    after = {p: p.stat().st_mtime_ns for p in (results / "runs").rglob("s*.json")}
+    assert {p: after[p] for p in before} == before
+    new = sorted(p for p in after if p not in before)
+    assert len(new) == 6 and all(p.name == "s2.json" for p in new)
+    for manifest in (results / "batches").rglob("s0-2.json"):
+        assert json.loads(manifest.read_text())["done_now"] == 1
+
+
+@pytest.fixture
+def tiny_copy(tiny_run, tmp_path):
+    """A copy of the finished tiny study's directory (its metadata and caches too)."""
+    work = tmp_path / "work"
+    subprocess.run(["cp", "-a", str(tiny_run.attrs["workdir"]), str(work)], check=True)
+    return work, work / "results" / "tiny"
