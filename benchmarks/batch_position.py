@@ -55,7 +55,10 @@ def child(spec_path: str) -> None:
 def _spawn(spec: dict, work: Path, name: str) -> None:
     path = work / f"{name}.spec.json"
     path.write_text(json.dumps(spec))
-    subprocess.run([sys.executable, __file__, "--child", str(path)], check=True)
+    with open(work / f"{name}.log", "w") as log:  # PyMC's chatter, kept out of the table
+        subprocess.run(
+            [sys.executable, __file__, "--child", str(path)], check=True, stdout=log, stderr=log
+        )
 
 
 def main(argv=None) -> None:

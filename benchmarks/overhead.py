@@ -117,10 +117,6 @@ def main(argv=None) -> None:
         diagnose += float(ok["target_ess_check_seconds"].fillna(0).sum())
     jobs = job_times(workdir)
     threads_by_sampler = runs.groupby("sampler")["threads"].max().astype(int).to_dict()
-    if "batch_size" in runs:  # a batch job holds its diagnostics' cores too (2: ensembles)
-        for name, group in runs.groupby("sampler"):
-            if group["ensemble"].any():
-                threads_by_sampler[name] = max(threads_by_sampler[name], 2)
     jobs["cores"] = [job_threads(j, threads_by_sampler) for j in jobs.itertuples()]
     jobs["core_seconds"] = (jobs["end"] - jobs["start"]) * jobs["cores"]
     per_rule = jobs.groupby("rule")["core_seconds"].agg(["count", "sum"])

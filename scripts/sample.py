@@ -2,17 +2,17 @@
 
 from essbench.runtime import start
 
-params = snakemake.params  # noqa: F821 - injected by Snakemake
-# Before NumPy/PyTensor are imported: BLAS threads = the runs' sampling threads (the job may
-# hold more cores, for the diagnostics' own thread pool).
-start(snakemake, threads=params.sampler_threads)  # noqa: F821
+start(snakemake)  # noqa: F821 - injected by Snakemake; before NumPy/PyTensor are imported
+params = snakemake.params  # noqa: F821
 
 from essbench.pipeline import run_batch  # noqa: E402
 
 run_batch(
     runs=params.runs,
     out_manifest=snakemake.output[0],  # noqa: F821
-    threads=params.sampler_threads,
+    threads=snakemake.threads,  # noqa: F821
+    # The diagnostics use the cores the job holds for sampling: holding a second core for
+    # an ensemble's diagnostics would idle it through the sampling (issue 13's overhead).
     diagnose_threads=snakemake.threads,  # noqa: F821
     log_path=str(snakemake.log[0]),  # noqa: F821
     keep_draws=params.keep_draws,

@@ -70,9 +70,12 @@ def test_tiny_study_runs_through_slurm(slurm_cluster, tiny_run, tmp_path):
     assert set(re.findall(r"^localrule (\w+):", out, re.M)) == {"all"}, out[-3000:]
     ran = set(re.findall(r"Finished jobid: \d+ \(Rule: (\w+)\)", out))
     assert {"compile", "sample", "aggregate", "figures", "summary"} <= ran
-    # Small runs were bundled (runs_per_job, then group-components): fewer SLURM jobs
-    # than runs.
-    assert len(job_ids) < len(tiny_run), len(job_ids)
+    # Small runs were bundled: runs_per_job puts a cell's seeds in one `sample` job, and
+    # group-components puts several `sample` jobs in one SLURM job.
+    stats = dict(re.findall(r"^(\w+)\s+(\d+)$", out, re.M))
+    assert int(stats["sample"]) < len(tiny_run), stats
+    jobs = sum(int(n) for rule, n in stats.items() if rule not in ("all", "total"))
+    assert len(job_ids) < jobs, (len(job_ids), stats)
     # SLURM's accounting saw every job complete, and each left its log.
     sacct = subprocess.run(
         ["sacct", "-a", "-X", "-n", "-P", "-o", "JobID,State", "-j", ",".join(job_ids)],

@@ -97,13 +97,6 @@ def sampler_threads(wildcards):
     return sampler_module.threads(ebconfig.sampler_options(config, wildcards.sampler))
 
 
-def batch_threads(wildcards):
-    # The cores the job holds: its runs' sampling threads, or the diagnostics' when more.
-    return max(
-        sampler_threads(wildcards), ebresources.diagnose_threads(wildcards.sampler)
-    )
-
-
 def sampler_env(wildcards):
     # The sampler's conda env: envs/sampling.yaml, or the one its module names (ENV = "jax").
     sampler_module = registry.sampler(wildcards.sampler)

@@ -17,13 +17,12 @@ rule sample:
         "runs"
     conda:
         sampler_env
-    threads: batch_threads
+    threads: sampler_threads
     resources:
         mem_mb=run_mem_mb,
         runtime=batch_runtime,
     params:
         runs=batch_runs,
-        sampler_threads=sampler_threads,
         keep_draws=config["keep_draws"],
         budget_seconds=config["run_budget_seconds"],
         compiledir=COMPILEDIR,
