@@ -54,6 +54,8 @@ def run_runtime_min(
 
 
 def diagnose_threads(sampler: str) -> int:
-    """Threads of a run's diagnose job: an ensemble run holds walkers x steps draws per
-    parameter, so its diagnostics are spread over two; everything else is small."""
+    """Threads an ensemble run's diagnostics would like (walkers x steps draws per
+    parameter: two), 1 otherwise. Since runs are batched, the diagnostics run on the
+    batch's sampling cores instead (holding a second core idled it through the sampling);
+    kept for benchmarks/diagnostics.py's "rule" column."""
     return 2 if registry.sampler(sampler).ENSEMBLE else 1
