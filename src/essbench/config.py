@@ -290,13 +290,6 @@ def batches(config: dict) -> list[Batch]:
     ]
 
 
-def find_batch(config: dict, sampler: str, target: str, dim: int, label: str) -> Batch:
-    for batch in batches(config):
-        if (batch.sampler, batch.target, batch.dim, batch.label) == (sampler, target, dim, label):
-            return batch
-    raise KeyError(f"no batch {target}/d{dim}/{sampler}/{label} in study {config['study']}")
-
-
 def options_key(options: dict) -> str:
     """A short name for a target's options: shared outputs (compiled models, reference
     moments) are keyed by it, so two studies that agree on a target share them."""

@@ -6,6 +6,8 @@ sampler's per-draw statistics where it has them (NUTS: ``diverging``, ``n_steps`
 Ensemble samplers' walkers are the chains.
 """
 
+from pathlib import Path
+
 import numpy as np
 
 from essbench import io
@@ -38,18 +40,4 @@ def save(path, tree) -> int:
     }
     with io.atomic_path(path) as tmp:
         tree.to_netcdf(tmp, engine="h5netcdf", encoding=encoding)
-    from pathlib import Path
-
     return Path(path).stat().st_size
-
-
-def load(path) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """(posterior variables, sample stats) of a kept-draws file, as arrays."""
-    import arviz as az
-
-    tree = az.from_netcdf(path)
-    post = {k: np.asarray(v) for k, v in tree["posterior"].data_vars.items()}
-    stats = {}
-    if "sample_stats" in tree.children:
-        stats = {k: np.asarray(v) for k, v in tree["sample_stats"].data_vars.items()}
-    return post, stats

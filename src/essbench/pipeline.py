@@ -158,16 +158,15 @@ def sample(
 def diagnose(
     record: dict,
     draws: np.ndarray,
-    compile_json=None,
+    model_compile_seconds: float | None = None,
     threads: int = 1,
     target_options: dict | None = None,
     reference_json=None,
 ) -> dict:
     """Add ESS, R-hat, costs, bias and (for ensembles) autocorrelation to a run's record."""
     record = dict(record)
-    if compile_json:
-        model = io.read_json(compile_json)
-        record["model_compile_seconds"] = model["compile_seconds"]
+    if model_compile_seconds is not None:
+        record["model_compile_seconds"] = model_compile_seconds
     if record["status"] == "ok":
         start = perf_counter()
         ensemble = bool(record.get("ensemble"))
@@ -251,15 +250,18 @@ def run_batch(
     ``runs``: dicts of ``settings``, ``record`` (path) and ``draws`` (path of the kept
     draws, or None). A run whose record is already finished for the same settings is kept
     as it is; every other run is sampled, diagnosed and written atomically at once, so a
-    batch killed half-way loses only the run in flight. The model is built once per batch
-    (its build seconds go into every record, with ``batch_size`` and ``batch_position``).
-    The manifest lists the records the batch vouches for, with their draws hashes.
+    batch killed half-way loses only the run in flight. The model is built once per batch:
+    the first run done carries its ``build_seconds`` (every run has ``batch_build_seconds``,
+    ``batch_size`` and ``batch_position``). The manifest lists the records the batch vouches
+    for, with their draws hashes.
     """
     from essbench.problem import build_problem
 
     process_started_at = _process_started_at()
     batch_started_at = time.time()
-    todo = [r for r in runs if finished_record(r["record"], r["settings"]) is None]
+    kept = [finished_record(r["record"], r["settings"]) for r in runs]
+    todo = [r for r, record in zip(runs, kept, strict=True) if record is None]
+    model_compile_seconds = io.read_json(compile_json)["compile_seconds"] if compile_json else None
     problem = None
     if todo:
         first = todo[0]["settings"]
@@ -271,9 +273,8 @@ def run_batch(
         except Exception:  # each run then records the failure (with its traceback) itself
             log.error("building the batch's model failed:\n%s", traceback.format_exc())
     entries, done = [], 0
-    for position, run in enumerate(runs):
+    for position, (run, record) in enumerate(zip(runs, kept, strict=True)):
         settings, path = run["settings"], run["record"]
-        record = finished_record(path, settings)
         if record is None:
             # problem is None after a failed build: the run then builds (and fails) itself
             record, draws, result = sample(
@@ -287,7 +288,7 @@ def run_batch(
             record = diagnose(
                 record,
                 draws,
-                compile_json=compile_json,
+                model_compile_seconds=model_compile_seconds,
                 threads=diagnose_threads,
                 target_options=settings["target_options"],
                 reference_json=reference_json,

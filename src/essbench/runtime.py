@@ -52,10 +52,9 @@ def redirect_stderr(log_path: str) -> None:
         logging.getLogger(name).setLevel(logging.INFO)
 
 
-def start(smk, compiledir: str | None = None, threads: int | None = None) -> None:
-    """Set up a Snakemake script process from its ``snakemake`` object (BLAS threads: the
-    job's ``threads`` unless ``threads`` says otherwise)."""
+def start(smk, compiledir: str | None = None) -> None:
+    """Set up a Snakemake script process from its ``snakemake`` object."""
     if smk.log:
         redirect_stderr(str(smk.log[0]))
-    pin_threads(int(threads if threads is not None else smk.threads))
+    pin_threads(int(smk.threads))
     set_compiledir(compiledir if compiledir is not None else smk.params.get("compiledir"))

@@ -26,7 +26,7 @@ except ebconfig.ConfigError as err:
     sys.exit(1)
 config.update(_full)
 
-BATCHES = ebconfig.batches(config)
+BATCHES = {batch.key: batch for batch in ebconfig.batches(config)}
 CONFIG_HASH = ebconfig.settings_hash(config)
 # Everything this study produces lives under RESULTS; what does not depend on the study
 # (compile caches, compiled models, reference moments) lives under SHARED, keyed by what it
@@ -47,13 +47,8 @@ wildcard_constraints:
 
 
 def batch_of(wildcards):
-    return ebconfig.find_batch(
-        config,
-        wildcards.sampler,
-        wildcards.target,
-        int(wildcards.dim),
-        wildcards.batch,
-    )
+    w = wildcards
+    return BATCHES[f"{w.target}/d{w.dim}/{w.sampler}/{w.batch}"]
 
 
 def options_of(target):
@@ -132,7 +127,7 @@ def batch_inputs(wildcards):
 
 
 def batch_manifests(wildcards=None):
-    return [f"{RESULTS}batches/{b.key}.json" for b in BATCHES]
+    return [f"{RESULTS}batches/{key}.json" for key in BATCHES]
 
 
 def final_outputs():

@@ -10,7 +10,6 @@ from essbench.samplers import SamplerRun
 ENSEMBLE_DEFAULTS = {"burn": 1000, "steps": 2000, "nwalkers": None, "walkers_per_dim": 2.5}
 
 
-
 def walkers(dim: int, options: dict) -> int:
     """Walkers for a run: ``nwalkers`` when set, else ``walkers_per_dim * dim`` rounded up to
     an even number and at least ``2 * dim + 2`` (emcee's stretch move needs more than 2d)."""

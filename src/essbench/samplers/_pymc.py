@@ -31,6 +31,15 @@ def stack(group, names) -> np.ndarray:
     return np.concatenate(parts, axis=-1)
 
 
+def per_draw_stats(group, names) -> dict:
+    """The per-draw statistics among ``names`` that ``group`` has, as (chain, draw) arrays."""
+    return {
+        name: np.asarray(group[name].values)
+        for name in names
+        if name in group.data_vars and np.ndim(group[name].values) == 2
+    }
+
+
 def _stat_sum(group, name):
     if group is None or name not in group.data_vars:
         return None
@@ -98,14 +107,11 @@ def run_pm_sample(problem, options: dict, seed: int, step=None, **sample_kwargs)
         run_stats["tree_size_mean"] = float(np.mean(stats["n_steps"].values))
     if "accepted" in stats.data_vars:
         run_stats["acceptance_mean"] = float(np.mean(stats["accepted"].values))
-    per_draw = {
-        name: np.asarray(stats[name].values)
-        for name in ("diverging", "n_steps", "step_size", "tree_depth", "energy", "accepted")
-        if name in stats.data_vars and np.ndim(stats[name].values) == 2
-    }
     return SamplerRun(
         draws=stack(idata["posterior"], problem.names),
-        sample_stats=per_draw,
+        sample_stats=per_draw_stats(
+            stats, ("diverging", "n_steps", "step_size", "tree_depth", "energy", "accepted")
+        ),
         compile_seconds=compile_seconds,
         warmup_seconds=wall * share,
         draw_seconds=wall * (1.0 - share),

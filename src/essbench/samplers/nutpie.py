@@ -12,7 +12,7 @@ from time import perf_counter
 import numpy as np
 
 from essbench.samplers import SamplerRun
-from essbench.samplers._pymc import PM_DEFAULTS, chain_threads, stack
+from essbench.samplers._pymc import PM_DEFAULTS, chain_threads, per_draw_stats, stack
 
 NAME = "nutpie"
 DESCRIPTION = "nutpie NUTS (Rust) on the compiled PyMC model"
@@ -66,12 +66,9 @@ def run(problem, options: dict, seed: int) -> SamplerRun:
         grad_evals=int(warm_grads + draw_grads),
         logp_evals=0,
         settings=dict(options),
-        sample_stats={
-            name: np.asarray(trace["sample_stats"][name].values)
-            for name in ("diverging", "n_steps", "step_size", "depth", "energy")
-            if name in trace["sample_stats"].data_vars
-            and np.ndim(trace["sample_stats"][name].values) == 2
-        },
+        sample_stats=per_draw_stats(
+            trace["sample_stats"], ("diverging", "n_steps", "step_size", "depth", "energy")
+        ),
         stats={
             "divergences": int(np.sum(trace["sample_stats"]["diverging"].values)),
             "tree_size_mean": float(np.mean(trace["sample_stats"]["n_steps"].values)),
