@@ -1,6 +1,6 @@
 """Does a run's sampling time depend on where it runs in a batch? (issue 13: fair timing)
 
-For each sampler of ``config/seed.yaml`` (the seed protocol: PyMC NUTS and emcee on the
+For each sampler of ``config/tutorial.yaml`` (the tutorial protocol: PyMC NUTS and emcee on the
 50-dimensional Gaussian), the same run (same settings, same seed) is done
 
 - first and third in one batch (one process, as the ``sample`` rule runs them; another seed
@@ -12,7 +12,7 @@ fresh process alternate in which goes first. Prints the sampling seconds and the
 third / first, first / fresh and third / fresh (target 0.9 to 1.1; with ``--repeats``, the
 median), and checks that the three runs drew the same draws.
 
-    .venv/bin/python benchmarks/batch_position.py [--repeats 3] [--config config/seed.yaml]
+    .venv/bin/python benchmarks/batch_position.py [--repeats 3] [--config config/tutorial.yaml]
 """
 
 import argparse
@@ -64,7 +64,7 @@ def _spawn(spec: dict, work: Path, name: str) -> None:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--config", default=str(REPO / "config" / "seed.yaml"))
+    parser.add_argument("--config", default=str(REPO / "config" / "tutorial.yaml"))
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:

@@ -1,6 +1,6 @@
 """What do the diagnostics cost next to the sampling they judge? (issue: diagnostics cost)
 
-Runs the seed's emcee protocol (124 walkers x (1000 + 5000) steps at d = 50) and NUTS at
+Runs the tutorial's emcee protocol (124 walkers x (1000 + 5000) steps at d = 50) and NUTS at
 d = 50 (2 chains x (1000 + 1000)) in this process, then times, on the same draws:
 essbench's diagnostics (everything the diagnose rule computes) with 1 and 2 threads, and
 the naive ``az.summary`` the tutorial used. Prints each as a ratio to the sampling time
@@ -82,7 +82,7 @@ def main():
 
     problem = build_problem("gaussian_iid", 50)
     cases = {
-        "emcee (seed)": (
+        "emcee (tutorial)": (
             "emcee",
             {"burn": 1000, "steps": 5000, "nwalkers": 124, "walkers_per_dim": 2.5},
         ),

@@ -113,8 +113,8 @@ def main(argv=None) -> None:
     build = float((ok["build_seconds"].fillna(0) * threads).sum())
     sampler_compile = float((ok["compile_seconds"].fillna(0) * threads).sum())
     diagnose = float(ok["diagnose_seconds"].fillna(0).sum())
-    if "target_ess_check_seconds" in ok:
-        diagnose += float(ok["target_ess_check_seconds"].fillna(0).sum())
+    if "ess_goal_check_seconds" in ok:
+        diagnose += float(ok["ess_goal_check_seconds"].fillna(0).sum())
     jobs = job_times(workdir)
     threads_by_sampler = runs.groupby("sampler")["threads"].max().astype(int).to_dict()
     jobs["cores"] = [job_threads(j, threads_by_sampler) for j in jobs.itertuples()]

@@ -19,7 +19,10 @@ table_prov = {
     "git_commit": provenance.git_commit(),
 }
 alpha = scaling.fit(pd.read_parquet(snakemake.input.runs))  # noqa: F821
-speedup = paper.speedup_table(pd.read_csv(snakemake.input.summary))  # noqa: F821
+speedup = paper.speedup_table(
+    pd.read_csv(snakemake.input.summary),  # noqa: F821
+    baseline=snakemake.params.baseline,  # noqa: F821
+)
 aggregate.write_table(alpha, csv=out.alpha, provenance=table_prov)
 aggregate.write_table(speedup, csv=out.speedup, provenance=table_prov)
 io.write_text(out.alpha_tex, paper.alpha_latex(alpha, prov))

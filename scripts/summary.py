@@ -15,5 +15,6 @@ text = report.summary_markdown(
     summary=pd.read_csv(snakemake.input.summary),  # noqa: F821
     calibration=pd.read_csv(snakemake.input.calibration),  # noqa: F821
     published=snakemake.params.published,  # noqa: F821
+    baseline=snakemake.params.baseline,  # noqa: F821
 )
 io.write_text(snakemake.output[0], text)  # noqa: F821

@@ -57,3 +57,12 @@ def tiny_run(tmp_path_factory):
     runs = pd.read_parquet(work / "results" / "tiny" / "tables" / "runs.parquet")
     runs.attrs["workdir"] = work
     return runs
+
+
+@pytest.fixture(autouse=True)
+def _forget_user_plugins():
+    """A test that validates a config naming files registers them: drop them afterwards."""
+    yield
+    from essbench import registry
+
+    registry.forget_user()

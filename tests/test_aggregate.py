@@ -10,7 +10,7 @@ def record(sampler, dim, seed, cost, status="ok", unreliable=False):
         "sampler": sampler,
         "target": "gaussian_iid",
         "dim": dim,
-        "seed": seed,
+        "replicate": seed,
         "status": status,
         "reason": "" if status == "ok" else "boom",
         "log": "x.log",
@@ -47,7 +47,7 @@ def test_summary_of_a_metric_that_is_nan_in_every_run(tmp_path):
     paths = []
     for seed in range(2):
         rec = record("pymc_nuts", 2, seed, 1.0 + seed) | {"ess_per_logp": math.nan}
-        paths.append(tmp_path / f"s{seed}.json")
+        paths.append(tmp_path / f"r{seed}.json")
         io.write_json(paths[-1], rec)
     io.write_json(tmp_path / "batch.json", {"runs": [{"record": str(p)} for p in paths]})
     runs = aggregate.runs_table(aggregate.load_records([tmp_path / "batch.json"]), "t")
@@ -75,7 +75,7 @@ def test_seed_comparison_ratio():
             record("emcee", 50, 0, 0.02536),
         ]
     )
-    text = report.seed_comparison(
+    text = report.tutorial_comparison(
         runs,
         {
             "source": "tutorial",

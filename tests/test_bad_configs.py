@@ -45,13 +45,13 @@ CASES = {
     "empty dims": (variant(_set(dims=[])), "config: dims: [] should be non-empty"),
     "duplicate dims": (variant(_set(dims=[8, 8])), "config: dims: [8, 8] has non-unique elements"),
     "dims not a list": (variant(_set(dims=8)), "config: dims: 8 is not of type 'array'"),
-    "duplicate seeds": (
-        variant(_set(seeds=[1, 1])),
-        "config: seeds: [1, 1] has non-unique elements",
+    "duplicate replicates": (
+        variant(_set(replicates=[1, 1])),
+        "config: replicates: [1, 1] has non-unique elements",
     ),
-    "negative seed": (
-        variant(_set(seeds=[-1])),
-        "config: seeds[0]: -1 is less than the minimum of 0",
+    "negative replicate": (
+        variant(_set(replicates=[-1])),
+        "config: replicates[0]: -1 is less than the minimum of 0",
     ),
     "missing samplers": (
         variant(lambda c: c.pop("samplers")),
@@ -70,23 +70,23 @@ CASES = {
     ),
     "zero draws": (
         variant(_sampler("pymc_nuts", draws=0)),
-        "config: samplers.pymc_nuts.draws: 0 must be an integer >= 1",
+        "config: samplers.pymc_nuts.draws: 0 is out of range: must be an integer ≥ 1",
     ),
     "zero chains": (
         variant(_sampler("pymc_nuts", chains=0)),
-        "config: samplers.pymc_nuts.chains: 0 must be an integer >= 1",
+        "config: samplers.pymc_nuts.chains: 0 is out of range: must be an integer ≥ 1",
     ),
     "fractional steps": (
         variant(_sampler("emcee", steps=1.5)),
-        "config: samplers.emcee.steps: 1.5 must be an integer >= 1",
+        "config: samplers.emcee.steps: 1.5 is not an integer: must be an integer ≥ 1",
     ),
     "negative burn": (
         variant(_sampler("emcee", burn=-5)),
-        "config: samplers.emcee.burn: -5 must not be negative",
+        "config: samplers.emcee.burn: -5 is out of range: must be an integer ≥ 0",
     ),
     "option not a number": (
         variant(_sampler("emcee", steps="many")),
-        "config: samplers.emcee.steps: 'many' is not a number",
+        "config: samplers.emcee.steps: 'many' is not an integer",
     ),
     "bad choice": (
         variant(_sampler("fault_injection", mode="explode")),
@@ -102,16 +102,16 @@ CASES = {
         "config: keep_draws: 'yes please' is not of type 'boolean'",
     ),
     "target ESS without budget": (
-        variant(_set(target_ess={"ess": 400})),
-        "config: 'budget_seconds' is a required property (in target_ess)",
+        variant(_set(ess_goal={"ess": 400})),
+        "config: 'budget_seconds' is a required property (in ess_goal)",
     ),
     "target ESS unknown key": (
-        variant(_set(target_ess={"ess": 400, "budget_seconds": 60, "max_grow": 4})),
-        "config: unknown key 'target_ess.max_grow' (did you mean 'max_growth'?)",
+        variant(_set(ess_goal={"ess": 400, "budget_seconds": 60, "max_grow": 4})),
+        "config: unknown key 'ess_goal.max_grow' (did you mean 'max_growth'?)",
     ),
     "run budget below target budget": (
-        variant(_set(target_ess={"ess": 400, "budget_seconds": 600}, run_budget_seconds=60)),
-        "config: run_budget_seconds: 60 is less than target_ess.budget_seconds = 600",
+        variant(_set(ess_goal={"ess": 400, "budget_seconds": 600}, run_budget_seconds=60)),
+        "config: run_budget_seconds: 60 is less than ess_goal.budget_seconds = 600",
     ),
     "published dim not run": (
         variant(
@@ -126,33 +126,97 @@ CASES = {
         ),
         "config: published.dim: 50 is not in dims",
     ),
+    "probability out of range": (
+        variant(_sampler("pymc_nuts", target_accept=1.2)),
+        "config: samplers.pymc_nuts.target_accept: 1.2 is out of range: must be a number in (0, 1)",
+    ),
+    "target option not a number": (
+        variant(lambda c: c["targets"].update(banana={"b": "twisty"})),
+        "config: targets.banana.b: 'twisty' is not a number: must be a number ≥ 0",
+    ),
+    "condition number below 1": (
+        variant(lambda c: c["targets"].update(gaussian_illcond={"condition": 0.5})),
+        "config: targets.gaussian_illcond.condition: 0.5 is out of range: must be a number ≥ 1",
+    ),
+    "old key seeds": (
+        variant(lambda c: c.update(seeds=c.pop("replicates"))),
+        "config: seeds: renamed to 'replicates' (same meaning); rename the key in your config",
+    ),
+    "user model file missing": (
+        variant(lambda c: c["targets"].update(mine={"file": "models/nowhere.py"})),
+        "config: targets.mine: models/nowhere.py: no such file",
+    ),
+    "user model without build_model": (
+        variant(lambda c: c["targets"].update(mine={"file": "models/empty.py"})),
+        "config: targets.mine: models/empty.py: defines no build_model",
+    ),
+    "user model that raises": (
+        variant(lambda c: c["targets"].update(mine={"file": "models/raises.py"})),
+        "config: targets.mine: models/raises.py: build_model(dim=8) raised ValueError: no data",
+    ),
+    "user model import error": (
+        variant(lambda c: c["targets"].update(mine={"file": "models/imports.py"})),
+        "config: targets.mine: models/imports.py: importing it raised ModuleNotFoundError",
+    ),
     "YAML syntax error": (
-        "study: x\nseeds: [0, 1\ndims: [2]\n",
+        "study: x\nreplicates: [0, 1\ndims: [2]\n",
         "Config file is not valid JSON or YAML",
     ),
 }
 
 
-def _dry_run(case, tmp_path):
-    text, _ = CASES[case]
+# A user's broken model files, for the cases above that name them.
+MODEL_FILES = {
+    "empty.py": "DESCRIPTION = 'a model file without its model'\n",
+    "raises.py": "def build_model(dim):\n    raise ValueError('no data')\n",
+    "imports.py": "import no_such_package_here\n",
+}
+
+
+def _folder(case, tmp_path):
     folder = tmp_path / case.replace(" ", "_")
     folder.mkdir()
-    (folder / "bad.yaml").write_text(text)
+    (folder / "bad.yaml").write_text(CASES[case][0])
+    (folder / "models").mkdir()
+    for name, source in MODEL_FILES.items():
+        (folder / "models" / name).write_text(source)
+    return folder
+
+
+def _dry_run(case, tmp_path):
+    folder = _folder(case, tmp_path)
     return snakemake("-n", "--configfile", "bad.yaml", cwd=folder, check=False, timeout=300)
+
+
+# Through `snakemake -n` (the Snakefile's own check, its exit and its output): one case of
+# each kind. Every case is also checked below through essbench.config.validate, the function
+# the Snakefile calls, in this process (a dry run costs ~10 s of Snakemake start-up).
+DRY_RUN_CASES = (
+    "unknown key",
+    "too few walkers",
+    "bad choice",
+    "target ESS unknown key",
+    "old key seeds",
+    "user model that raises",
+    "target option not a number",
+    "YAML syntax error",
+)
 
 
 def test_at_least_twenty_cases():
     assert len(CASES) >= 20
+    assert set(DRY_RUN_CASES) <= set(CASES)
 
 
 @pytest.fixture(scope="module")
 def dry_runs(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("bad")
     with ThreadPoolExecutor(2) as pool:
-        return dict(zip(CASES, pool.map(lambda c: _dry_run(c, tmp), CASES), strict=True))
+        runs = pool.map(lambda c: _dry_run(c, tmp), DRY_RUN_CASES)
+        return dict(zip(DRY_RUN_CASES, runs, strict=True))
 
 
-@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize("case", DRY_RUN_CASES)
 def test_bad_config_message(case, dry_runs):
     proc = dry_runs[case]
     expected = CASES[case][1]
@@ -162,3 +226,15 @@ def test_bad_config_message(case, dry_runs):
     assert "Traceback" not in output
     # Every problem line names its key; no job was planned.
     assert "Job stats" not in proc.stdout
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c != "YAML syntax error"])
+def test_bad_config_is_refused_by_validate(case, tmp_path, monkeypatch):
+    from essbench import config as ebconfig
+
+    monkeypatch.chdir(_folder(case, tmp_path))
+    with pytest.raises(ebconfig.ConfigError) as info:
+        ebconfig.validate(yaml.safe_load(CASES[case][0]))
+    lines = str(info.value).splitlines()
+    assert CASES[case][1] in lines or any(CASES[case][1] in line for line in lines), lines
+    assert all(line.startswith("config: ") for line in lines)

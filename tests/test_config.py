@@ -31,13 +31,13 @@ def test_runs_expand_the_grid():
     full = ebconfig.validate(load("config.yaml"))
     runs = ebconfig.runs(full)
     dims = sum(len(ebconfig.target_dims(full, t)) for t in full["targets"])
-    n = dims * len(full["samplers"]) * len(full["seeds"])
+    n = dims * len(full["samplers"]) * len(full["replicates"])
     assert len(runs) == n == len({r.key for r in runs})
     assert {r.dim for r in runs if r.target == "banana"} == {8}
 
 
 def test_seed_config_is_the_seed_protocol():
-    full = ebconfig.validate(load("seed.yaml"))
+    full = ebconfig.validate(load("tutorial.yaml"))
     assert full["dims"] == [50] and list(full["targets"]) == ["gaussian_iid"]
     nuts = ebconfig.sampler_options(full, "pymc_nuts")
     assert (nuts["tune"], nuts["draws"], nuts["chains"]) == (1000, 1000, 2)
@@ -82,7 +82,10 @@ BAD = {
         "dims[1]: -1 is less than the minimum of 1",
     ),
     "empty dims": (lambda c: c.update(dims=[]), "dims: [] should be non-empty"),
-    "duplicate seeds": (lambda c: c.update(seeds=[0, 0]), "seeds: [0, 0] has non-unique elements"),
+    "duplicate replicates": (
+        lambda c: c.update(replicates=[0, 0]),
+        "replicates: [0, 0] has non-unique elements",
+    ),
     "dims not a list": (lambda c: c.update(dims="8"), "dims: '8' is not of type 'array'"),
     "missing samplers": (lambda c: c.pop("samplers"), "'samplers' is a required property"),
     "too few walkers": (
@@ -91,15 +94,15 @@ BAD = {
     ),
     "zero draws": (
         lambda c: c["samplers"]["pymc_nuts"].update(draws=0),
-        "samplers.pymc_nuts.draws: 0 must be an integer >= 1",
+        "samplers.pymc_nuts.draws: 0 is out of range: must be an integer ≥ 1",
     ),
     "negative burn": (
         lambda c: c["samplers"]["emcee"].update(burn=-5),
-        "samplers.emcee.burn: -5 must not be negative",
+        "samplers.emcee.burn: -5 is out of range: must be an integer ≥ 0",
     ),
     "option not a number": (
         lambda c: c["samplers"]["emcee"].update(steps="many"),
-        "samplers.emcee.steps: 'many' is not a number",
+        "samplers.emcee.steps: 'many' is not an integer",
     ),
     "unknown backend": (lambda c: c.update(backend="jaxx"), "backend: 'jaxx' is not one of"),
 }
@@ -128,21 +131,21 @@ def test_gradient_sampler_on_a_target_without_gradients_is_one_clear_line(monkey
     ]
 
 
-def test_time_to_target_defaults_are_filled():
+def test_ess_goal_defaults_are_filled():
     cfg = load("config.yaml")
-    cfg["target_ess"] = {"ess": 400, "budget_seconds": 60}
+    cfg["ess_goal"] = {"ess": 400, "budget_seconds": 60}
     full = ebconfig.validate(cfg)
-    assert full["target_ess"] == {"ess": 400, "budget_seconds": 60, "max_growth": 16}
+    assert full["ess_goal"] == {"ess": 400, "budget_seconds": 60, "max_growth": 16}
     settings = ebconfig.run_settings(full, "emcee", "gaussian_iid", 2, 0)
-    assert settings["target_ess"]["ess"] == 400
+    assert settings["ess_goal"]["ess"] == 400
 
 
-def test_paper_config_is_the_whole_field_in_time_to_target_mode():
+def test_paper_config_is_the_whole_field_in_ess_goal_mode():
     from essbench import registry
 
     full = ebconfig.validate(load("paper.yaml"))
-    assert full["dims"] == [2**k for k in range(1, 9)] and len(full["seeds"]) == 5
-    assert full["target_ess"]["ess"] == 400 and full["target_ess"]["budget_seconds"] > 0
+    assert full["dims"] == [2**k for k in range(1, 9)] and len(full["replicates"]) == 5
+    assert full["ess_goal"]["ess"] == 400 and full["ess_goal"]["budget_seconds"] > 0
     assert set(full["samplers"]) == {
         n for n, m in registry.samplers().items() if not getattr(m, "TEST_ONLY", False)
     }

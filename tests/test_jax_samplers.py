@@ -41,12 +41,12 @@ def test_threads_follow_chain_method(name):
         assert module.threads(merged_options(module, {"chains": 4, "chain_method": method})) == (
             expected
         )
-    assert set(module.CHOICES["chain_method"]) == {"sequential", "vectorized", "parallel"}
+    assert set(module.OPTIONS["chain_method"].choices) == {"sequential", "vectorized", "parallel"}
 
 
 def test_every_sampler_env_has_a_file():
     for name, module in registry.samplers().items():
-        env = getattr(module, "ENV", "sampling")
+        env = module.ENV
         assert (REPO / "envs" / f"{env}.yaml").is_file(), f"{name}: no envs/{env}.yaml"
 
 

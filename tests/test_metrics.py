@@ -4,7 +4,7 @@ import warnings
 import numpy as np
 import pytest
 
-from essbench import metrics
+from essbench import metrics, policy
 
 
 def test_cost_per_ess_by_hand():
@@ -45,35 +45,35 @@ def test_ar1_ess_matches_its_known_autocorrelation_time():
     assert ac["tau_max"] == pytest.approx(tau, rel=0.25)
     assert ac["ess_autocorr"] == pytest.approx(expected, rel=0.25)
     assert ac["chain_over_tau"] == pytest.approx(steps / ac["tau_max"])
-    assert ac["chain_over_tau"] > metrics.MIN_CHAIN_OVER_TAU
+    assert ac["chain_over_tau"] > policy.MIN_CHAIN_OVER_TAU
 
 
 def test_short_chain_is_below_emcee_trust_rule():
     rng = np.random.default_rng(3)
     draws = _ar1(rng, 0.95, 16, 300, 2)  # tau = 39, so steps / tau is about 8
-    assert metrics.autocorr(draws)["chain_over_tau"] < metrics.MIN_CHAIN_OVER_TAU
+    assert metrics.autocorr(draws)["chain_over_tau"] < policy.MIN_CHAIN_OVER_TAU
 
 
 def test_bias_z_detects_a_shifted_mean_and_passes_the_truth():
     rng = np.random.default_rng(4)
     draws = rng.standard_normal((4, 1000, 3))
     good = metrics.bias_z(draws, np.zeros(3), np.ones(3))
-    assert good["z_mean_max"] < metrics.bias_threshold(3)
-    assert good["z_var_max"] < metrics.bias_threshold(3)
+    assert good["z_mean_max"] < policy.bias_threshold(3)
+    assert good["z_var_max"] < policy.bias_threshold(3)
     bad = metrics.bias_z(draws + 0.2, np.zeros(3), np.ones(3))
     # The MCSE of the mean of 4000 iid N(0,1) is 1/sqrt(4000) = 0.0158: z is about 12.6.
     assert bad["z_mean_max"] == pytest.approx(0.2 / (1 / math.sqrt(4000)), rel=0.2)
     wide = metrics.bias_z(draws * 1.3, np.zeros(3), np.ones(3))
-    assert wide["z_var_max"] > metrics.bias_threshold(3)
+    assert wide["z_var_max"] > policy.bias_threshold(3)
 
 
 def test_bias_threshold_is_bonferroni():
-    assert metrics.bias_threshold(1) == pytest.approx(3.2905, abs=1e-3)
-    assert metrics.bias_threshold(100) > metrics.bias_threshold(10) > metrics.bias_threshold(1)
+    assert policy.bias_threshold(1) == pytest.approx(3.2905, abs=1e-3)
+    assert policy.bias_threshold(100) > policy.bias_threshold(10) > policy.bias_threshold(1)
     from scipy.stats import norm
 
     for k in (1, 7, 50, 1000):
-        assert metrics.bias_threshold(k) == norm.isf(metrics.BIAS_FAMILY_ALPHA / (2 * k))
+        assert policy.bias_threshold(k) == norm.isf(policy.BIAS_FAMILY_ALPHA / (2 * k))
 
 
 def _emcee_like(rng, chains, steps, params, accept=0.25, rho=0.9):

@@ -24,7 +24,7 @@ def _runs(alpha, dims=(2, 4, 8, 16, 32), seeds=3, noise=0.05, seed=0):
                     "sampler": "pymc_nuts",
                     "target": "t",
                     "dim": d,
-                    "seed": s,
+                    "replicate": s,
                     "status": "ok",
                     "unreliable": False,
                     "cost_per_ess_mean": cost,
@@ -59,7 +59,7 @@ def test_macros_equal_their_table_rows():
             {"sampler": "pymc_nuts", "target": "t", "dim": 50, "cost_per_ess_mean_median": 0.0006},
         ]
     )
-    speedup = paper.speedup_table(summary)
+    speedup = paper.speedup_table(summary, "emcee")
     text = paper.macros(alpha, speedup, "test")
     values = paper.parse_macros(text)
     assert values["speedupPymcNutsOverEmceeTDFifty"] == paper.fmt(0.05 / 0.0006)

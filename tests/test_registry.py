@@ -6,7 +6,7 @@ from essbench import registry
 
 
 def test_readme_compatibility_table_is_the_registry_s():
-    """Regenerate: print(essbench.registry.compatibility_table()) and paste it."""
+    """Regenerate: python -m essbench.docs"""
     assert registry.compatibility_table() in (REPO / "README.md").read_text()
 
 

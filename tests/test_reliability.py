@@ -26,7 +26,7 @@ NON_TIMING = [
     "z_mean_max",
     "z_var_max",
     "draws_sha256",
-    "run_seed",
+    "random_seed",
 ]
 
 
@@ -34,7 +34,7 @@ def _fault_settings(mode, **extra):
     cfg = validate(
         {
             "study": "t",
-            "seeds": [0],
+            "replicates": [0],
             "dims": [2],
             "targets": {"gaussian_iid": {}},
             "samplers": {"fault_injection": {"mode": mode, **extra}},
@@ -72,10 +72,11 @@ def test_a_working_run_passes():
 def test_a_batch_keeps_finished_runs_and_redoes_changed_ones(tmp_path):
     settings = [_fault_settings("ok") for _ in (0, 1)]
     for s, seed in zip(settings, (0, 1), strict=True):
-        s["seed"] = seed
-        s["run_seed"] = 100 + seed
+        s["replicate"] = seed
+        s["random_seed"] = 100 + seed
     runs = [
-        {"settings": s, "record": tmp_path / f"s{s['seed']}.json", "draws": None} for s in settings
+        {"settings": s, "record": tmp_path / f"r{s['replicate']}.json", "draws": None}
+        for s in settings
     ]
     pipeline.run_batch(runs, tmp_path / "b.json", 1, 1, "x.log", False)
     first = {r["record"]: r["record"].read_text() for r in runs}
@@ -112,7 +113,7 @@ def test_study_survives_a_failing_sampler(tmp_path):
 def _records(results):
     """Every run record of a study: path -> (mtime, started_at, draws hash)."""
     out = {}
-    for path in (results / "runs").rglob("s*.json"):
+    for path in (results / "runs").rglob("r*.json"):
         record = json.loads(path.read_text())
         out[path] = (path.stat().st_mtime_ns, record["started_at"], record["draws_sha256"])
     return out
@@ -121,8 +122,8 @@ def _records(results):
 def _half_done_batch(results):
     """A batch with a finished run but no manifest yet (killed now, it is half done)."""
     for batch in (results / "runs").glob("*/*/*"):
-        done = list(batch.glob("s*.json"))
-        manifest = results / "batches" / batch.relative_to(results / "runs") / "s0-1.json"
+        done = list(batch.glob("r*.json"))
+        manifest = results / "batches" / batch.relative_to(results / "runs") / "r0-1.json"
         if done and not manifest.exists():
             return batch
     return None
@@ -169,16 +170,16 @@ def test_sigkill_mid_batch_then_resume(tmp_path, tiny_run):
     # same start time, same draws.
     for path, stamp in before.items():
         assert after[path] == stamp, f"{path} was recomputed"
-    assert len(list(half.glob("s*.json"))) == 2
+    assert len(list(half.glob("r*.json"))) == 2
     runs = pd.read_parquet(results / "tables/runs.parquet")
-    assert len(runs) == 12 and (runs["status"] == "ok").all()
+    assert len(runs) == len(tiny_run) and (runs["status"] == "ok").all()
     assert not list(results.rglob("*.part")), "a partial file was left behind"
     # And the resumed study equals an uninterrupted one (determinism across processes).
     _assert_same_results(runs, tiny_run)
 
 
 def _assert_same_results(a, b):
-    key = ["sampler", "target", "dim", "seed"]
+    key = ["sampler", "target", "dim", "replicate"]
     a = a.set_index(key).sort_index()
     b = b.set_index(key).sort_index()
     pd.testing.assert_frame_equal(a[NON_TIMING], b[NON_TIMING], check_exact=True)
@@ -187,7 +188,7 @@ def _assert_same_results(a, b):
 def test_different_seeds_give_different_draws(tiny_run):
     for _, group in tiny_run.groupby(["sampler", "target", "dim"]):
         assert group["draws_sha256"].nunique() == len(group)
-        assert group["run_seed"].nunique() == len(group)
+        assert group["random_seed"].nunique() == len(group)
 
 
 @pytest.mark.workflow
@@ -200,7 +201,7 @@ def test_keep_draws_stores_datatrees_arviz_opens(tmp_path):
     runs = pd.read_parquet(tmp_path / "results/tiny/tables/runs.parquet")
     assert (runs["draws_bytes"] > 0).all()
     for r in runs.itertuples():
-        path = tmp_path / f"results/tiny/draws/{r.target}/d{r.dim}/{r.sampler}/s{r.seed}.nc"
+        path = tmp_path / f"results/tiny/draws/{r.target}/d{r.dim}/{r.sampler}/r{r.replicate}.nc"
         assert r.draws_path == str(path.relative_to(tmp_path))
         assert path.stat().st_size == r.draws_bytes
         tree = az.from_netcdf(path)
@@ -211,7 +212,7 @@ def test_keep_draws_stores_datatrees_arviz_opens(tmp_path):
         if r.sampler == "pymc_nuts":
             stats = tree["sample_stats"]
             assert {"diverging", "n_steps"} <= set(stats.data_vars)
-            assert int(np.asarray(stats["diverging"]).sum()) == r.divergences
+            assert int(np.asarray(stats["diverging"]).sum()) == r.stat_divergences
     # This is the third full --cores 2 run of the tiny study (with two PyMC jobs side by
     # side at times); none of them hit a compile-lock timeout or a corrupted cache.
     assert (runs["status"] == "ok").all()

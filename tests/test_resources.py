@@ -23,7 +23,7 @@ def test_memory_grows_with_draws_dimension_and_max_growth():
 def test_runtime_follows_the_budget_when_there_is_one():
     assert resources.run_runtime_min("emcee", EMCEE, 50, budget_seconds=600) == 15 + 5
     target = {"ess": 400, "budget_seconds": 3600, "max_growth": 8}
-    assert resources.run_runtime_min("emcee", EMCEE, 50, target_ess=target) == 120 + 10
+    assert resources.run_runtime_min("emcee", EMCEE, 50, ess_goal=target) == 120 + 10
     assert resources.run_runtime_min("emcee", EMCEE, 50) > resources.run_runtime_min(
         "emcee", EMCEE, 2
     )

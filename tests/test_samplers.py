@@ -3,28 +3,49 @@
 import numpy as np
 import pytest
 
-from essbench import metrics, registry
+from essbench import metrics, policy, registry
 from essbench.problem import build_problem
 from essbench.samplers import SamplerRun, merged_options
 
+# Every benchmark sampler, with the short options its module declares for a quick check.
 SMALL = {
-    "pymc_nuts": {"tune": 300, "draws": 300, "chains": 2, "cores": 1},
-    "nutpie": {"tune": 300, "draws": 300, "chains": 2, "cores": 1},
-    "numpyro_nuts": {"tune": 300, "draws": 300, "chains": 2},
-    "blackjax_nuts": {"tune": 300, "draws": 300, "chains": 2},
-    "pymc_metropolis": {"tune": 1000, "draws": 3000, "chains": 2, "cores": 1},
-    "pymc_demetropolisz": {"tune": 1000, "draws": 3000, "chains": 2, "cores": 1},
-    "emcee": {"burn": 300, "steps": 1500},
-    "emcee_vectorized": {"burn": 300, "steps": 1500},
-    "zeus": {"burn": 200, "steps": 800},
+    name: plugin.QUICK_OPTIONS
+    for name, plugin in registry.samplers().items()
+    if not plugin.TEST_ONLY
 }
-TEST_ONLY = {"fault_injection"}
+# What a shipped sampler module must declare itself (a user's file may leave the optional
+# ones to the registry's shared rules).
+DECLARED = (
+    "NAME",
+    "DESCRIPTION",
+    "NEEDS_GRADIENT",
+    "ENSEMBLE",
+    "OPTIONS",
+    "PACKAGES",
+    "ENV",
+    "LENGTH_OPTION",
+    "WARMUP_OPTION",
+    "TEXTBOOK_ALPHA",
+    "COLOR",
+    "MARKER",
+    "QUICK_OPTIONS",
+    "run",
+)
 
 
-def test_every_benchmark_sampler_is_tested_here():
-    from essbench import registry
+def test_the_registry_finds_every_shipped_sampler_module():
+    """Every module file in essbench/samplers (not a _helper) is a sampler in the registry."""
+    from pathlib import Path
 
-    assert set(registry.samplers()) - TEST_ONLY == set(SMALL)
+    import essbench.samplers
+
+    folder = Path(essbench.samplers.__file__).parent
+    files = {p.stem for p in folder.glob("*.py") if not p.stem.startswith("_")}
+    modules = {plugin.module.__name__.rsplit(".", 1)[1] for plugin in registry.samplers().values()}
+    assert files == modules
+    assert len(SMALL) == len(registry.samplers()) - sum(
+        p.TEST_ONLY for p in registry.samplers().values()
+    )
 
 
 @pytest.fixture(scope="module")
@@ -47,18 +68,51 @@ def test_sampler_result_format_and_truth(problem, name):
         assert run.grad_evals == 0 and run.logp_evals > 0
     truth = problem.truth()
     z = metrics.bias_z(run.draws, truth.mean, truth.var)
-    limit = metrics.bias_threshold(problem.ndim)
+    limit = policy.bias_threshold(problem.ndim)
     assert z["z_mean_max"] < limit and z["z_var_max"] < limit, z
 
 
 def test_every_sampler_declares_its_interface():
-    for name, module in registry.samplers().items():
-        assert name == module.NAME
-        for attr in ("DESCRIPTION", "NEEDS_GRADIENT", "ENSEMBLE", "DEFAULTS", "threads", "run"):
-            assert hasattr(module, attr), f"{name} lacks {attr}"
-        assert module.threads(merged_options(module, {})) >= 1
-        if module.ENSEMBLE:
-            assert module.walkers(10, merged_options(module, {})) >= 20
+    for name, plugin in registry.samplers().items():
+        assert name == plugin.NAME
+        for attr in DECLARED:
+            assert hasattr(plugin.module, attr), f"{name}'s module does not declare {attr}"
+        assert plugin.threads(merged_options(plugin, {})) >= 1
+        assert plugin.LENGTH_OPTION in plugin.OPTIONS
+        assert plugin.WARMUP_OPTION is None or plugin.WARMUP_OPTION in plugin.OPTIONS
+        assert set(plugin.QUICK_OPTIONS) <= set(plugin.OPTIONS)
+        if plugin.ENSEMBLE:
+            assert plugin.walkers(10, merged_options(plugin, {})) >= 20
+
+
+def test_shipped_samplers_have_distinct_colours_and_figures_never_share_one():
+    from essbench import plots
+
+    shipped = registry.samplers()
+    declared = [p.COLOR.lower() for p in shipped.values()]
+    assert len(set(declared)) == len(declared)
+    # A figure with two more samplers, one without a colour and one copying pymc_nuts's.
+    names = [*shipped, "mine", "copycat"]
+    real = registry.sampler
+
+    def fake(name):
+        if name in ("mine", "copycat"):
+
+            class Plugin:
+                COLOR = None if name == "mine" else shipped["pymc_nuts"].COLOR
+                MARKER, NEEDS_GRADIENT = "o", False
+
+            return Plugin
+        return real(name)
+
+    registry.sampler = fake
+    try:
+        colours = plots.colours(names)
+    finally:
+        registry.sampler = real
+    assert set(colours) == set(names)
+    assert len(set(colours.values())) == len(names)
+    assert colours["pymc_nuts"] == shipped["pymc_nuts"].COLOR
 
 
 def test_ensemble_walkers_rule():

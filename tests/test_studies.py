@@ -33,17 +33,17 @@ def _study(**changes):
     return ebconfig.validate(raw)
 
 
-def test_batches_cut_seeds_per_model_and_cover_every_run():
-    study = _study(seeds=[0, 1, 2, 3, 4], runs_per_job=2)
+def test_batches_cut_replicates_per_model_and_cover_every_run():
+    study = _study(replicates=[0, 1, 2, 3, 4], runs_per_job=2)
     batches = ebconfig.batches(study)
-    assert {b.label for b in batches} == {"s0-1", "s2-3", "s4"}
+    assert {b.label for b in batches} == {"r0-1", "r2-3", "r4"}
     runs = [r for b in batches for r in b.runs]
     assert len(runs) == len(set(runs)) and set(runs) == set(ebconfig.runs(study))
     for b in batches:  # one model per batch
         assert {(r.sampler, r.target, r.dim) for r in b.runs} == {(b.sampler, b.target, b.dim)}
-    # Adding a seed past the last one leaves every full batch as it was.
-    grown = {b.key for b in ebconfig.batches(_study(seeds=[0, 1, 2, 3, 4, 5], runs_per_job=2))}
-    assert {b.key for b in batches if len(b.seeds) == 2} <= grown
+    # Adding a replicate past the last one leaves every full batch as it was.
+    grown = {b.key for b in ebconfig.batches(_study(replicates=[0, 1, 2, 3, 4, 5], runs_per_job=2))}
+    assert {b.key for b in batches if len(b.replicates) == 2} <= grown
 
 
 def test_shared_outputs_are_keyed_by_target_options_not_by_study():
@@ -65,9 +65,9 @@ def test_study_names_that_would_escape_or_clash_are_refused(name):
 
 
 @pytest.mark.workflow
-def test_adding_a_seed_runs_only_the_new_seeds_runs(tiny_copy):
+def test_adding_a_replicate_runs_only_its_runs(tiny_copy):
     """After a finished tiny study: fewer samplers plan no job but the aggregation (the
-    compile step does not depend on the samplers), and a third seed runs 6 new runs only."""
+    compile step does not depend on the samplers), and a third replicate runs 6 new runs only."""
     work, results = tiny_copy
     fewer = work / "fewer.yaml"
     raw = yaml.safe_load(TINY.read_text())
@@ -76,16 +76,18 @@ def test_adding_a_seed_runs_only_the_new_seeds_runs(tiny_copy):
     proc = snakemake("-n", "--configfile", str(fewer), cwd=work)
     planned = proc.stdout
     assert "rule compile" not in planned and "rule sample" not in planned
-    before = {p: p.stat().st_mtime_ns for p in (results / "runs").rglob("s*.json")}
-    assert len(before) == 12
+    before = {p: p.stat().st_mtime_ns for p in (results / "runs").rglob("r*.json")}
+    tiny = ebconfig.validate(yaml.safe_load(TINY.read_text()))
+    assert len(before) == len(ebconfig.runs(tiny))
     more = work / "more.yaml"
-    more.write_text(yaml.safe_dump(yaml.safe_load(TINY.read_text()) | {"seeds": [0, 1, 2]}))
+    more.write_text(yaml.safe_dump(yaml.safe_load(TINY.read_text()) | {"replicates": [0, 1, 2]}))
     snakemake("--cores", "2", "--configfile", str(more), cwd=work)
-    after = {p: p.stat().st_mtime_ns for p in (results / "runs").rglob("s*.json")}
+    after = {p: p.stat().st_mtime_ns for p in (results / "runs").rglob("r*.json")}
     assert {p: after[p] for p in before} == before
     new = sorted(p for p in after if p not in before)
-    assert len(new) == 6 and all(p.name == "s2.json" for p in new)
-    for manifest in (results / "batches").rglob("s0-2.json"):
+    cells = {(r.sampler, r.target, r.dim) for r in ebconfig.runs(tiny)}
+    assert len(new) == len(cells) and all(p.name == "r2.json" for p in new)
+    for manifest in (results / "batches").rglob("r0-2.json"):
         assert json.loads(manifest.read_text())["done_now"] == 1
 
 

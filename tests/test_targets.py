@@ -10,15 +10,29 @@ ANALYTIC = sorted(n for n, m in registry.targets().items() if not is_reference(m
 REFERENCE = sorted(n for n, m in registry.targets().items() if is_reference(m))
 
 
+DECLARED = (
+    "NAME",
+    "DESCRIPTION",
+    "GRADIENT",
+    "MIN_DIM",
+    "MAX_DIM",
+    "OPTIONS",
+    "PACKAGES",
+    "build_model",
+    "initial_points",
+)
+
+
 def test_every_target_declares_its_interface():
-    for name, module in registry.targets().items():
-        assert name == module.NAME
-        for attr in ("DESCRIPTION", "GRADIENT", "MIN_DIM", "MAX_DIM", "build_model"):
-            assert hasattr(module, attr), f"{name} lacks {attr}"
-        if is_reference(module):
-            assert module.REFERENCE["chains"] >= 4
+    for name, plugin in registry.targets().items():
+        assert name == plugin.NAME
+        for attr in DECLARED:
+            assert hasattr(plugin.module, attr), f"{name}'s module does not declare {attr}"
+        if is_reference(plugin):
+            assert plugin.module.TRUTH == "reference"
+            assert plugin.module.REFERENCE_NUTS["chains"] >= 4
         else:
-            assert hasattr(module, "truth") and hasattr(module, "sample_truth")
+            assert hasattr(plugin.module, "truth") and hasattr(plugin.module, "sample_truth")
 
 
 @pytest.mark.parametrize("name", ANALYTIC)
@@ -71,14 +85,15 @@ def test_illcond_covariance_has_its_condition_number():
 @pytest.mark.workflow
 @pytest.mark.parametrize("name", REFERENCE)
 def test_reference_passes_its_gates(name, tmp_path):
-    from essbench.pipeline import REFERENCE_GATES, reference
+    from essbench import policy
+    from essbench.pipeline import reference
 
     module = registry.target(name)
     out = tmp_path / "ref.json"
     record = reference(name, module.MIN_DIM, {}, "numba", out, threads=2)
-    assert record["rhat_max"] < REFERENCE_GATES["rhat_max"]
+    assert record["rhat_max"] < policy.REFERENCE_MAX_RHAT
     assert record["divergences"] == 0
-    assert record["ess_bulk_min"] > REFERENCE_GATES["ess_bulk_min"]
+    assert record["ess_bulk_min"] > policy.REFERENCE_MIN_ESS_BULK
     assert len(record["mean"]) == module.MIN_DIM and all(np.array(record["mean_mcse"]) > 0)
 
 

@@ -1,4 +1,4 @@
-"""Tidy tables of all runs, and the per-(sampler, target, dim) summary across seeds."""
+"""Tidy tables of all runs, and the per-(sampler, target, dim) summary across replicates."""
 
 import numpy as np
 import pandas as pd
@@ -6,7 +6,7 @@ import pandas as pd
 from essbench import io
 
 GROUP = ["sampler", "target", "dim"]
-# Columns summarised across seeds: median and spread (quartiles, min, max).
+# Columns summarised across replicates: median and spread (quartiles, min, max).
 SUMMARY_METRICS = [
     "cost_per_ess_mean",
     "cost_per_ess_min",
@@ -17,15 +17,15 @@ SUMMARY_METRICS = [
     "sampling_seconds",
     "ess_per_grad",
     "ess_per_logp",
-    "time_to_target_seconds",
+    "time_to_goal_seconds",
 ]
 FRONT = [
     "study",
     "sampler",
     "target",
     "dim",
-    "seed",
-    "run_seed",
+    "replicate",
+    "random_seed",
     "status",
     "reason",
     "cost_per_ess_mean",
@@ -59,7 +59,7 @@ def runs_table(records: list[dict], study: str) -> pd.DataFrame:
     df.insert(0, "study", study)
     front = [c for c in FRONT if c in df.columns]
     df = df[front + [c for c in df.columns if c not in front]]
-    return df.sort_values(["target", "dim", "sampler", "seed"], kind="stable").reset_index(
+    return df.sort_values(["target", "dim", "sampler", "replicate"], kind="stable").reset_index(
         drop=True
     )
 
@@ -80,7 +80,7 @@ def load_records(manifests) -> list[dict]:
 
 
 def summary_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """Median and spread across seeds of the successful runs, per (sampler, target, dim)."""
+    """Median and spread across replicates of the successful runs, per (sampler, target, dim)."""
     ok = runs[runs["status"] == "ok"]
     metrics = [m for m in SUMMARY_METRICS if m in ok.columns]
     grouped = ok.groupby(GROUP, sort=True)[metrics]
@@ -131,17 +131,17 @@ VECTOR_COLUMNS = ("param_mean", "param_ess_bulk", "truth_mean", "truth_var")
 
 
 def calibration_table(records: list[dict], level: float = 0.95) -> pd.DataFrame:
-    """ESS calibration across seeds, per (sampler, target, dim).
+    """ESS calibration across replicates, per (sampler, target, dim).
 
     For each successful run s and parameter p, u = (mean estimate - true mean)^2 / true
     variance. If the reported ESS is honest, u is about chi2_1 / ESS, so:
 
-    - ``ess_empirical`` = 1 / mean(u), pooled over seeds and parameters;
+    - ``ess_empirical`` = 1 / mean(u), pooled over replicates and parameters;
     - ``ess_estimator`` = 1 / mean(1 / ESS), the matching pooled (harmonic) bulk ESS;
     - ``ratio`` = ess_estimator / ess_empirical (1 when the ESS is honest, > 1 when the
-      estimator promises more precision than the seeds deliver);
+      estimator promises more precision than the replicates deliver);
     - ``ratio_lo`` / ``ratio_hi``: a ``level`` interval from n * ratio ~ chi2_n with
-      n = seeds x parameters, which assumes independent errors across parameters (true for
+      n = replicates x parameters, which assumes independent errors across parameters (true for
       ``gaussian_iid``; for correlated targets the interval is too narrow).
     """
     from scipy.stats import chi2
@@ -165,7 +165,7 @@ def calibration_table(records: list[dict], level: float = 0.95) -> pd.DataFrame:
                 "sampler": sampler,
                 "target": target,
                 "dim": dim,
-                "n_seeds": len(runs),
+                "n_replicates": len(runs),
                 "n_terms": n,
                 "ess_empirical": 1.0 / mean_u if mean_u > 0 else np.inf,
                 "ess_estimator": 1.0 / mean_inv_ess,

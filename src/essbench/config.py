@@ -9,14 +9,13 @@ Every problem becomes one line naming the key, the bad value and what is allowed
 import copy
 import difflib
 import hashlib
-import inspect
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from essbench import options as opts
 from essbench import registry
 from essbench.seeds import derive_seed
-from essbench.target_ess import length_option
 
 SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 
@@ -77,12 +76,83 @@ def _apply_defaults(config: dict, schema: dict) -> dict:
             out[key] = copy.deepcopy(spec["default"])
     for section in ("targets", "samplers"):
         out[section] = {name: dict(opts or {}) for name, opts in out[section].items()}
-    if out.get("target_ess"):
-        defaults = schema["properties"]["target_ess"]["properties"]
+    if out.get("ess_goal"):
+        defaults = schema["properties"]["ess_goal"]["properties"]
         for key, spec in defaults.items():
             if "default" in spec:
-                out["target_ess"].setdefault(key, spec["default"])
+                out["ess_goal"].setdefault(key, spec["default"])
     return out
+
+
+def _sampler_problems(config: dict, name: str, plugin) -> list[str]:
+    where = f"samplers.{name}"
+    own = {k: v for k, v in (config["samplers"][name] or {}).items() if k != "file"}
+    problems = opts.check(plugin.OPTIONS, own, where)
+    if problems:
+        return problems
+    merged = sampler_options(config, name)
+    if config.get("ess_goal") and plugin.LENGTH_OPTION not in merged:
+        problems.append(
+            f"config: {where}: cannot run in ESS-goal mode (it declares no length"
+            " option, LENGTH_OPTION); remove it or remove ess_goal"
+        )
+    if plugin.ENSEMBLE:
+        all_dims = sorted({d for t in config["targets"] for d in target_dims(config, t)})
+        for dim in all_dims:
+            n = plugin.walkers(dim, merged)
+            if n < 2 * dim:
+                problems.append(
+                    f"config: {where}.nwalkers: {n} walkers is fewer than 2 x dim"
+                    f" = {2 * dim} needed at dim {dim}; raise nwalkers or leave it unset"
+                    " (then walkers_per_dim decides)"
+                )
+    for target in config["targets"]:
+        target_plugin = registry.targets().get(target)
+        if plugin.NEEDS_GRADIENT and target_plugin and not target_plugin.GRADIENT:
+            problems.append(
+                f"config: {where}: needs gradients but target {target} has none; remove one of them"
+            )
+    return problems
+
+
+def _target_problems(config: dict, name: str, plugin) -> list[str]:
+    own = {k: v for k, v in (config["targets"][name] or {}).items() if k not in ("dims", "file")}
+    problems = opts.check(plugin.OPTIONS, own, f"targets.{name}")
+    given = "dims" in (config["targets"][name] or {})
+    for dim in target_dims(config, name):
+        lo, hi = plugin.MIN_DIM, plugin.MAX_DIM
+        if (lo is not None and dim < lo) or (hi is not None and dim > hi):
+            key = f"targets.{name}.dims" if given else "dims"
+            problems.append(
+                f"config: {key}: {dim} is not supported by target {name}"
+                f" (allowed: {lo} to {hi if hi is not None else 'any'});"
+                f" give it its own dims: targets: {{{name}: {{dims: [...]}}}}"
+            )
+    if problems or not plugin.file:
+        return problems
+    shown = config["targets"][name]["file"]  # the path as the config gives it
+    # A user's model: build it now, so a broken file fails here, not inside a job.
+    if plugin.TRUTH == "reference" and not plugin.GRADIENT:
+        problems.append(
+            f"config: targets.{name}: {shown}: defines no truth() and no gradient, so no"
+            " reference moments can be computed (the reference rule runs NUTS); define truth()"
+        )
+    for dim in target_dims(config, name):
+        try:
+            model = plugin.build_model(dim, **target_options(config, name))
+        except Exception as exc:  # the user's code: any error is theirs to fix
+            message = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+            problems.append(
+                f"config: targets.{name}: {shown}: build_model(dim={dim}) raised {message}"
+            )
+            break
+        if not hasattr(model, "value_vars") or not model.value_vars:
+            problems.append(
+                f"config: targets.{name}: {shown}: build_model(dim={dim}) returned"
+                f" {type(model).__name__}, not a pymc.Model with free variables"
+            )
+            break
+    return problems
 
 
 def _semantic_problems(config: dict) -> list[str]:
@@ -92,94 +162,33 @@ def _semantic_problems(config: dict) -> list[str]:
         if name not in known_targets:
             problems.append(
                 f"config: targets.{name}: unknown target{_did_you_mean(name, known_targets)};"
-                f" known targets: {', '.join(known_targets)}"
+                f" known targets: {', '.join(known_targets)} (or give a file: targets:"
+                f" {{{name}: {{file: path/to/{name}.py}}}})"
             )
-    for name, options in config["samplers"].items():
+    for name in config["samplers"]:
         if name not in known_samplers:
             problems.append(
                 f"config: samplers.{name}: unknown sampler{_did_you_mean(name, known_samplers)};"
                 f" known samplers: {', '.join(known_samplers)}"
             )
             continue
-        module = known_samplers[name]
-        for key, value in options.items():
-            if key not in module.DEFAULTS:
-                problems.append(
-                    f"config: samplers.{name}.{key}: unknown option"
-                    f"{_did_you_mean(key, module.DEFAULTS)}; options of {name}:"
-                    f" {', '.join(module.DEFAULTS)}"
-                )
-            elif isinstance(module.DEFAULTS[key], str):
-                choices = getattr(module, "CHOICES", {}).get(key)
-                if not isinstance(value, str) or (choices and value not in choices):
-                    problems.append(
-                        f"config: samplers.{name}.{key}: {value!r} is not one of"
-                        f" {', '.join(choices or ['a string'])}"
-                    )
-            elif value is not None and not isinstance(value, int | float) or value is True:
-                problems.append(f"config: samplers.{name}.{key}: {value!r} is not a number")
-            elif value is not None and value < 0:
-                problems.append(f"config: samplers.{name}.{key}: {value!r} must not be negative")
-        if problems:
-            continue
-        merged = sampler_options(config, name)
-        for key in ("draws", "steps", "chains"):
-            if key in merged and not (isinstance(merged[key], int) and merged[key] >= 1):
-                problems.append(
-                    f"config: samplers.{name}.{key}: {merged[key]!r} must be an integer >= 1"
-                )
-        if config.get("target_ess"):
-            key = length_option(module)
-            if key not in merged:
-                problems.append(
-                    f"config: samplers.{name}: cannot run in time-to-target-ESS mode (it has"
-                    f" no {key!r} option); remove it or remove target_ess"
-                )
-        if module.ENSEMBLE:
-            all_dims = sorted({d for t in config["targets"] for d in target_dims(config, t)})
-            for dim in all_dims:
-                n = module.walkers(dim, merged)
-                if n < 2 * dim:
-                    problems.append(
-                        f"config: samplers.{name}.nwalkers: {n} walkers is fewer than 2 x dim"
-                        f" = {2 * dim} needed at dim {dim}; raise nwalkers or leave it unset"
-                        " (then walkers_per_dim decides)"
-                    )
-        for target in config["targets"]:
-            target_module = known_targets.get(target)
-            if module.NEEDS_GRADIENT and target_module and not target_module.GRADIENT:
-                problems.append(
-                    f"config: samplers.{name}: needs gradients but target {target} has none;"
-                    " remove one of them"
-                )
+        problems += _sampler_problems(config, name, known_samplers[name])
     for name in config["targets"]:
-        module = known_targets.get(name)
-        if module is None:
-            continue
-        allowed = [p for p in inspect.signature(module.build_model).parameters if p != "dim"]
-        for key in target_options(config, name):
-            if key not in allowed:
-                problems.append(
-                    f"config: targets.{name}.{key}: unknown option"
-                    f"{_did_you_mean(key, allowed)}; options of {name}:"
-                    f" {', '.join(allowed + ['dims'])}"
-                )
-        own = "dims" in config["targets"][name]
-        for dim in target_dims(config, name):
-            lo, hi = module.MIN_DIM, module.MAX_DIM
-            if (lo is not None and dim < lo) or (hi is not None and dim > hi):
-                key = f"targets.{name}.dims" if own else "dims"
-                problems.append(
-                    f"config: {key}: {dim} is not supported by target {name}"
-                    f" (allowed: {lo} to {hi if hi is not None else 'any'});"
-                    f" give it its own dims: targets: {{{name}: {{dims: [...]}}}}"
-                )
-    target, budget = config.get("target_ess"), config.get("run_budget_seconds")
+        if name in known_targets:
+            problems += _target_problems(config, name, known_targets[name])
+    target, budget = config.get("ess_goal"), config.get("run_budget_seconds")
     if target and budget and budget < target["budget_seconds"]:
         problems.append(
-            f"config: run_budget_seconds: {budget:g} is less than target_ess.budget_seconds"
+            f"config: run_budget_seconds: {budget:g} is less than ess_goal.budget_seconds"
             f" = {target['budget_seconds']:g}, so runs would fail before they are censored;"
-            " raise run_budget_seconds or lower target_ess.budget_seconds"
+            " raise run_budget_seconds or lower ess_goal.budget_seconds"
+        )
+    baseline = config.get("baseline")
+    if baseline is not None and baseline not in config["samplers"]:
+        problems.append(
+            f"config: baseline: {baseline!r} is not a sampler of this study"
+            f"{_did_you_mean(baseline, config['samplers'])}; samplers:"
+            f" {', '.join(config['samplers'])}"
         )
     published = config.get("published")
     if published:
@@ -196,31 +205,76 @@ def _semantic_problems(config: dict) -> list[str]:
     return problems
 
 
+# Keys that were renamed so that each word has one meaning: refused with the new name.
+RENAMED = {
+    "seeds": "replicates",
+    "target_ess": "ess_goal",
+}
+
+
+def _renamed_problems(config: dict) -> list[str]:
+    return [
+        f"config: {old}: renamed to {new!r} (same meaning); rename the key in your config"
+        for old, new in RENAMED.items()
+        if old in config
+    ]
+
+
 def validate(config: dict, schema: dict | None = None) -> dict:
     """Return the config with defaults filled in, or raise :class:`ConfigError`."""
     if not isinstance(config, dict) or not config:
         raise ConfigError(["config: empty or not a mapping; see config/README.md"])
     schema = schema or load_schema()
+    problems = _renamed_problems(config)
+    if problems:
+        raise ConfigError(problems)
     problems = _schema_problems(config, schema)
     if problems:
         raise ConfigError(problems)
     full = _apply_defaults(config, schema)
+    problems = registry.register_config(full)
+    if problems:
+        raise ConfigError(problems)
     problems = _semantic_problems(full)
     if problems:
         raise ConfigError(problems)
     return full
 
 
+def baseline(config: dict) -> str:
+    """The sampler ratios are taken against: the config's ``baseline``, else emcee when the
+    study runs it (the tutorial's comparison), else the study's first sampler."""
+    if config.get("baseline"):
+        return config["baseline"]
+    return "emcee" if "emcee" in config["samplers"] else next(iter(config["samplers"]))
+
+
 def sampler_options(config: dict, sampler: str) -> dict:
-    module = registry.sampler(sampler)
-    merged = dict(module.DEFAULTS)
-    merged.update({k: v for k, v in (config["samplers"][sampler] or {}).items()})
+    """The sampler's declared defaults overridden by the config's options."""
+    merged = dict(registry.sampler(sampler).DEFAULTS)
+    merged.update({k: v for k, v in (config["samplers"][sampler] or {}).items() if k != "file"})
     return merged
 
 
+STUDY_KEYS = ("dims", "file")  # in a target's entry, but the study's business, not options
+
+
 def target_options(config: dict, target: str) -> dict:
-    """Options passed to the target module (its ``dims`` override is the study's business)."""
-    return {k: v for k, v in (config["targets"][target] or {}).items() if k != "dims"}
+    """Options passed to the target module: its declared defaults overridden by the
+    config's (its ``dims`` and ``file`` are the study's business)."""
+    merged = dict(registry.target(target).DEFAULTS)
+    merged.update(
+        {k: v for k, v in (config["targets"][target] or {}).items() if k not in STUDY_KEYS}
+    )
+    return merged
+
+
+def target_key(config: dict, target: str) -> str:
+    """The key of a target's shared outputs: its options and, for a user's file, the file's
+    contents (editing the model makes new compiled models and reference moments)."""
+    options = target_options(config, target)
+    sha = registry.target(target).file_sha256()
+    return options_key({**options, "__file_sha256__": sha} if sha else options)
 
 
 def target_dims(config: dict, target: str) -> list[int]:
@@ -233,37 +287,37 @@ class Run:
     sampler: str
     target: str
     dim: int
-    seed: int
+    replicate: int
 
     @property
     def key(self) -> str:
-        return f"{self.target}/d{self.dim}/{self.sampler}/s{self.seed}"
+        return f"{self.target}/d{self.dim}/{self.sampler}/r{self.replicate}"
 
 
 def runs(config: dict) -> list[Run]:
-    """Every (sampler, target, dim, seed) of the study, in a stable order."""
+    """Every (sampler, target, dim, replicate) of the study, in a stable order."""
     return [
-        Run(sampler, target, int(dim), int(seed))
+        Run(sampler, target, int(dim), int(replicate))
         for target in config["targets"]
         for dim in target_dims(config, target)
         for sampler in config["samplers"]
-        for seed in config["seeds"]
+        for replicate in config["replicates"]
     ]
 
 
 @dataclass(frozen=True)
 class Batch:
-    """Runs of one (sampler, target, dim) that share one process: consecutive seeds."""
+    """Runs of one (sampler, target, dim) that share one process: consecutive replicates."""
 
     sampler: str
     target: str
     dim: int
-    seeds: tuple[int, ...]
+    replicates: tuple[int, ...]
 
     @property
     def label(self) -> str:
-        first, last = self.seeds[0], self.seeds[-1]
-        return f"s{first}" if len(self.seeds) == 1 else f"s{first}-{last}"
+        first, last = self.replicates[0], self.replicates[-1]
+        return f"r{first}" if len(self.replicates) == 1 else f"r{first}-{last}"
 
     @property
     def key(self) -> str:
@@ -271,16 +325,16 @@ class Batch:
 
     @property
     def runs(self) -> list[Run]:
-        return [Run(self.sampler, self.target, self.dim, s) for s in self.seeds]
+        return [Run(self.sampler, self.target, self.dim, r) for r in self.replicates]
 
 
 def batches(config: dict) -> list[Batch]:
-    """The study's runs cut into jobs: per (sampler, target, dim), the sorted seeds in
-    chunks of ``runs_per_job``. Adding a seed past the last one adds (or grows) only the
+    """The study's runs cut into jobs: per (sampler, target, dim), the sorted replicates in
+    chunks of ``runs_per_job``. Adding a replicate past the last one adds (or grows) only the
     last chunk, and a chunk's finished runs are kept whatever chunk they end up in."""
     size = int(config.get("runs_per_job") or 1)
-    seeds = sorted(int(s) for s in config["seeds"])
-    chunks = [tuple(seeds[i : i + size]) for i in range(0, len(seeds), size)]
+    labels = sorted(int(r) for r in config["replicates"])
+    chunks = [tuple(labels[i : i + size]) for i in range(0, len(labels), size)]
     return [
         Batch(sampler, target, int(dim), chunk)
         for target in config["targets"]
@@ -298,15 +352,14 @@ def options_key(options: dict) -> str:
 
 
 def target_options_by_key(config: dict, target: str, key: str) -> dict:
-    options = target_options(config, target)
-    if options_key(options) != key:
+    if target_key(config, target) != key:
         raise KeyError(
-            f"target {target} of this study has options {options_key(options)}, not {key}"
+            f"target {target} of this study has options {target_key(config, target)}, not {key}"
         )
-    return options
+    return target_options(config, target)
 
 
-def run_settings(config: dict, sampler: str, target: str, dim: int, seed: int) -> dict:
+def run_settings(config: dict, sampler: str, target: str, dim: int, replicate: int) -> dict:
     """Everything that determines one run's result (its hash goes into the result row)."""
     return {
         "sampler": sampler,
@@ -314,11 +367,25 @@ def run_settings(config: dict, sampler: str, target: str, dim: int, seed: int) -
         "target": target,
         "target_options": target_options(config, target),
         "dim": int(dim),
-        "seed": int(seed),
-        "run_seed": derive_seed(config["study_seed"], sampler, target, dim, seed),
+        "replicate": int(replicate),
+        "random_seed": derive_seed(config["study_seed"], sampler, target, dim, replicate),
         "backend": config["backend"],
-        "target_ess": config.get("target_ess"),
+        "ess_goal": config.get("ess_goal"),
+        **_file_hashes(sampler, target),
     }
+
+
+def _file_hashes(sampler: str, target: str) -> dict:
+    """For a user's sampler or target file: its contents' hash (an edit redoes its runs)."""
+    out = {}
+    for kind, plugin in (
+        ("sampler", registry.sampler(sampler)),
+        ("target", registry.target(target)),
+    ):
+        sha = plugin.file_sha256()
+        if sha:
+            out[f"{kind}_file_sha256"] = sha
+    return out
 
 
 def settings_hash(settings: dict) -> str:

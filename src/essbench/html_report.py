@@ -69,7 +69,7 @@ def build(study, config_hash, runs, summary, calibration, alpha, figures, captio
                 }
             )
         parts += [
-            f"<h2>The seed comparison</h2><p>{html.escape(published['source'])}</p>",
+            f"<h2>The tutorial comparison</h2><p>{html.escape(published['source'])}</p>",
             _table(pd.DataFrame(rows)),
         ]
     parts.append("<h2>Scaling laws: cost ∝ d<sup>α</sup></h2>")
@@ -82,7 +82,7 @@ def build(study, config_hash, runs, summary, calibration, alpha, figures, captio
     bad = runs[runs["status"] != "ok"]
     parts.append("<h2>Failed runs</h2>")
     parts.append(
-        _table(bad[["sampler", "target", "dim", "seed", "reason", "log"]])
+        _table(bad[["sampler", "target", "dim", "replicate", "reason", "log"]])
         if len(bad)
         else "<p>None.</p>"
     )
@@ -93,7 +93,7 @@ def build(study, config_hash, runs, summary, calibration, alpha, figures, captio
     )
     parts.append("<h2 class='flag'>Unreliable runs</h2>")
     parts.append(
-        _table(flagged[["sampler", "target", "dim", "seed", "unreliable_reason"]])
+        _table(flagged[["sampler", "target", "dim", "replicate", "unreliable_reason"]])
         if len(flagged)
         else "<p>None.</p>"
     )
@@ -107,9 +107,9 @@ def build(study, config_hash, runs, summary, calibration, alpha, figures, captio
                         "sampler",
                         "target",
                         "dim",
-                        "seed",
+                        "replicate",
                         "ess_bulk_min_at_stop",
-                        "time_to_target_seconds",
+                        "time_to_goal_seconds",
                         "censored_reason",
                     ]
                 ]

@@ -17,7 +17,7 @@ one parameter at a time on a contiguous (chains, draws) block, spread over threa
 
 Each step is the same arithmetic as ArviZ's or emcee's up to floating-point rounding, and
 ``tests/test_metrics.py`` checks every number against the plain ArviZ and emcee calls at a
-relative tolerance of 1e-10. (A naive ``az.summary`` of the seed's emcee run costs more
+relative tolerance of 1e-10. (A naive ``az.summary`` of the tutorial's emcee run costs more
 than its sampling time; see ``benchmarks/diagnostics.py``.)
 """
 
@@ -29,13 +29,6 @@ from functools import cached_property, lru_cache, partial
 import numpy as np
 import scipy.fft
 
-# Largest |z| over k parameters: flagged when its two-sided p-value, Bonferroni-corrected
-# over the k parameters, is below this (so a correct sampler is flagged about 0.1% of runs).
-BIAS_FAMILY_ALPHA = 1e-3
-# emcee's documentation: trust tau (and so the ESS) only for chains longer than 50 tau.
-MIN_CHAIN_OVER_TAU = 50.0
-# Vehtari et al. (2021): use the draws only when rank R-hat < 1.01.
-MAX_RHAT = 1.01
 TAIL_PROB = (0.05, 0.95)
 # ArviZ answers nan under 4 draws per chain, and for R-hat under 2 chains.
 _MIN_DRAWS = 4
@@ -49,7 +42,7 @@ _GROUP = 8
 # ArviZ's test for a constant block: max - min below this.
 _CONSTANT = np.finfo(float).resolution
 # Counting a tail indicator's pairs of intervals of ones (~40 ns a pair) beats its FFT
-# (~12 ns a draw) up to about this many pairs per draw; the seed's emcee run has ~0.015.
+# (~12 ns a draw) up to about this many pairs per draw; the tutorial's emcee run has ~0.015.
 _MAX_PAIRS_PER_DRAW = 0.25
 
 
@@ -597,17 +590,6 @@ def bias_z(
         "z_mean_max": float(np.max(np.abs(z_mean))),
         "z_var_max": float(np.max(np.abs(z_var))),
     }
-
-
-def bias_threshold(n_params: int, alpha: float = BIAS_FAMILY_ALPHA) -> float:
-    """|z| above which the largest of ``n_params`` z-scores is implausible (Bonferroni).
-
-    The normal's inverse survival function, as ``scipy.stats.norm.isf`` computes it
-    (importing ``scipy.stats`` costs ~1 s, which the diagnose rule's timing would count).
-    """
-    from scipy.special import ndtri
-
-    return float(-ndtri(alpha / (2 * n_params)))
 
 
 def _auto_window(taus: np.ndarray, c: float) -> int:

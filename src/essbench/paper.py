@@ -7,6 +7,7 @@ retypes a number), and its comment names that table, row and column.
 import math
 import re
 
+import numpy as np
 import pandas as pd
 
 _ONES = [
@@ -62,12 +63,14 @@ def fmt(x: float, digits: int = 3) -> str:
     return f"{x:.{digits}g}"
 
 
-def speedup_table(summary: pd.DataFrame, baseline: str = "emcee") -> pd.DataFrame:
-    """Median cost of ``baseline`` ÷ median cost of each sampler, per (target, dim)."""
+def speedup_table(summary: pd.DataFrame, baseline: str) -> pd.DataFrame:
+    """Median cost of ``baseline`` ÷ median cost of each sampler, per (target, dim); cells
+    where either has no successful run (no finite positive cost) are left out."""
     col = "cost_per_ess_mean_median"
-    base = summary[summary["sampler"] == baseline].set_index(["target", "dim"])[col]
+    good = summary[np.isfinite(summary[col]) & (summary[col] > 0)]
+    base = good[good["sampler"] == baseline].set_index(["target", "dim"])[col]
     rows = []
-    for r in summary.itertuples():
+    for r in good.itertuples():
         key = (r.target, r.dim)
         if key in base.index and r.sampler != baseline:
             rows.append(

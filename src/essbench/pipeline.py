@@ -12,9 +12,9 @@ from time import perf_counter
 import numpy as np
 
 from essbench import draws as draws_io
-from essbench import io, metrics, provenance, registry
+from essbench import io, metrics, policy, provenance, registry
 from essbench.config import settings_hash
-from essbench.target_ess import run_to_target
+from essbench.ess_goal import run_to_goal
 from essbench.targets import load_truth
 
 log = logging.getLogger("essbench")
@@ -75,6 +75,18 @@ def _failure(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
 
 
+def namespaced(prefix: str, values: dict) -> dict:
+    """A sampler's own settings or statistics as record fields ``<prefix>_<name>``: they can
+    never overwrite a core field (``status``, ``dim``, ...). A name that is not an identifier
+    is the sampler's bug, raised (and so recorded as the run's failure)."""
+    out = {}
+    for key, value in (values or {}).items():
+        if not (isinstance(key, str) and key.isidentifier()):
+            raise ValueError(f"sampler returned a {prefix} named {key!r}: not an identifier")
+        out[f"{prefix}_{key}"] = value
+    return out
+
+
 def sample(
     settings: dict,
     threads: int,
@@ -91,7 +103,7 @@ def sample(
 
     module = registry.sampler(settings["sampler"])
     record = {
-        **{k: v for k, v in settings.items() if k != "target_ess" and not k.endswith("_options")},
+        **{k: v for k, v in settings.items() if k != "ess_goal" and not k.endswith("_options")},
         "settings_hash": settings_hash(settings),
         "status": "ok",
         "reason": "",
@@ -113,21 +125,21 @@ def sample(
                     settings["backend"],
                 )
             record["build_seconds"] = problem.build_seconds
-            target = settings.get("target_ess")
-            if target:
-                result, info = run_to_target(
+            goal = settings.get("ess_goal")
+            if goal:
+                result, info = run_to_goal(
                     module,
                     problem,
                     settings["sampler_options"],
-                    settings["run_seed"],
-                    target=target["ess"],
-                    budget_seconds=target["budget_seconds"],
-                    max_growth=target["max_growth"],
+                    settings["random_seed"],
+                    goal=goal["ess"],
+                    budget_seconds=goal["budget_seconds"],
+                    max_growth=goal["max_growth"],
                     threads=threads,
                 )
                 record.update(info)
             else:
-                result = module.run(problem, settings["sampler_options"], settings["run_seed"])
+                result = module.run(problem, settings["sampler_options"], settings["random_seed"])
             draws = result.draws
             record.update(
                 compile_seconds=result.compile_seconds,
@@ -139,8 +151,8 @@ def sample(
                 n_chains=draws.shape[0],
                 n_draws=draws.shape[1],
                 n_params=draws.shape[2],
-                **result.settings,
-                **result.stats,
+                **namespaced("option", result.settings),
+                **namespaced("stat", result.stats),
             )
             if draws.shape[2] != problem.ndim:
                 raise RuntimeError(f"draws have {draws.shape[2]} params, model has {problem.ndim}")
@@ -172,7 +184,7 @@ def diagnose(
         ensemble = bool(record.get("ensemble"))
         per_param = metrics.per_parameter(draws, threads, walkers=ensemble)
         record.update(metrics.summarize_ess_rhat(per_param))
-        # Per-parameter vectors for the ESS calibration across seeds (not table columns).
+        # Per-parameter vectors for the ESS calibration across replicates (not table columns).
         record["param_mean"] = per_param["mean"].tolist()
         record["param_ess_bulk"] = per_param["ess_bulk"].tolist()
         seconds = record["sampling_seconds"]
@@ -187,18 +199,13 @@ def diagnose(
         record["truth_var"] = truth.var.tolist()
         record["truth_source"] = "reference" if reference_json else "analytic"
         record.update(metrics.bias_z(draws, truth.mean, truth.var, per_param, truth.mcse()))
-        threshold = metrics.bias_threshold(draws.shape[2])
-        record["bias_z_threshold"] = threshold
-        record["biased"] = bool(max(record["z_mean_max"], record["z_var_max"]) > threshold)
-        reasons = []
+        record["bias_z_threshold"] = policy.bias_threshold(draws.shape[2])
+        record["biased"] = policy.is_biased(
+            record["z_mean_max"], record["z_var_max"], draws.shape[2]
+        )
         if ensemble:
             record.update(metrics.autocorr(draws, threads, per_param))
-            if record["chain_over_tau"] < metrics.MIN_CHAIN_OVER_TAU:
-                reasons.append(f"chain/tau={record['chain_over_tau']:.1f}<50")
-        if record["rhat_max"] > metrics.MAX_RHAT:
-            reasons.append(f"rhat={record['rhat_max']:.3f}>{metrics.MAX_RHAT}")
-        if record.get("divergences"):
-            reasons.append(f"{record['divergences']} divergences")
+        reasons = policy.unreliable_reasons(record)
         record["unreliable"] = bool(reasons)
         record["unreliable_reason"] = "; ".join(reasons)
         ok = all(
@@ -327,9 +334,6 @@ def run_batch(
     return entries
 
 
-REFERENCE_GATES = {"rhat_max": 1.01, "divergences": 0, "ess_bulk_min": 10_000}
-
-
 class ReferenceGateError(RuntimeError):
     pass
 
@@ -337,30 +341,24 @@ class ReferenceGateError(RuntimeError):
 def reference(target: str, dim: int, options: dict, backend: str, out_json, threads: int = 2):
     """Reference moments of a target without closed-form truth, from long gated NUTS runs.
 
-    Raises :class:`ReferenceGateError` (and writes nothing) unless every gate passes: rank
-    R-hat < 1.01, no divergences, bulk ESS > 10,000 for every parameter.
+    Raises :class:`ReferenceGateError` (and writes nothing) unless every gate of
+    :mod:`essbench.policy` passes (rank R-hat, divergences, bulk ESS of every parameter).
     """
     from essbench.problem import build_problem
     from essbench.samplers import pymc_nuts
 
     module = registry.target(target)
-    settings = {**pymc_nuts.DEFAULTS, "cores": threads, **module.REFERENCE}
+    settings = {**registry.sampler("pymc_nuts").DEFAULTS, "cores": threads, **module.REFERENCE_NUTS}
     problem = build_problem(target, dim, options, backend)
     run = pymc_nuts.run(problem, settings, seed=20_211_028)
     per = metrics.per_parameter(run.draws, threads)
     summary = metrics.summarize_ess_rhat(per)
     divergences = run.stats.get("divergences", 0)
-    failed = []
-    if not summary["rhat_max"] < REFERENCE_GATES["rhat_max"]:
-        failed.append(f"R-hat {summary['rhat_max']:.4f} is not < 1.01")
-    if divergences > REFERENCE_GATES["divergences"]:
-        failed.append(f"{divergences} divergences")
-    if not summary["ess_bulk_min"] > REFERENCE_GATES["ess_bulk_min"]:
-        failed.append(f"bulk ESS {summary['ess_bulk_min']:.0f} is not > 10000")
+    failed = policy.reference_failures(summary, divergences)
     if failed:
         raise ReferenceGateError(
             f"reference for {target} d={dim} failed its gates: {'; '.join(failed)};"
-            f" raise REFERENCE draws/target_accept in essbench/targets/{target}.py"
+            f" raise REFERENCE_NUTS draws/target_accept in {module.file or module.module.__file__}"
         )
     draws = run.draws
     mean = draws.mean(axis=(0, 1))

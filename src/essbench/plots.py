@@ -23,7 +23,9 @@ def pyplot():
     return plt
 
 
-# Okabe-Ito colour-blind-safe palette (and grey); a sampler keeps its colour in every figure.
+# Okabe-Ito colour-blind-safe palette (and grey), then Paul Tol's "muted" set: shipped
+# samplers declare their colour (COLOR) from the first; a figure gives any sampler whose
+# colour is undeclared or already taken the first colour of this list no one in it uses.
 PALETTE = [
     "#0072B2",
     "#E69F00",
@@ -34,17 +36,15 @@ PALETTE = [
     "#F0E442",
     "#000000",
     "#999999",
-]
-SAMPLER_ORDER = [
-    "pymc_nuts",
-    "nutpie",
-    "numpyro_nuts",
-    "blackjax_nuts",
-    "emcee",
-    "emcee_vectorized",
-    "pymc_metropolis",
-    "pymc_demetropolisz",
-    "zeus",
+    "#332288",
+    "#88CCEE",
+    "#44AA99",
+    "#117733",
+    "#999933",
+    "#DDCC77",
+    "#CC6677",
+    "#882255",
+    "#AA4499",
 ]
 COST_LABELS = {
     "cost_per_ess_mean": "ms per effective sample\n(bulk ESS, mean over parameters)",
@@ -52,19 +52,51 @@ COST_LABELS = {
 }
 
 
-def sampler_colour(name: str) -> str:
-    if name in SAMPLER_ORDER:
-        return PALETTE[SAMPLER_ORDER.index(name) % len(PALETTE)]
-    return PALETTE[(len(SAMPLER_ORDER) + sum(map(ord, name))) % len(PALETTE)]
+def _declared(name: str):
+    from essbench import registry
+
+    try:
+        plugin = registry.sampler(name)
+    except KeyError:  # a sampler of an old table, no longer registered
+        return None, "o", True
+    return plugin.COLOR, plugin.MARKER, bool(plugin.NEEDS_GRADIENT)
+
+
+def colours(names) -> dict[str, str]:
+    """A colour per sampler of one figure, never the same for two: its declared ``COLOR``
+    unless undeclared or taken by a sampler earlier in the figure's order, else the first
+    unused palette colour (past the palette, matplotlib's tab20, then grey)."""
+    out, used = {}, set()
+    names = sorted(set(names), key=_order)
+    for name in names:
+        colour = _declared(name)[0]
+        if colour is not None and colour.lower() not in used:
+            out[name] = colour
+            used.add(colour.lower())
+    spare = [c for c in PALETTE if c.lower() not in used]
+    if len(spare) < len(names):
+        import matplotlib.colors
+
+        tab = [matplotlib.colors.to_hex(c) for c in matplotlib.colormaps["tab20"].colors]
+        spare += [c for c in tab if c.lower() not in used and c not in spare]
+    for name in names:
+        if name not in out:
+            out[name] = spare.pop(0) if spare else "#777777"
+    return out
+
+
+def marker(name: str) -> str:
+    return _declared(name)[1]
 
 
 def cost_vs_dim(runs: pd.DataFrame, outputs, caption: str = ""):
-    """Cost per ESS against dimension, log-log: median line, min-max band across seeds.
+    """Cost per ESS against dimension, log-log: median line, min-max band across replicates.
 
     Hollow markers show a (sampler, dim) whose runs include one flagged unreliable; upward
-    triangles one censored in time-to-target-ESS mode (its time is a lower bound).
+    triangles one censored in ESS-goal mode (its time is a lower bound).
     """
     plt = pyplot()
+    colour_of = colours(runs["sampler"].unique())
 
     ok = runs[runs["status"] == "ok"].copy()
     targets = sorted(runs["target"].unique())
@@ -87,7 +119,7 @@ def cost_vs_dim(runs: pd.DataFrame, outputs, caption: str = ""):
                 med = g.median().loc[dims].to_numpy() * 1e3
                 lo = g.min().loc[dims].to_numpy() * 1e3
                 hi = g.max().loc[dims].to_numpy() * 1e3
-                colour = sampler_colour(sampler)
+                colour = colour_of[sampler]
                 ax.fill_between(dims, lo, hi, color=colour, alpha=0.2, linewidth=0)
                 ax.plot(dims, med, "-", color=colour, label=sampler)
                 flagged = _any(s, "unreliable", dims)
@@ -115,12 +147,14 @@ def _any(runs: pd.DataFrame, flag: str, dims) -> np.ndarray:
 
 
 def _order(name: str):
-    return (SAMPLER_ORDER.index(name) if name in SAMPLER_ORDER else len(SAMPLER_ORDER), name)
+    """Figure and table order: gradient-based samplers first, then by name."""
+    return (not _declared(name)[2], name)
 
 
 def ess_calibration(cal: pd.DataFrame, outputs, caption: str = ""):
     """Estimator ESS ÷ empirical ESS against dimension, with its interval, per sampler."""
     plt = pyplot()
+    colour_of = colours(cal["sampler"].unique() if len(cal) else [])
 
     targets = sorted(cal["target"].unique()) if len(cal) else ["(no successful runs)"]
     fig, axes = plt.subplots(
@@ -143,11 +177,11 @@ def ess_calibration(cal: pd.DataFrame, outputs, caption: str = ""):
                 x,
                 y,
                 yerr=err,
-                fmt="o-",
+                fmt=marker(sampler) + "-",
                 ms=4,
                 capsize=2,
                 lw=1,
-                color=sampler_colour(sampler),
+                color=colour_of[sampler],
                 label=sampler,
             )
         ax.axhline(1.0, color="0.3", lw=0.8, ls="--")
@@ -165,8 +199,9 @@ def ess_calibration(cal: pd.DataFrame, outputs, caption: str = ""):
 def scaling(runs: pd.DataFrame, alpha: pd.DataFrame, outputs, caption: str = ""):
     """Reliable runs and the fitted power laws, per target, with textbook slopes."""
     plt = pyplot()
+    colour_of = colours(runs["sampler"].unique())
 
-    from essbench.scaling import METRIC, TEXTBOOK, _usable
+    from essbench.scaling import METRIC, _usable, textbook_alpha
 
     good = runs[_usable(runs)]
     targets = sorted(runs["target"].unique())
@@ -179,8 +214,8 @@ def scaling(runs: pd.DataFrame, alpha: pd.DataFrame, outputs, caption: str = "")
         sub = good[good["target"] == target]
         for sampler in sorted(sub["sampler"].unique(), key=_order):
             s = sub[sub["sampler"] == sampler]
-            colour = sampler_colour(sampler)
-            ax.plot(s["dim"], s[METRIC] * 1e3, "o", ms=3, color=colour, alpha=0.7)
+            colour = colour_of[sampler]
+            ax.plot(s["dim"], s[METRIC] * 1e3, marker(sampler), ms=3, color=colour, alpha=0.7)
             fitrow = alpha[(alpha["sampler"] == sampler) & (alpha["target"] == target)]
             if fitrow.empty or not np.isfinite(fitrow["alpha"].iloc[0]):
                 continue
@@ -193,10 +228,11 @@ def scaling(runs: pd.DataFrame, alpha: pd.DataFrame, outputs, caption: str = "")
                 color=colour,
                 label=f"{sampler}: α={r['alpha']:.2f} [{r['alpha_lo']:.2f}, {r['alpha_hi']:.2f}]",
             )
-            if sampler in TEXTBOOK:
+            textbook = textbook_alpha(sampler)
+            if np.isfinite(textbook):
                 d0 = d[0]
                 y0 = 1e3 * r["prefactor_s"] * d0 ** r["alpha"]
-                ax.plot(d, y0 * (d / d0) ** TEXTBOOK[sampler], ":", color="0.5", lw=1)
+                ax.plot(d, y0 * (d / d0) ** textbook, ":", color="0.5", lw=1)
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
         ax.set_xlabel("dimension d")
@@ -227,6 +263,7 @@ def _save(fig, outputs, caption):
 def ess_per_grad(runs: pd.DataFrame, outputs, caption: str = ""):
     """Bulk ESS per gradient evaluation against dimension (gradient-based samplers)."""
     plt = pyplot()
+    colour_of = colours(runs["sampler"].unique())
     ok = runs[(runs["status"] == "ok") & (runs["grad_evals"].fillna(0) > 0)]
     targets = sorted(runs["target"].unique())
     fig, axes = plt.subplots(
@@ -241,11 +278,17 @@ def ess_per_grad(runs: pd.DataFrame, outputs, caption: str = ""):
                 dims,
                 g.min().loc[dims],
                 g.max().loc[dims],
-                color=sampler_colour(sampler),
+                color=colour_of[sampler],
                 alpha=0.2,
                 lw=0,
             )
-            ax.plot(dims, g.median().loc[dims], "o-", color=sampler_colour(sampler), label=sampler)
+            ax.plot(
+                dims,
+                g.median().loc[dims],
+                marker(sampler) + "-",
+                color=colour_of[sampler],
+                label=sampler,
+            )
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
         ax.set_xlabel("dimension d")
@@ -261,8 +304,9 @@ def ess_per_grad(runs: pd.DataFrame, outputs, caption: str = ""):
 
 
 def speedup(speedups: pd.DataFrame, outputs, caption: str = ""):
-    """Speed-up of each sampler over the baseline (emcee), median cost ratio, per dimension."""
+    """Speed-up of each sampler over the study's baseline, median cost ratio, per dimension."""
     plt = pyplot()
+    colour_of = colours(speedups["sampler"].unique() if len(speedups) else [])
     targets = sorted(speedups["target"].unique()) or ["(no baseline runs)"]
     fig, axes = plt.subplots(
         1, len(targets), figsize=(2.6 * len(targets), 2.4), squeeze=False, constrained_layout=True
@@ -271,7 +315,13 @@ def speedup(speedups: pd.DataFrame, outputs, caption: str = ""):
         sub = speedups[speedups["target"] == target]
         for sampler in sorted(sub["sampler"].unique(), key=_order):
             s = sub[sub["sampler"] == sampler].sort_values("dim")
-            ax.plot(s["dim"], s["speedup"], "o-", color=sampler_colour(sampler), label=sampler)
+            ax.plot(
+                s["dim"],
+                s["speedup"],
+                marker(sampler) + "-",
+                color=colour_of[sampler],
+                label=sampler,
+            )
         ax.axhline(1.0, color="0.3", lw=0.8, ls="--")
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")

@@ -54,7 +54,13 @@ class Problem:
         return self.module.truth(self.dim, **self.options)
 
     def initial_points(self, n: int, rng: np.random.RandomState) -> np.ndarray:
-        return np.asarray(self.module.initial_points(self.dim, n, rng, **self.options))
+        own = getattr(self.module.module, "initial_points", None)
+        if own is not None:
+            return np.asarray(own(self.dim, n, rng, **self.options))
+        # Shared rule: a small ball around the model's initial point (unconstrained space).
+        point = self.model.initial_point()
+        x0 = np.concatenate([np.ravel(point[name]) for name in self.names])
+        return x0 + 0.1 * rng.randn(n, self.ndim)
 
     def point(self, theta: np.ndarray) -> dict:
         """The value-variable dict for one flat parameter vector."""
@@ -64,7 +70,7 @@ class Problem:
         }
 
     def compile_logp(self):
-        """The model's compiled log-density, called with one flat vector (the seed's way)."""
+        """The model's compiled log-density, called with one flat vector (the tutorial's way)."""
         logp = self.model.compile_logp(mode=self.mode)
         if len(self.names) == 1 and self.shapes[0] == (self.ndim,):
             name = self.names[0]

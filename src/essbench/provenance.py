@@ -7,29 +7,19 @@ from functools import cache
 from importlib import metadata
 from pathlib import Path
 
-PACKAGES = (
-    "pymc",
-    "pytensor",
-    "arviz",
-    "arviz-stats",
-    "emcee",
-    "zeus-mcmc",
-    "nutpie",
-    "numpy",
-    "scipy",
-    "numba",
-    "jax",
-    "jaxlib",
-    "numpyro",
-    "blackjax",
-)
+# What every run uses whatever its sampler; samplers and targets declare their own PACKAGES.
+CORE_PACKAGES = ("pymc", "pytensor", "arviz", "arviz-stats", "numpy", "scipy", "numba")
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 REPO = Path(__file__).resolve().parents[2]
 
 
 def package_versions() -> dict[str, str]:
+    from essbench import registry
+
     out = {"python": platform.python_version()}
-    for name in PACKAGES:
+    names = list(CORE_PACKAGES)
+    names += [p for p in registry.sampler_packages() if p not in names]
+    for name in names:
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:

@@ -1,21 +1,143 @@
-"""Discovery of sampler and target modules.
+"""Discovery of sampler and target modules, shipped or brought by the user.
 
-A sampler or target is one module in :mod:`essbench.samplers` or :mod:`essbench.targets`
-that defines ``NAME`` (and the other attributes documented in each package's ``__init__``).
-Modules whose name starts with ``_`` are helpers and are skipped. Discovery only imports the
+A sampler or target is one module that declares everything about itself (see the
+``essbench.samplers`` and ``essbench.targets`` package docstrings): shipped ones live in
+those packages (modules whose name starts with ``_`` are helpers and are skipped); a
+config may name others defined in any Python file (``targets: {my_model: {file:
+models/my_model.py}}``), registered by :func:`register_config`. Discovery only imports the
 modules, which keep their heavy imports (PyMC, emcee, JAX) inside functions, so validating a
 config stays fast.
+
+What the rest of the code needs to know about a sampler or target comes from here, as a
+:class:`Plugin`: its declared options and defaults, its conda env, its packages, its
+colour; a module that leaves an optional declaration out gets the one shared rule for it.
 """
 
+import dataclasses
+import hashlib
 import importlib
+import importlib.util
 import pkgutil
+import sys
 from functools import cache
+from pathlib import Path
 from types import ModuleType
 
+from essbench import options as opts
 
-def _discover(package: str) -> dict[str, ModuleType]:
+REPO = Path(__file__).resolve().parents[2]
+SAMPLER_REQUIRED = ("DESCRIPTION", "NEEDS_GRADIENT", "ENSEMBLE", "run")
+TARGET_REQUIRED = ("build_model",)
+
+
+class PluginError(ValueError):
+    """A sampler or target module that cannot be used; ``str()`` says what to fix."""
+
+
+class Plugin:
+    """One sampler or target under its config name: the module's declarations, with the
+    shared rule for every optional one. A module's declared variant (``VARIANTS``) is the
+    same module under another name with other defaults (and description, colour)."""
+
+    def __init__(
+        self,
+        kind: str,
+        name: str,
+        module: ModuleType,
+        variant: dict | None = None,
+        file: str | None = None,
+    ):
+        self.kind, self.NAME, self.module, self.file = kind, name, module, file
+        variant = variant or {}
+        declared = opts.declared(module)
+        for key, value in variant.get("defaults", {}).items():
+            if key not in declared:
+                raise PluginError(f"{kind} {name}: variant default {key!r} is not an option")
+            declared[key] = dataclasses.replace(declared[key], default=value)
+        self.OPTIONS = declared
+        self.DEFAULTS = {key: option.default for key, option in declared.items()}
+        self.DESCRIPTION = variant.get("description", getattr(module, "DESCRIPTION", ""))
+        self.COLOR = variant.get("color", getattr(module, "COLOR", None))
+        self.MARKER = variant.get("marker", getattr(module, "MARKER", "o"))
+
+    def __getattr__(self, attr):
+        # Only called for what the instance lacks: the module's own declarations, then the
+        # shared rules for optional ones.
+        module = self.__dict__["module"]
+        if hasattr(module, attr):
+            return getattr(module, attr)
+        shared = _SHARED[self.__dict__["kind"]]
+        if attr in shared:
+            return shared[attr](self)
+        raise AttributeError(f"{self.kind} {self.NAME} declares no {attr}")
+
+    def __repr__(self):
+        return f"<{self.kind} {self.NAME} from {self.file or self.module.__name__}>"
+
+    def threads(self, options: dict) -> int:
+        """Cores one run keeps busy: the module's ``threads``, else the shared rule
+        (``min(chains, cores)`` for samplers with a ``cores`` option, else 1)."""
+        own = getattr(self.module, "threads", None)
+        if own is not None:
+            return int(own(options))
+        if "cores" in self.OPTIONS and "chains" in self.OPTIONS:
+            return max(1, min(int(options["chains"]), int(options["cores"])))
+        return 1
+
+    def file_sha256(self) -> str | None:
+        if not self.file:
+            return None
+        return hashlib.sha256(Path(self.file).read_bytes()).hexdigest()
+
+
+def _length_option(p: Plugin):
+    name = "steps" if p.ENSEMBLE else "draws"
+    return name if name in p.OPTIONS else None
+
+
+def _warmup_option(p: Plugin):
+    name = "burn" if p.ENSEMBLE else "tune"
+    return name if name in p.OPTIONS else None
+
+
+_SHARED = {
+    "sampler": {
+        "ENV": lambda p: "sampling",
+        "PACKAGES": lambda p: (),
+        "LENGTH_OPTION": _length_option,
+        "WARMUP_OPTION": _warmup_option,
+        "TEXTBOOK_ALPHA": lambda p: None,
+        "TEST_ONLY": lambda p: False,
+        "QUICK_OPTIONS": lambda p: {k: 1 for k in ("cores",) if k in p.OPTIONS},
+    },
+    "target": {
+        "ENV": lambda p: "sampling",
+        "PACKAGES": lambda p: (),
+        "GRADIENT": lambda p: True,
+        "MIN_DIM": lambda p: None,
+        "MAX_DIM": lambda p: None,
+        "TRUTH": lambda p: "analytic" if hasattr(p.module, "truth") else "reference",
+        # The reference rule's NUTS run for a target without closed-form moments.
+        "REFERENCE_NUTS": lambda p: {
+            "chains": 4,
+            "tune": 1000,
+            "draws": 10_000,
+            "target_accept": 0.9,
+        },
+    },
+}
+
+
+def _plugins(kind: str, name: str, module: ModuleType, file=None) -> dict[str, Plugin]:
+    found = {name: Plugin(kind, name, module, file=file)}
+    for variant, spec in getattr(module, "VARIANTS", {}).items():
+        found[variant] = Plugin(kind, variant, module, spec, file=file)
+    return found
+
+
+def _discover(package: str, kind: str) -> dict[str, Plugin]:
     pkg = importlib.import_module(package)
-    found: dict[str, ModuleType] = {}
+    found: dict[str, Plugin] = {}
     for info in pkgutil.iter_modules(pkg.__path__):
         if info.name.startswith("_"):
             continue
@@ -23,39 +145,118 @@ def _discover(package: str) -> dict[str, ModuleType]:
         name = getattr(module, "NAME", None)
         if name is None:
             continue
-        if name in found:
-            raise RuntimeError(f"two modules in {package} declare NAME={name!r}")
-        found[name] = module
-    return dict(sorted(found.items()))
+        for key, plugin in _plugins(kind, name, module).items():
+            if key in found:
+                raise RuntimeError(f"two modules in {package} declare the {kind} {key!r}")
+            found[key] = plugin
+    return found
 
 
 @cache
-def samplers() -> dict[str, ModuleType]:
-    """All sampler modules, by name."""
-    return _discover("essbench.samplers")
+def _shipped(kind: str) -> dict[str, Plugin]:
+    return _discover(f"essbench.{kind}s", kind)
 
 
-@cache
-def targets() -> dict[str, ModuleType]:
-    """All target modules, by name."""
-    return _discover("essbench.targets")
+def _shipped_sorted(kind: str) -> dict[str, Plugin]:
+    return dict(sorted(_shipped(kind).items()))
 
 
-def sampler(name: str) -> ModuleType:
+_USER: dict[str, dict[str, Plugin]] = {"sampler": {}, "target": {}}
+
+
+def samplers() -> dict[str, Plugin]:
+    """All sampler plugins (shipped and registered), by name."""
+    return dict(sorted({**_shipped("sampler"), **_USER["sampler"]}.items()))
+
+
+def targets() -> dict[str, Plugin]:
+    """All target plugins (shipped and registered), by name."""
+    return dict(sorted({**_shipped("target"), **_USER["target"]}.items()))
+
+
+def sampler(name: str) -> Plugin:
     try:
         return samplers()[name]
     except KeyError:
         raise KeyError(f"unknown sampler {name!r}; known: {', '.join(samplers())}") from None
 
 
-def target(name: str) -> ModuleType:
+def target(name: str) -> Plugin:
     try:
         return targets()[name]
     except KeyError:
         raise KeyError(f"unknown target {name!r}; known: {', '.join(targets())}") from None
 
 
-def compatibility(sampler_module: ModuleType, target_module: ModuleType) -> str:
+def load_file(kind: str, name: str, path) -> Plugin:
+    """Import the ``kind`` module in ``path`` and register it as ``name``.
+
+    Raises :class:`PluginError` (one line naming the file and what is wrong) for a missing
+    file, an import error, a missing declaration or a bad option declaration.
+    """
+    given = Path(path)
+    where = f"{kind}s.{name}: {given}"
+    if name in _shipped(kind):
+        raise PluginError(f"config: {where}: {name!r} is a shipped {kind}; pick another name")
+    # Relative to the working directory, else to the essbench checkout (examples/...).
+    found = [p for p in (given, REPO / given) if p.is_file()]
+    if not found:
+        tried = given if given.is_absolute() else f"{given.absolute()} or {REPO / given}"
+        raise PluginError(f"config: {where}: no such file (looked for {tried})")
+    path = found[0].resolve()
+    module_name = f"essbench_user_{kind}_{name}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:  # the user's file: any error is theirs to fix
+        del sys.modules[module_name]
+        raise PluginError(
+            f"config: {where}: importing it raised {type(exc).__name__}: {exc}".splitlines()[0]
+        ) from exc
+    required = SAMPLER_REQUIRED if kind == "sampler" else TARGET_REQUIRED
+    missing = [attr for attr in required if not hasattr(module, attr)]
+    if missing:
+        raise PluginError(
+            f"config: {where}: defines no {', '.join(missing)} (a {kind} module must define"
+            f" {', '.join(required)}; see the README, 'Benchmark your own model')"
+        )
+    declared = getattr(module, "NAME", name)
+    if declared != name:
+        raise PluginError(f"config: {where}: declares NAME = {declared!r}, not {name!r}")
+    try:
+        plugins = _plugins(kind, name, module, file=str(path))
+    except (TypeError, ValueError) as exc:
+        raise PluginError(f"config: {where}: bad OPTIONS: {exc}") from exc
+    _USER[kind].update(plugins)
+    return plugins[name]
+
+
+def register_config(config: dict) -> list[str]:
+    """Register every ``file:`` sampler and target the config names; one line per problem."""
+    problems = []
+    for kind in ("sampler", "target"):
+        for name, entry in (config.get(f"{kind}s") or {}).items():
+            if isinstance(entry, dict) and entry.get("file"):
+                try:
+                    load_file(kind, name, entry["file"])
+                except PluginError as err:
+                    problems.append(str(err))
+    return problems
+
+
+def sampler_packages() -> tuple[str, ...]:
+    """Every package a sampler or target declares (their versions go into provenance)."""
+    names: list[str] = []
+    for plugin in [*samplers().values(), *targets().values()]:
+        for package in plugin.PACKAGES:
+            if package not in names:
+                names.append(package)
+    return tuple(names)
+
+
+def compatibility(sampler_module, target_module) -> str:
     """One README table cell: whether (and within what limits) the pair can run."""
     if sampler_module.NEEDS_GRADIENT and not target_module.GRADIENT:
         return "✗ needs gradients"
@@ -70,15 +271,21 @@ def compatibility(sampler_module: ModuleType, target_module: ModuleType) -> str:
 
 
 def compatibility_table() -> str:
-    """The sampler × target table of the README (tests/test_registry.py keeps it true)."""
-    names = list(targets())
+    """The sampler × target table of the README (tests/test_docs.py keeps it true)."""
+    names = list(_shipped_sorted("target"))
     lines = [
         "| sampler | " + " | ".join(f"`{t}`" for t in names) + " |",
         "|---|" + "---|" * len(names),
     ]
-    for name, module in samplers().items():
-        if getattr(module, "TEST_ONLY", False):
+    for name, plugin in _shipped_sorted("sampler").items():
+        if plugin.TEST_ONLY:
             continue
-        cells = [compatibility(module, targets()[t]) for t in names]
+        cells = [compatibility(plugin, _shipped("target")[t]) for t in names]
         lines.append(f"| `{name}` | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def forget_user() -> None:
+    """Drop every registered user file (tests)."""
+    for kind in _USER:
+        _USER[kind].clear()

@@ -1,12 +1,11 @@
-"""``results/summary.md``: the headline numbers, the seed comparison, failures, provenance."""
+"""``results/summary.md``: the headline numbers, the tutorial comparison, failures, provenance."""
 
 import math
 
 import pandas as pd
 
+from essbench import policy
 from essbench.plots import _order
-
-REFERENCE_SAMPLER = "pymc_nuts"
 
 
 def _ms(x: float) -> str:
@@ -15,16 +14,19 @@ def _ms(x: float) -> str:
     return f"{x:.3g}" if x < 100 else f"{x:.0f}"
 
 
-def headline(summary: pd.DataFrame, metric: str = "cost_per_ess_mean") -> str:
-    """Per target: median ms per ESS [min-max over seeds] per sampler and dim, and ratios."""
+def headline(
+    summary: pd.DataFrame, baseline: str | None = None, metric: str = "cost_per_ess_mean"
+) -> str:
+    """Per target: median ms per ESS [min-max over replicates] per sampler and dim, and the
+    ratio of each to the study's ``baseline`` sampler."""
     lines = []
     for target, sub in summary.groupby("target", sort=True):
         samplers = sorted(sub["sampler"].unique(), key=_order)
-        ref = REFERENCE_SAMPLER if REFERENCE_SAMPLER in samplers else samplers[0]
+        ref = baseline if baseline in samplers else samplers[0]
         lines.append(f"### {target}\n")
         lines.append(
             f"Median cost per effective sample in ms (`{metric}`: sampling seconds ÷ bulk ESS "
-            "averaged over parameters), with the [min–max] over seeds, and the ratio to "
+            "averaged over parameters), with the [min–max] over replicates, and the ratio to "
             f"`{ref}` (× more expensive).\n"
         )
         head = "| d | " + " | ".join(f"`{s}` ms/ESS" for s in samplers)
@@ -57,12 +59,12 @@ def headline(summary: pd.DataFrame, metric: str = "cost_per_ess_mean") -> str:
     return "\n".join(lines)
 
 
-def seed_comparison(runs: pd.DataFrame, published: dict) -> str:
+def tutorial_comparison(runs: pd.DataFrame, published: dict) -> str:
     ok = runs[(runs["status"] == "ok") & (runs["target"] == published["target"])]
     ok = ok[ok["dim"] == published["dim"]]
     lines = [
-        f"## The seed comparison ({published['target']}, d = {published['dim']})\n",
-        f"Published: {published['source']}. Ours: the median over seeds of sampling seconds "
+        f"## The tutorial comparison ({published['target']}, d = {published['dim']})\n",
+        f"Published: {published['source']}. Ours: the median over replicates of sampling seconds "
         "÷ mean bulk ESS, the same metric.\n",
         "| sampler | published ms/ESS | ours ms/ESS | ours ÷ published |",
         "|---|---|---|---|",
@@ -86,20 +88,21 @@ def seed_comparison(runs: pd.DataFrame, published: dict) -> str:
 
 def calibration_section(cal: pd.DataFrame) -> str:
     lines = [
-        "## ESS calibration across seeds\n",
-        "Estimator ESS ÷ empirical ESS (pooled over seeds and parameters; 95% interval). Near 1:"
+        "## ESS calibration across replicates\n",
+        "Estimator ESS ÷ empirical ESS (pooled over replicates and parameters; 95% interval)."
+        " Near 1:"
         " the bulk ESS is honest; above 1: the ESS (and the cost per ESS) is too optimistic.\n",
     ]
     if cal.empty:
         return "\n".join(lines + ["No successful runs to calibrate.\n"])
     lines += [
-        "| sampler | target | d | seeds | ratio | 95% interval |",
+        "| sampler | target | d | replicates | ratio | 95% interval |",
         "|---|---|---|---|---|---|",
     ]
     for r in cal.sort_values(["target", "sampler", "dim"]).itertuples():
         flag = "" if r.ratio_lo <= 1 <= r.ratio_hi else " ‡"
         lines.append(
-            f"| {r.sampler} | {r.target} | {r.dim} | {r.n_seeds} | {r.ratio:.2f}{flag} | "
+            f"| {r.sampler} | {r.target} | {r.dim} | {r.n_replicates} | {r.ratio:.2f}{flag} | "
             f"{r.ratio_lo:.2f}–{r.ratio_hi:.2f} |"
         )
     lines.append("\n‡ the interval excludes 1.")
@@ -138,30 +141,30 @@ def timing_section(runs: pd.DataFrame) -> str:
 
 
 def censored(runs: pd.DataFrame) -> str:
-    """Time-to-target-ESS runs that stopped short of the target (their cost is a bound)."""
+    """ESS-goal runs that stopped short of the target (their cost is a bound)."""
     if "censored" not in runs:
         return ""
     ok = runs[runs["status"] == "ok"]
-    target = ok["target_ess"].dropna()
+    target = ok["ess_goal"].dropna()
     goal = f"{target.iloc[0]:g}" if len(target) else "the target"
     sub = ok[ok["censored"].fillna(False).astype(bool)]
     lines = [
-        "## Censored runs (time to target ESS)\n",
+        "## Censored runs (time to the goal ESS)\n",
         f"Runs sample until their worst parameter's bulk ESS reaches {goal}. A censored run ran"
-        " out of budget (or hit its length cap) first: its time to target is only a lower"
+        " out of budget (or hit its length cap) first: its time to the goal is only a lower"
         " bound, and its cost per ESS comes from a chain too short for the target. Marked ≥ in"
         " the tables and with upward triangles in the figures.\n",
     ]
     if sub.empty:
         return "\n".join([*lines, f"None: all {len(ok)} runs reached the target.\n"])
     lines += [
-        "| sampler | target | d | seed | ESS reached | seconds spent | why it stopped |",
+        "| sampler | target | d | replicate | ESS reached | seconds spent | why it stopped |",
         "|---|---|---|---|---|---|---|",
     ]
     for r in sub.itertuples():
         lines.append(
-            f"| {r.sampler} | {r.target} | {r.dim} | {r.seed} | {r.ess_bulk_min_at_stop:.0f} |"
-            f" ≥ {r.time_to_target_seconds:.1f} | {r.censored_reason} |"
+            f"| {r.sampler} | {r.target} | {r.dim} | {r.replicate} | {r.ess_bulk_min_at_stop:.0f} |"
+            f" ≥ {r.time_to_goal_seconds:.1f} | {r.censored_reason} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -172,11 +175,13 @@ def failures(runs: pd.DataFrame) -> str:
         return "## Failed runs\n\nNone.\n"
     lines = [
         "## Failed runs\n",
-        "| sampler | target | d | seed | reason | log |",
+        "| sampler | target | d | replicate | reason | log |",
         "|---|---|---|---|---|---|",
     ]
     for r in bad.itertuples():
-        lines.append(f"| {r.sampler} | {r.target} | {r.dim} | {r.seed} | {r.reason} | `{r.log}` |")
+        lines.append(
+            f"| {r.sampler} | {r.target} | {r.dim} | {r.replicate} | {r.reason} | `{r.log}` |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -184,26 +189,22 @@ def flagged(runs: pd.DataFrame) -> str:
     lines = ["## Unreliable or biased runs\n"]
     ok = runs[runs["status"] == "ok"]
     for flag, why in (
-        (
-            "unreliable",
-            "ensemble chains shorter than 50 autocorrelation times (emcee's rule), "
-            "or R-hat above 1.01: their ESS, and so their cost, is not trustworthy",
-        ),
-        (
-            "biased",
-            "a mean or variance estimate is further from the known truth than its "
-            "Monte Carlo error allows (Bonferroni over parameters, family α = 0.001)",
-        ),
+        ("unreliable", policy.UNRELIABLE_MEANING),
+        ("biased", policy.BIASED_MEANING),
     ):
         if flag not in ok:
             continue
         sub = ok[ok[flag].fillna(False).astype(bool)]
         lines.append(f"- **{flag}** ({why}): {len(sub)} of {len(ok)} runs.")
         for key, g in sub.groupby(["sampler", "target", "dim"]):
-            lines.append(f"  - {key[0]} on {key[1]} at d = {key[2]}: seeds {sorted(g['seed'])}")
-    lines.append("\n† in the tables: at least one seed of that cell is flagged unreliable.")
+            lines.append(
+                f"  - {key[0]} on {key[1]} at d = {key[2]}: replicates {sorted(g['replicate'])}"
+            )
+    lines.append("\n† in the tables: at least one replicate of that cell is flagged unreliable.")
     if "censored" in ok:
-        lines.append("≥ in the tables: at least one seed of that cell is censored (see below).")
+        lines.append(
+            "≥ in the tables: at least one replicate of that cell is censored (see below)."
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -229,6 +230,7 @@ def summary_markdown(
     summary: pd.DataFrame,
     published: dict | None,
     calibration: pd.DataFrame | None = None,
+    baseline: str | None = None,
 ) -> str:
     n_ok = int((runs["status"] == "ok").sum())
     total = runs["sampling_seconds"].sum(skipna=True)
@@ -236,15 +238,16 @@ def summary_markdown(
         f"# essbench study `{study}`\n",
         f"{len(runs)} runs ({n_ok} succeeded) of {runs['sampler'].nunique()} samplers on "
         f"{runs['target'].nunique()} target(s) at d ∈ {sorted(runs['dim'].unique().tolist())}, "
-        f"seeds {sorted(runs['seed'].unique().tolist())}; {total:.1f} s of sampling in all. "
+        f"replicates {sorted(runs['replicate'].unique().tolist())};"
+        f" {total:.1f} s of sampling in all. "
         f"Config hash `{config_hash}`.\n",
         "Cost per effective sample = sampling seconds (warm-up + draws; compilation excluded) "
         "÷ ArviZ rank-normalized bulk ESS. Lower is better.\n",
         "## Headline\n",
-        headline(summary),
+        headline(summary, baseline),
     ]
     if published:
-        parts.append(seed_comparison(runs, published))
+        parts.append(tutorial_comparison(runs, published))
     if calibration is not None:
         parts.append(calibration_section(calibration))
     parts += [timing_section(runs), flagged(runs), censored(runs), failures(runs), machine(runs)]

@@ -14,33 +14,31 @@ BYTES = 8
 
 def _draw_count(sampler: str, options: dict, dim: int, growth: float = 1.0) -> int:
     """Draws a run holds: warm-up (when the sampler keeps it) plus ``growth`` x the kept
-    length (time-to-target-ESS runs may grow their chains up to ``max_growth`` times)."""
-    module = registry.sampler(sampler)
-    if module.ENSEMBLE:
-        return module.walkers(dim, options) * int(
-            int(options["burn"]) + growth * int(options["steps"])
-        )
-    chains = int(options.get("chains", 1))
-    return chains * int(int(options.get("tune", 0)) + growth * int(options.get("draws", 1000)))
+    length (ESS-goal runs may grow their chains up to ``max_growth`` times)."""
+    plugin = registry.sampler(sampler)
+    length = int(options[plugin.LENGTH_OPTION]) if plugin.LENGTH_OPTION else 1000
+    warmup = int(options[plugin.WARMUP_OPTION]) if plugin.WARMUP_OPTION else 0
+    chains = plugin.walkers(dim, options) if plugin.ENSEMBLE else int(options.get("chains", 1))
+    return chains * int(warmup + growth * length)
 
 
-def run_mem_mb(sampler: str, options: dict, dim: int, target_ess: dict | None = None) -> int:
+def run_mem_mb(sampler: str, options: dict, dim: int, ess_goal: dict | None = None) -> int:
     """Draws (plus warm-up kept by the sampler) x 4 copies (sampler, split, ranks, FFT)."""
-    growth = float(target_ess["max_growth"]) if target_ess else 1.0
+    growth = float(ess_goal["max_growth"]) if ess_goal else 1.0
     draws_mb = _draw_count(sampler, options, dim, growth) * dim * BYTES / 2**20
     return int(BASE_MB + math.ceil(4 * draws_mb))
 
 
 def run_runtime_min(
-    sampler: str, options: dict, dim: int, budget_seconds=None, target_ess: dict | None = None
+    sampler: str, options: dict, dim: int, budget_seconds=None, ess_goal: dict | None = None
 ) -> int:
     """Minutes: the run's budget with a margin when set, else a generous size-based guess.
 
-    In time-to-target-ESS mode the sampling budget bounds the run (a chunk never starts that
+    In ESS-goal mode the sampling budget bounds the run (a chunk never starts that
     would not fit), plus build, compile and the ESS checks: twice the budget, plus 10 min.
     """
-    if target_ess:
-        limit = 2 * float(target_ess["budget_seconds"])
+    if ess_goal:
+        limit = 2 * float(ess_goal["budget_seconds"])
         if budget_seconds:
             limit = min(limit, 1.5 * budget_seconds)
         return int(math.ceil(limit / 60)) + 10

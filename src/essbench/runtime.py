@@ -58,3 +58,9 @@ def start(smk, compiledir: str | None = None) -> None:
         redirect_stderr(str(smk.log[0]))
     pin_threads(int(smk.threads))
     set_compiledir(compiledir if compiledir is not None else smk.params.get("compiledir"))
+    # The study's own sampler and target files (checked by the config validation already).
+    from essbench import registry
+
+    problems = registry.register_config(getattr(smk, "config", None) or {})
+    if problems:
+        raise RuntimeError("\n".join(problems))

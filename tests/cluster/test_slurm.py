@@ -70,7 +70,7 @@ def test_tiny_study_runs_through_slurm(slurm_cluster, tiny_run, tmp_path):
     assert set(re.findall(r"^localrule (\w+):", out, re.M)) == {"all"}, out[-3000:]
     ran = set(re.findall(r"Finished jobid: \d+ \(Rule: (\w+)\)", out))
     assert {"compile", "sample", "aggregate", "figures", "summary"} <= ran
-    # Small runs were bundled: runs_per_job puts a cell's seeds in one `sample` job, and
+    # Small runs were bundled: runs_per_job puts a cell's replicates in one `sample` job, and
     # group-components puts several `sample` jobs in one SLURM job.
     stats = dict(re.findall(r"^(\w+)\s+(\d+)$", out, re.M))
     assert int(stats["sample"]) < len(tiny_run), stats

@@ -1,4 +1,4 @@
-# One tidy table of every run, and the summary across seeds.
+# One tidy table of every run, and the summary across replicates.
 
 
 rule aggregate:

@@ -40,8 +40,8 @@ wildcard_constraints:
     sampler=r"[A-Za-z0-9_]+",
     target=r"[A-Za-z0-9_]+",
     dim=r"\d+",
-    seed=r"\d+",
-    batch=r"s\d+(-\d+)?",
+    replicate=r"\d+",
+    batch=r"r\d+(-\d+)?",
     options=r"o[0-9a-f]+",
     backend=r"[a-z]+",
 
@@ -52,7 +52,7 @@ def batch_of(wildcards):
 
 
 def options_of(target):
-    return ebconfig.options_key(ebconfig.target_options(config, target))
+    return ebconfig.target_key(config, target)
 
 
 def compile_path(target, dim):
@@ -78,7 +78,7 @@ def batch_runs(wildcards):
     return [
         {
             "settings": ebconfig.run_settings(
-                config, run.sampler, run.target, run.dim, run.seed
+                config, run.sampler, run.target, run.dim, run.replicate
             ),
             "record": record_path(run),
             "draws": draws_path(run) if config["keep_draws"] else None,
@@ -88,20 +88,19 @@ def batch_runs(wildcards):
 
 
 def sampler_threads(wildcards):
-    sampler_module = registry.sampler(wildcards.sampler)
-    return sampler_module.threads(ebconfig.sampler_options(config, wildcards.sampler))
+    plugin = registry.sampler(wildcards.sampler)
+    return plugin.threads(ebconfig.sampler_options(config, wildcards.sampler))
 
 
 def sampler_env(wildcards):
-    # The sampler's conda env: envs/sampling.yaml, or the one its module names (ENV = "jax").
-    sampler_module = registry.sampler(wildcards.sampler)
-    return f"../../envs/{getattr(sampler_module, 'ENV', 'sampling')}.yaml"
+    # The conda env the sampler's module declares (ENV: "sampling", "jax", ...).
+    return f"../../envs/{registry.sampler(wildcards.sampler).ENV}.yaml"
 
 
 def run_mem_mb(wildcards):
     options = ebconfig.sampler_options(config, wildcards.sampler)
     return ebresources.run_mem_mb(
-        wildcards.sampler, options, int(wildcards.dim), config["target_ess"]
+        wildcards.sampler, options, int(wildcards.dim), config["ess_goal"]
     )
 
 
@@ -112,16 +111,15 @@ def batch_runtime(wildcards):
         options,
         int(wildcards.dim),
         config["run_budget_seconds"],
-        config["target_ess"],
+        config["ess_goal"],
     )
-    return per_run * len(batch_of(wildcards).seeds)
+    return per_run * len(batch_of(wildcards).replicates)
 
 
 def batch_inputs(wildcards):
     # ancient(): a shared model recompiled for another study is no reason to redo runs.
     inputs = {"model": ancient(compile_path(wildcards.target, wildcards.dim))}
-    target_module = registry.target(wildcards.target)
-    if getattr(target_module, "TRUTH", "analytic") == "reference":
+    if registry.target(wildcards.target).TRUTH == "reference":
         inputs["reference"] = ancient(reference_path(wildcards.target, wildcards.dim))
     return inputs
 

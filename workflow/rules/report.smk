@@ -57,6 +57,7 @@ rule summary:
         study=config["study"],
         config_hash=CONFIG_HASH,
         published=config.get("published"),
+        baseline=ebconfig.baseline(config),
     script:
         "../../scripts/summary.py"
 
@@ -84,6 +85,7 @@ rule paper:
     params:
         study=config["study"],
         config_hash=CONFIG_HASH,
+        baseline=ebconfig.baseline(config),
     script:
         "../../scripts/paper.py"
 

@@ -2,7 +2,7 @@
 # other in one process, so start-up (imports, model build, compilation) is paid once. Each
 # run is sampled and diagnosed in turn, and its record written atomically the moment it
 # finishes; a finished run (a record whose settings hash matches) is never recomputed, even
-# when its batch was killed half-way or the batch's seeds changed. The batch's own output is
+# when its batch was killed half-way or the batch's replicates changed. The batch's own output is
 # a manifest of the records it vouches for.
 
 

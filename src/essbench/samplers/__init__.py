@@ -1,27 +1,40 @@
 """Samplers: one module per sampler, all returning :class:`SamplerRun`.
 
-A sampler module defines:
+A sampler module declares everything about itself (the registry gives the rest of the code
+these declarations, and the shared rule for an optional one a module leaves out):
 
-- ``NAME`` (str): the name used in configs;
+- ``NAME`` (str): the name used in configs (a file outside the package may leave it out:
+  the config's name is used);
 - ``DESCRIPTION`` (str): one line for the README and the report;
 - ``NEEDS_GRADIENT`` (bool): whether the target must be differentiable;
 - ``ENSEMBLE`` (bool): whether it moves a set of walkers (then ``walkers(dim, options)``
   returns how many it will use and the config check demands at least ``2 * dim``);
-- ``DEFAULTS`` (dict): its options and their default values (a config may override any);
-- ``threads(options) -> int``: how many cores one run really keeps busy;
+- ``OPTIONS``: its options, each an :class:`essbench.options.Option` (name, type, default,
+  allowed range or choices, meaning): defaults, config checks and ``config/README.md`` come
+  from them;
 - ``run(problem, options, seed) -> SamplerRun``;
-- optionally ``ENV`` (str): the conda env (``envs/<ENV>.yaml``) its runs need, by default
-  ``"sampling"`` (the JAX samplers say ``"jax"``), and ``CHOICES`` (dict): the allowed values
-  of its string options;
-- optionally ``chunks(problem, options, seed)``: a generator for time-to-target-ESS runs
-  (:mod:`essbench.target_ess`) that first yields the same :class:`SamplerRun` as ``run``,
+- ``PACKAGES`` (distribution names whose versions go into every run's provenance),
+  ``ENV`` (the conda env ``envs/<ENV>.yaml`` its runs need; shared rule ``"sampling"``),
+  ``LENGTH_OPTION`` / ``WARMUP_OPTION`` (the options holding a run's kept length and its
+  warm-up: ESS-goal runs grow the first, memory requests count both),
+  ``TEXTBOOK_ALPHA`` (the textbook d-scaling exponent of its cost per ESS, or None),
+  ``COLOR`` and ``MARKER`` (its colour and marker in every figure: figures never give two
+  samplers one colour, see :func:`essbench.plots.colours`);
+- optionally ``threads(options) -> int``: how many cores one run keeps busy (shared rule:
+  ``min(chains, cores)`` when it has those options, else 1);
+- optionally ``VARIANTS``: other names for the same module with other defaults
+  (``{"emcee_vectorized": {"description": ..., "defaults": {"vectorize": True}, "color":
+  ..., "marker": ...}}``);
+- optionally ``chunks(problem, options, seed)``: a generator for ESS-goal runs
+  (:mod:`essbench.ess_goal`) that first yields the same :class:`SamplerRun` as ``run``,
   then, for each ``n`` sent to it, a :class:`SamplerRun` of ``n`` more draws of the same
   chains (their draws, seconds and work only: ``compile_seconds = warmup_seconds = 0``).
-  Without it, time-to-target runs restart ``run`` with more draws. ``LENGTH_OPTION`` names
-  the option holding a run's length when it is neither ``steps`` (ensembles) nor ``draws``.
+  Without it, time-to-target runs restart ``run`` with more draws.
 
 ``run`` must not time import, model build or compilation as sampling: it reports them in
-``compile_seconds``, and ``warmup_seconds + draw_seconds`` is the sampling time.
+``compile_seconds``, and ``warmup_seconds + draw_seconds`` is the sampling time. What it
+returns in ``settings`` and ``stats`` enters the run record as ``option_<name>`` and
+``stat_<name>`` (never over a core field).
 """
 
 from dataclasses import dataclass, field
@@ -54,8 +67,12 @@ class SamplerRun:
         return self.warmup_seconds + self.draw_seconds
 
 
-def merged_options(module, options: dict | None) -> dict:
-    """The sampler's defaults overridden by the config's options."""
-    merged = dict(module.DEFAULTS)
+def merged_options(plugin, options: dict | None) -> dict:
+    """The sampler's declared defaults overridden by ``options``."""
+    if isinstance(plugin, str):
+        from essbench import registry
+
+        plugin = registry.sampler(plugin)
+    merged = dict(plugin.DEFAULTS)
     merged.update(options or {})
     return merged

@@ -1,13 +1,31 @@
-"""Shared driver for emcee-based ensemble samplers (walkers as chains)."""
+"""Shared driver for ensemble samplers (walkers as chains): emcee's stretch move and zeus's
+slice moves differ only in the engine that advances the walkers."""
 
 import math
 from time import perf_counter
 
 import numpy as np
 
+from essbench.options import Option, count, positive
 from essbench.samplers import SamplerRun
 
-ENSEMBLE_DEFAULTS = {"burn": 1000, "steps": 2000, "nwalkers": None, "walkers_per_dim": 2.5}
+ENSEMBLE_OPTIONS = (
+    count("burn", 1000, "burn-in steps (timed as warm-up, not kept)", low=0),
+    count("steps", 2000, "kept steps"),
+    Option(
+        "nwalkers",
+        int,
+        None,
+        "walkers; unset means `walkers_per_dim × dim` rounded up to even, at least `2 dim + 2`",
+        low=2,
+        nullable=True,
+    ),
+    positive(
+        "walkers_per_dim",
+        2.5,
+        "walkers per dimension when `nwalkers` is unset (the tutorial used 124 at d = 50)",
+    ),
+)
 
 
 def walkers(dim: int, options: dict) -> int:
@@ -33,56 +51,80 @@ def prefault(n_floats: int) -> None:
     del block
 
 
-def run_emcee(problem, options: dict, seed: int, vectorize: bool) -> SamplerRun:
-    return next(emcee_chunks(problem, options, seed, vectorize))
+class Engine:
+    """Advances an ensemble: ``advance(n, init)`` runs ``n`` steps (from ``init`` the first
+    time) and returns the log-density calls they made; ``last(n)`` is the latest ``n`` steps'
+    positions, (steps, walkers, params); ``stats()`` the run's summary statistics."""
+
+    def __init__(self, sampler, nwalkers: int):
+        self.sampler, self.nwalkers, self.pending = sampler, nwalkers, None
+
+    def _run(self, start, n: int) -> int:  # pragma: no cover - each engine's own
+        raise NotImplementedError
+
+    def advance(self, n: int, init=None) -> int:
+        if init is not None:
+            self.pending = init
+        if n <= 0:
+            return 0
+        start, first = self.pending, self.pending is not None
+        self.pending = None
+        # The initial state is evaluated once (nwalkers calls), then the steps.
+        return self._run(start, n) + (self.nwalkers if first else 0)
+
+    def last(self, n: int) -> np.ndarray:
+        return self.sampler.get_chain()[-n:]
+
+    def stats(self) -> dict:
+        return {}
 
 
-def emcee_chunks(problem, options: dict, seed: int, vectorize: bool):
+def run_ensemble(problem, options: dict, seed: int, make_engine) -> SamplerRun:
+    return next(ensemble_chunks(problem, options, seed, make_engine))
+
+
+def ensemble_chunks(problem, options: dict, seed: int, make_engine):
     """Burn-in and ``steps`` kept steps, then (for each ``n`` sent) ``n`` more of the same
-    chains: the time-to-target-ESS protocol of :mod:`essbench.samplers`."""
-    import emcee
+    chains: the ESS-goal protocol of :mod:`essbench.samplers`.
 
+    ``make_engine(problem, nwalkers, rng, seed) -> Engine`` compiles what it needs and seeds
+    its sampler (after the initial points are drawn from ``rng``)."""
     start = perf_counter()
-    logp = problem.compile_logp_batched() if vectorize else problem.compile_logp()
     nwalkers = walkers(problem.dim, options)
     rng = np.random.RandomState(seed)
     init = problem.initial_points(nwalkers, rng)
+    engine = make_engine(problem, nwalkers, rng, seed)
     burn, steps = int(options["burn"]), int(options["steps"])
     prefault(2 * (burn + steps) * nwalkers * problem.ndim)
     compile_seconds = perf_counter() - start
-    sampler = emcee.EnsembleSampler(nwalkers, problem.ndim, logp, vectorize=vectorize)
-    sampler.random_state = rng.get_state()
 
     start = perf_counter()
-    state = sampler.run_mcmc(init, burn) if burn > 0 else init
+    calls_burn = engine.advance(burn, init)
     mid = perf_counter()
-    sampler.run_mcmc(state, steps)
+    calls = engine.advance(steps)
     end = perf_counter()
-
-    chain = sampler.get_chain(discard=burn)  # (steps, walkers, params)
     more = yield SamplerRun(
-        draws=_walkers_first(chain),
+        draws=_walkers_first(engine.last(steps)),
         compile_seconds=compile_seconds,
         warmup_seconds=mid - start,
         draw_seconds=end - mid,
         grad_evals=0,
-        # The initial state is evaluated once, then every walker once per step.
-        logp_evals=nwalkers * (1 + burn + steps),
+        logp_evals=calls_burn + calls,
         settings={"burn": burn, "steps": steps, "nwalkers": nwalkers},
-        stats={"acceptance_mean": float(np.mean(sampler.acceptance_fraction))},
+        stats={**engine.stats(), "logp_evals_burn": calls_burn},
     )
     while True:
         start = perf_counter()
-        sampler.run_mcmc(None, more)
+        calls = engine.advance(more)
         seconds = perf_counter() - start
         more = yield SamplerRun(
-            draws=_walkers_first(sampler.get_chain()[-more:]),
+            draws=_walkers_first(engine.last(more)),
             compile_seconds=0.0,
             warmup_seconds=0.0,
             draw_seconds=seconds,
             grad_evals=0,
-            logp_evals=nwalkers * more,
-            stats={"acceptance_mean": float(np.mean(sampler.acceptance_fraction))},
+            logp_evals=calls,
+            stats=engine.stats(),
         )
 
 

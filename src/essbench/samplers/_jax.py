@@ -41,16 +41,29 @@ from time import perf_counter
 
 import numpy as np
 
+from essbench.options import choice, count, probability
 from essbench.samplers import SamplerRun
 
-JAX_DEFAULTS = {
-    "tune": 1000,
-    "draws": 1000,
-    "chains": 2,
-    "target_accept": 0.8,
-    "chain_method": "sequential",
-}
-JAX_CHOICES = {"chain_method": ("sequential", "vectorized", "parallel")}
+CHAIN_METHODS = ("sequential", "vectorized", "parallel")
+
+
+def jax_options(min_tune: int = 0):
+    return (
+        count("tune", 1000, "warm-up (adaptation) steps per chain", low=min_tune),
+        count("draws", 1000, "kept steps per chain"),
+        count("chains", 2, "independent chains"),
+        probability("target_accept", 0.8, "NUTS step-size adaptation target"),
+        choice(
+            "chain_method",
+            "sequential",
+            "`sequential` (chains in turn, 1 core), `vectorized` (`vmap`, 1 core) or"
+            " `parallel` (`pmap`, one core per chain)",
+            CHAIN_METHODS,
+        ),
+    )
+
+
+JAX_PACKAGES = ("jax", "jaxlib")
 SINGLE_THREAD_FLAGS = ("--xla_cpu_multi_thread_eigen=false",)
 DEVICE_COUNT_FLAG = "--xla_force_host_platform_device_count"
 
@@ -143,8 +156,8 @@ def run_jax_nuts(problem, options: dict, seed: int, make_functions, start: float
 
     n_draws, chains = int(options["draws"]), int(options["chains"])
     method = options["chain_method"]
-    if method not in JAX_CHOICES["chain_method"]:
-        raise ValueError(f"chain_method {method!r}: not one of {JAX_CHOICES['chain_method']}")
+    if method not in CHAIN_METHODS:
+        raise ValueError(f"chain_method {method!r}: not one of {CHAIN_METHODS}")
     if method == "parallel" and jax.local_device_count() < chains:
         raise RuntimeError(
             f"chain_method='parallel' needs {chains} CPU devices, JAX has"

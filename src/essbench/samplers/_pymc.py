@@ -1,7 +1,7 @@
 """Shared driver for samplers run through ``pm.sample`` (NUTS and PyMC's gradient-free steps).
 
 A throw-away ``pm.sample(tune=1, draws=1, chains=1)`` pays compilation first (reported as
-``compile_seconds``); the timed call is then one whole ``pm.sample``, as in the seed tutorial.
+``compile_seconds``); the timed call is then one whole ``pm.sample``, as in the tutorial.
 Its wall time is split into warm-up and draws in proportion to the per-draw
 ``perf_counter_diff`` that PyMC records (summed over chains) when the step method records it,
 else in proportion to iterations; either is right whether chains run in parallel or in turn.
@@ -13,13 +13,22 @@ from time import perf_counter
 
 import numpy as np
 
+from essbench.options import count, probability
 from essbench.samplers import SamplerRun
 
-PM_DEFAULTS = {"tune": 1000, "draws": 1000, "chains": 2, "cores": 2}
+
+def pm_options(tune: int = 1000, draws: int = 1000):
+    """The options of every ``pm.sample`` sampler (its threads: ``min(chains, cores)``)."""
+    return (
+        count("tune", tune, "warm-up (tuning) iterations per chain, timed as warm-up", low=0),
+        count("draws", draws, "kept iterations per chain"),
+        count("chains", 2, "independent chains"),
+        count("cores", 2, "chains run in parallel (the job's threads: min(chains, cores))"),
+    )
 
 
-def chain_threads(options: dict) -> int:
-    return max(1, min(int(options["chains"]), int(options["cores"])))
+TARGET_ACCEPT = probability("target_accept", 0.8, "NUTS step-size adaptation target")
+PM_PACKAGES = ("pymc", "pytensor")
 
 
 def stack(group, names) -> np.ndarray:
@@ -49,7 +58,7 @@ def _stat_sum(group, name):
 def run_pm_sample(problem, options: dict, seed: int, step=None, **sample_kwargs) -> SamplerRun:
     """``step``: a function of the model returning a step method (None: PyMC's NUTS)."""
     # ``pm.sample`` ends with convergence checks that import arviz_stats (and SciPy) on first
-    # use: about 1 s, which the throw-away call below skips (one chain) and which the seed's
+    # use: about 1 s, which the throw-away call below skips (one chain) and which the tutorial's
     # script pays before its timer, at ``import arviz``. Pay it here, outside every timer.
     import arviz_stats  # noqa: F401
     import pymc as pm

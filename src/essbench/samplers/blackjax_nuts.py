@@ -13,10 +13,10 @@ and XLA flags: see ``_jax``.
 from time import perf_counter
 
 from essbench.samplers._jax import (
-    JAX_CHOICES,
-    JAX_DEFAULTS,
+    JAX_PACKAGES,
     chain_threads,
     import_jax,
+    jax_options,
     run_jax_nuts,
 )
 
@@ -24,9 +24,15 @@ NAME = "blackjax_nuts"
 DESCRIPTION = "BlackJAX NUTS (JAX, window adaptation) on the PyMC model's JAX log-density"
 NEEDS_GRADIENT = True
 ENSEMBLE = False
-DEFAULTS = dict(JAX_DEFAULTS)
-CHOICES = dict(JAX_CHOICES)
+OPTIONS = jax_options(min_tune=1)
+PACKAGES = ("blackjax", *JAX_PACKAGES)
 ENV = "jax"
+LENGTH_OPTION = "draws"
+WARMUP_OPTION = "tune"
+TEXTBOOK_ALPHA = 1.25
+COLOR, MARKER = "#D55E00", "X"
+# Short enough for a quick correctness run (tests/test_samplers.py), long enough to pass it.
+QUICK_OPTIONS = {"tune": 300, "draws": 300, "chains": 2}
 
 
 def threads(options: dict) -> int:
@@ -34,8 +40,6 @@ def threads(options: dict) -> int:
 
 
 def run(problem, options: dict, seed: int):
-    if int(options["tune"]) < 1:
-        raise ValueError("blackjax_nuts needs tune >= 1 (its step size comes from warm-up)")
     start = perf_counter()
     import_jax(int(options["chains"]))
     return run_jax_nuts(problem, options, seed, _functions, start)

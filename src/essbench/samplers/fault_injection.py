@@ -9,6 +9,7 @@ import time
 
 import numpy as np
 
+from essbench.options import choice, count, positive
 from essbench.samplers import SamplerRun
 
 NAME = "fault_injection"
@@ -16,12 +17,25 @@ TEST_ONLY = True  # left out of the README tables
 DESCRIPTION = "test-only: fails on purpose (exception, NaN draws, or a hang)"
 NEEDS_GRADIENT = False
 ENSEMBLE = False
-DEFAULTS = {"mode": "raise", "seconds": 60, "draws": 200, "chains": 2}
-CHOICES = {"mode": ("ok", "raise", "nan", "sleep")}
-
-
-def threads(options: dict) -> int:
-    return 1
+OPTIONS = (
+    choice(
+        "mode",
+        "raise",
+        "`raise`, `nan` (non-finite draws), `sleep` (for `seconds`, to exceed the budget) or `ok`",
+        ("ok", "raise", "nan", "sleep"),
+    ),
+    positive("seconds", 60.0, "how long `sleep` sleeps"),
+    count("draws", 200, "draws per chain it returns"),
+    count("chains", 2, "chains it returns"),
+)
+PACKAGES = ()
+ENV = "sampling"
+LENGTH_OPTION = "draws"
+WARMUP_OPTION = None
+TEXTBOOK_ALPHA = None
+COLOR, MARKER = "#332288", "x"
+# Short enough for a quick correctness run (tests/test_samplers.py), long enough to pass it.
+QUICK_OPTIONS = {"mode": "ok"}
 
 
 def run(problem, options: dict, seed: int) -> SamplerRun:

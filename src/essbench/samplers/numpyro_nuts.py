@@ -13,10 +13,10 @@ steps) over warm-up and draws. Chains, threads and XLA flags: see ``_jax``.
 from time import perf_counter
 
 from essbench.samplers._jax import (
-    JAX_CHOICES,
-    JAX_DEFAULTS,
+    JAX_PACKAGES,
     chain_threads,
     import_jax,
+    jax_options,
     run_jax_nuts,
 )
 
@@ -24,9 +24,15 @@ NAME = "numpyro_nuts"
 DESCRIPTION = "NumPyro NUTS (JAX) on the PyMC model's JAX log-density"
 NEEDS_GRADIENT = True
 ENSEMBLE = False
-DEFAULTS = dict(JAX_DEFAULTS)
-CHOICES = dict(JAX_CHOICES)
+OPTIONS = jax_options(min_tune=0)
+PACKAGES = ("numpyro", *JAX_PACKAGES)
 ENV = "jax"
+LENGTH_OPTION = "draws"
+WARMUP_OPTION = "tune"
+TEXTBOOK_ALPHA = 1.25
+COLOR, MARKER = "#009E73", "s"
+# Short enough for a quick correctness run (tests/test_samplers.py), long enough to pass it.
+QUICK_OPTIONS = {"tune": 300, "draws": 300, "chains": 2}
 
 
 def threads(options: dict) -> int:

@@ -1,7 +1,7 @@
 """nutpie: NUTS in Rust on the PyMC model compiled by PyTensor (Numba backend by default).
 
 ``nutpie.compile_pymc_model`` (once per batch: ``Problem.cache``) and a throw-away one-chain
-``nutpie.sample`` (the seed protocol's warm-up call, which pays nutpie's first-use set-up, an
+``nutpie.sample`` (the tutorial protocol's warm-up call, which pays nutpie's first-use set-up, an
 import among it) are timed as compilation; the real ``nutpie.sample`` as sampling. nutpie
 returns after all chains finish, so its wall time is split into warm-up and draws in
 proportion to the gradient evaluations (tree sizes) of each phase.
@@ -12,17 +12,21 @@ from time import perf_counter
 import numpy as np
 
 from essbench.samplers import SamplerRun
-from essbench.samplers._pymc import PM_DEFAULTS, chain_threads, per_draw_stats, stack
+from essbench.samplers._pymc import PM_PACKAGES, per_draw_stats, pm_options, stack
 
 NAME = "nutpie"
 DESCRIPTION = "nutpie NUTS (Rust) on the compiled PyMC model"
 NEEDS_GRADIENT = True
 ENSEMBLE = False
-DEFAULTS = dict(PM_DEFAULTS)
-
-
-def threads(options: dict) -> int:
-    return chain_threads(options)
+OPTIONS = pm_options()
+PACKAGES = ("nutpie", *PM_PACKAGES)
+ENV = "sampling"
+LENGTH_OPTION = "draws"
+WARMUP_OPTION = "tune"
+TEXTBOOK_ALPHA = 1.25
+COLOR, MARKER = "#E69F00", "D"
+# Short enough for a quick correctness run (tests/test_samplers.py), long enough to pass it.
+QUICK_OPTIONS = {"tune": 300, "draws": 300, "chains": 2, "cores": 1}
 
 
 def run(problem, options: dict, seed: int) -> SamplerRun:

@@ -1,16 +1,20 @@
 """PyMC's random-walk Metropolis (``pm.Metropolis``, adaptive proposal scale during tuning)."""
 
-from essbench.samplers._pymc import PM_DEFAULTS, chain_threads, run_pm_sample
+from essbench.samplers._pymc import PM_PACKAGES, pm_options, run_pm_sample
 
 NAME = "pymc_metropolis"
 DESCRIPTION = "PyMC random-walk Metropolis (pm.Metropolis)"
 NEEDS_GRADIENT = False
 ENSEMBLE = False
-DEFAULTS = {**PM_DEFAULTS, "tune": 2000, "draws": 5000}
-
-
-def threads(options: dict) -> int:
-    return chain_threads(options)
+OPTIONS = pm_options(tune=2000, draws=5000)
+PACKAGES = PM_PACKAGES
+ENV = "sampling"
+LENGTH_OPTION = "draws"
+WARMUP_OPTION = "tune"
+TEXTBOOK_ALPHA = 2.0  # random-walk Metropolis: d steps per ESS, each O(d)
+COLOR, MARKER = "#F0E442", "v"
+# Short enough for a quick correctness run (tests/test_samplers.py), long enough to pass it.
+QUICK_OPTIONS = {"tune": 1000, "draws": 3000, "chains": 2, "cores": 1}
 
 
 def run(problem, options: dict, seed: int):

@@ -1,16 +1,20 @@
-"""PyMC's own NUTS, ``pm.sample(nuts_sampler="pymc")``, timed as the seed tutorial does."""
+"""PyMC's own NUTS, ``pm.sample(nuts_sampler="pymc")``, timed as the tutorial does."""
 
-from essbench.samplers._pymc import PM_DEFAULTS, chain_threads, run_pm_sample
+from essbench.samplers._pymc import PM_PACKAGES, TARGET_ACCEPT, pm_options, run_pm_sample
 
 NAME = "pymc_nuts"
 DESCRIPTION = "PyMC NUTS (pm.sample, nuts_sampler='pymc')"
 NEEDS_GRADIENT = True
 ENSEMBLE = False
-DEFAULTS = {**PM_DEFAULTS, "target_accept": 0.8}
-
-
-def threads(options: dict) -> int:
-    return chain_threads(options)
+OPTIONS = (*pm_options(), TARGET_ACCEPT)
+PACKAGES = PM_PACKAGES
+ENV = "sampling"
+LENGTH_OPTION = "draws"
+WARMUP_OPTION = "tune"
+TEXTBOOK_ALPHA = 1.25  # HMC/NUTS: d^(1/4) more steps per ESS, each O(d)
+COLOR, MARKER = "#0072B2", "o"
+# Short enough for a quick correctness run (tests/test_samplers.py), long enough to pass it.
+QUICK_OPTIONS = {"tune": 300, "draws": 300, "chains": 2, "cores": 1}
 
 
 def run(problem, options: dict, seed: int):

@@ -1,20 +1,26 @@
 """Targets: one module per target distribution.
 
-A target module defines:
+A target module declares everything about itself (shipped ones in this package; a config
+may name one in any file, ``targets: {my_model: {file: models/my_model.py}}``):
 
-- ``NAME`` (str): the name used in configs;
-- ``DESCRIPTION`` (str): one line for the README and the report;
-- ``GRADIENT`` (bool): whether its log-density has gradients (PyTensor can differentiate it);
-- ``MIN_DIM`` / ``MAX_DIM`` (int or None): the dimensions it supports;
+- ``NAME`` (str): the name used in configs (a file outside the package may leave it out);
 - ``build_model(dim, **options) -> pymc.Model``: the model (import PyMC inside the function);
-- ``truth(dim, **options) -> essbench.targets.Truth``: the known mean and variance of every
-  parameter, in the order of the flattened value variables;
-- ``initial_points(dim, n, rng, **options) -> ndarray (n, dim)``: starting points for
-  ensemble samplers (``rng`` is a ``numpy.random.RandomState``);
+- ``DESCRIPTION`` (str): one line for the README and the report;
+- ``OPTIONS``: the options of ``build_model`` (and of ``truth``), each an
+  :class:`essbench.options.Option`;
+- ``GRADIENT`` (bool, shared rule True): whether its log-density has gradients;
+- ``MIN_DIM`` / ``MAX_DIM`` (int or None, shared rule None): the dimensions it supports;
+- ``PACKAGES`` (distribution names for provenance) and ``ENV`` (its conda env, shared rule
+  ``"sampling"``);
 - either ``truth(dim, **options) -> Truth`` with exact moments and ``sample_truth(dim, n,
   rng, **options)`` giving independent exact draws (tests check one against the other), or
-  ``TRUTH = "reference"`` and ``REFERENCE`` (NUTS settings): the ``reference`` rule then
-  computes the moments once, gated (R-hat < 1.01, no divergences, bulk ESS > 10,000).
+  no ``truth`` (``TRUTH = "reference"``): the ``reference`` rule then computes the moments
+  once with the NUTS settings ``REFERENCE_NUTS`` (shared rule: 4 chains x 10,000 draws after
+  1,000 warm-up steps, target_accept 0.9), gated (R-hat < 1.01, no divergences, bulk ESS >
+  10,000);
+- optionally ``initial_points(dim, n, rng, **options) -> ndarray (n, dim)``: starting points
+  for ensemble samplers (``rng`` is a ``numpy.random.RandomState``); shared rule: the
+  model's initial point plus N(0, 0.1²) jitter per coordinate.
 
 Parameters are the flattened value variables, i.e. the unconstrained space every sampler
 moves in (for a positive parameter, its logarithm).
@@ -47,7 +53,7 @@ class Truth:
 
 
 def is_reference(module) -> bool:
-    return getattr(module, "TRUTH", "analytic") == "reference"
+    return module.TRUTH == "reference"
 
 
 def load_truth(target: str, dim: int, options: dict, reference_json=None) -> Truth:

@@ -3,6 +3,7 @@ N(0, 1). Truth: means 0; Var(x1) = 100, Var(x2) = 1 + 2·10⁴ b², the rest 1."
 
 import numpy as np
 
+from essbench.options import Option
 from essbench.targets import Truth
 
 NAME = "banana"
@@ -11,6 +12,8 @@ GRADIENT = True
 MIN_DIM = 2
 MAX_DIM = None
 DEFAULT_B = 0.03
+OPTIONS = (Option("b", float, DEFAULT_B, "twist of Haario's banana (0: a Gaussian)", low=0.0),)
+PACKAGES = ()
 
 
 def build_model(dim: int, b: float = DEFAULT_B):

@@ -12,10 +12,12 @@ NAME = "eight_schools"
 DESCRIPTION = "eight schools, non-centered hierarchical model (reference truth)"
 GRADIENT = True
 MIN_DIM = 10
+OPTIONS = ()
+PACKAGES = ()
 MAX_DIM = 10
 TRUTH = "reference"
 # The reference run: 8 chains x 5,000 draws after 2,000 warm-up steps, target_accept 0.99.
-REFERENCE = {"chains": 8, "tune": 2000, "draws": 5000, "target_accept": 0.99}
+REFERENCE_NUTS = {"chains": 8, "tune": 2000, "draws": 5000, "target_accept": 0.99}
 
 Y = np.array([28.0, 8.0, -3.0, 7.0, -1.0, 1.0, 18.0, 12.0])
 SIGMA = np.array([15.0, 10.0, 16.0, 11.0, 9.0, 11.0, 10.0, 18.0])

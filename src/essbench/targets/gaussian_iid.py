@@ -1,13 +1,15 @@
-"""The seed's target: ``x ~ Normal(0, 1)`` with ``shape=dim``."""
+"""The tutorial's target: ``x ~ Normal(0, 1)`` with ``shape=dim``."""
 
 import numpy as np
 
 from essbench.targets import Truth
 
 NAME = "gaussian_iid"
-DESCRIPTION = "independent standard normals, N(0, I_d) (the seed tutorial's target)"
+DESCRIPTION = "independent standard normals, N(0, I_d) (the tutorial's target)"
 GRADIENT = True
 MIN_DIM = 1
+OPTIONS = ()
+PACKAGES = ()
 MAX_DIM = None
 
 
@@ -24,7 +26,7 @@ def truth(dim: int) -> Truth:
 
 
 def initial_points(dim: int, n: int, rng: np.random.RandomState) -> np.ndarray:
-    # The seed tutorial starts emcee's walkers at ``np.random.randn(nwalkers, ndim)``.
+    # The tutorial starts emcee's walkers at ``np.random.randn(nwalkers, ndim)``.
     return rng.randn(n, dim)
 
 

@@ -3,6 +3,7 @@ and Q a random rotation (fixed by ``rotation_seed``). Known covariance, so known
 
 import numpy as np
 
+from essbench.options import Option, count
 from essbench.targets import Truth
 
 NAME = "gaussian_illcond"
@@ -11,6 +12,11 @@ GRADIENT = True
 MIN_DIM = 2
 MAX_DIM = None
 DEFAULT_CONDITION = 100.0
+OPTIONS = (
+    Option("condition", float, DEFAULT_CONDITION, "condition number of Σ", low=1.0),
+    count("rotation_seed", 0, "seed of the random rotation", low=0),
+)
+PACKAGES = ()
 
 
 def covariance(dim: int, condition: float = DEFAULT_CONDITION, rotation_seed: int = 0):

@@ -12,6 +12,8 @@ NAME = "neals_funnel"
 DESCRIPTION = "Neal's funnel (centered), v ~ N(0, 3), x | v ~ N(0, exp(v/2))"
 GRADIENT = True
 MIN_DIM = 2
+OPTIONS = ()
+PACKAGES = ()
 MAX_DIM = None
 
 

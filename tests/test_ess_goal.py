@@ -1,12 +1,12 @@
-"""Time-to-target-ESS runs: the continue and restart strategies, censoring, real chunks."""
+"""ESS-goal runs: the continue and restart strategies, censoring, real chunks."""
 
 import numpy as np
 import pytest
 
 from essbench import registry
+from essbench.ess_goal import run_to_goal
 from essbench.problem import build_problem
 from essbench.samplers import SamplerRun, merged_options
-from essbench.target_ess import run_to_target
 
 
 class _IID:
@@ -14,6 +14,7 @@ class _IID:
 
     NAME = "iid"
     ENSEMBLE = False
+    LENGTH_OPTION = "draws"
     SECONDS_PER_DRAW = 1e-3
 
     def __init__(self):
@@ -53,43 +54,43 @@ class _ChunkedIID(_IID):
 
 def test_restart_runs_again_with_more_draws_until_the_target_and_adds_up_the_time():
     module = _IID()
-    run, info = run_to_target(module, None, {"draws": 50}, 1, target=800, budget_seconds=60)
-    assert module.lengths[0] == 50 and len(module.lengths) == info["target_ess_steps"] >= 2
+    run, info = run_to_goal(module, None, {"draws": 50}, 1, goal=800, budget_seconds=60)
+    assert module.lengths[0] == 50 and len(module.lengths) == info["ess_goal_steps"] >= 2
     assert all(b >= 2 * a for a, b in zip(module.lengths, module.lengths[1:], strict=False))
     assert run.draws.shape[1] == module.lengths[-1] == run.settings["draws"]
-    assert info["target_ess_reached"] and not info["censored"]
+    assert info["ess_goal_reached"] and not info["censored"]
     assert info["ess_bulk_min_at_stop"] >= 800
-    # Every attempt's sampling time counts towards the time to target; the run's own is the last.
+    # Every attempt's sampling time counts towards the time to the goal; the run's own is the last.
     spent = sum(0.5 + n * module.SECONDS_PER_DRAW for n in module.lengths)
-    assert info["time_to_target_seconds"] == pytest.approx(spent)
+    assert info["time_to_goal_seconds"] == pytest.approx(spent)
     assert run.sampling_seconds == pytest.approx(0.5 + module.lengths[-1] * 1e-3)
 
 
 def test_continue_extends_the_same_run_in_chunks():
     module = _ChunkedIID()
-    run, info = run_to_target(module, None, {"draws": 50}, 1, target=800, budget_seconds=60)
-    assert info["target_ess_strategy"] == "continue" and info["target_ess_reached"]
+    run, info = run_to_goal(module, None, {"draws": 50}, 1, goal=800, budget_seconds=60)
+    assert info["ess_goal_strategy"] == "continue" and info["ess_goal_reached"]
     assert run.draws.shape[1] == sum(module.lengths) == run.settings["draws"]
     assert run.grad_evals == 10 * sum(module.lengths)
     assert run.warmup_seconds == pytest.approx(0.5)  # warm-up paid once
-    assert info["time_to_target_seconds"] == pytest.approx(run.sampling_seconds)
+    assert info["time_to_goal_seconds"] == pytest.approx(run.sampling_seconds)
 
 
 @pytest.mark.parametrize("module", [_IID, _ChunkedIID])
 def test_a_run_out_of_budget_is_censored_with_its_draws_kept(module):
     module = module()
     module.SECONDS_PER_DRAW = 0.01  # 50 draws: 1 s; the target needs ~10x more
-    run, info = run_to_target(module, None, {"draws": 50}, 1, target=1000, budget_seconds=3)
-    assert info["censored"] and not info["target_ess_reached"]
+    run, info = run_to_goal(module, None, {"draws": 50}, 1, goal=1000, budget_seconds=3)
+    assert info["censored"] and not info["ess_goal_reached"]
     assert info["censored_reason"].startswith("budget:")
-    assert info["time_to_target_seconds"] <= 3
+    assert info["time_to_goal_seconds"] <= 3
     assert run.draws.shape[1] >= 50 and info["ess_bulk_min_at_stop"] < 1000
 
 
 @pytest.mark.parametrize("module", [_IID, _ChunkedIID])
 def test_the_length_cap_censors_a_run_that_would_grow_past_it(module):
-    run, info = run_to_target(
-        module(), None, {"draws": 50}, 1, target=5000, budget_seconds=600, max_growth=4
+    run, info = run_to_goal(
+        module(), None, {"draws": 50}, 1, goal=5000, budget_seconds=600, max_growth=4
     )
     assert info["censored"] and info["censored_reason"].startswith("length cap:")
     assert run.draws.shape[1] <= 200
@@ -132,8 +133,8 @@ def test_pymc_sampler_restarts_to_the_target():
     module = registry.sampler("pymc_metropolis")
     problem = build_problem("gaussian_iid", 2)
     options = merged_options(module, {"tune": 200, "draws": 100, "chains": 2, "cores": 1})
-    run, info = run_to_target(module, problem, options, 3, target=300, budget_seconds=120)
-    assert info["target_ess_strategy"] == "restart" and info["target_ess_reached"]
+    run, info = run_to_goal(module, problem, options, 3, goal=300, budget_seconds=120)
+    assert info["ess_goal_strategy"] == "restart" and info["ess_goal_reached"]
     assert run.draws.shape[1] == run.settings["draws"] > 100
 
 
@@ -152,8 +153,8 @@ def _snapshot(folder):
 
 
 @pytest.mark.workflow
-def test_time_to_target_study_records_reached_and_censored_runs(tiny_run):
-    """config/test/target_ess.yaml: NUTS restarts to the target; emcee's length cap censors it,
+def test_ess_goal_study_records_reached_and_censored_runs(tiny_run):
+    """config/test/ess_goal.yaml: NUTS restarts to the target; emcee's length cap censors it,
     and the tables, the summary and the HTML report say so.
 
     It runs in the tiny study's directory, after it, as a user runs a second study beside the
@@ -166,7 +167,7 @@ def test_time_to_target_study_records_reached_and_censored_runs(tiny_run):
     tiny = REPO / "config" / "test" / "tiny.yaml"
     before = _snapshot(tmp_path / "results" / "tiny")
     shared_d2 = _snapshot(tmp_path / "results" / "shared" / "compile" / "gaussian_iid" / "d2")
-    config = REPO / "config" / "test" / "target_ess.yaml"
+    config = REPO / "config" / "test" / "ess_goal.yaml"
     snakemake("--cores", "2", "--configfile", str(config), cwd=tmp_path)
     assert _snapshot(tmp_path / "results" / "tiny") == before
     # The model both studies use was compiled once, for the first.
@@ -177,18 +178,18 @@ def test_time_to_target_study_records_reached_and_censored_runs(tiny_run):
     for study in (tiny, config):
         proc = snakemake("-n", "--configfile", str(study), cwd=tmp_path)
         assert "Nothing to be done" in proc.stdout + proc.stderr, study.name
-    runs = pd.read_parquet(tmp_path / "results" / "target_ess_test" / "tables" / "runs.parquet")
+    runs = pd.read_parquet(tmp_path / "results" / "ess_goal_test" / "tables" / "runs.parquet")
     assert (runs["status"] == "ok").all(), runs[["sampler", "reason"]]
     nuts, emcee = runs[runs["sampler"] == "pymc_nuts"], runs[runs["sampler"] == "emcee"]
-    assert (nuts["target_ess_strategy"] == "restart").all()
+    assert (nuts["ess_goal_strategy"] == "restart").all()
     assert not nuts["censored"].any() and (nuts["ess_bulk_min"] >= 300).all()
-    assert (nuts["time_to_target_seconds"] >= nuts["sampling_seconds"]).all()
-    assert (emcee["target_ess_strategy"] == "continue").all() and emcee["censored"].all()
+    assert (nuts["time_to_goal_seconds"] >= nuts["sampling_seconds"]).all()
+    assert (emcee["ess_goal_strategy"] == "continue").all() and emcee["censored"].all()
     assert emcee["censored_reason"].str.startswith("length cap").all()
     assert (emcee["n_draws"] == 400).all() and (emcee["ess_bulk_min"] < 300).all()
-    summary = pd.read_csv(tmp_path / "results" / "target_ess_test" / "tables" / "summary.csv")
+    summary = pd.read_csv(tmp_path / "results" / "ess_goal_test" / "tables" / "summary.csv")
     assert (summary.loc[summary["sampler"] == "emcee", "n_censored"] == 1).all()
-    text = (tmp_path / "results" / "target_ess_test" / "summary.md").read_text()
+    text = (tmp_path / "results" / "ess_goal_test" / "summary.md").read_text()
     section = text[text.index("## Censored runs") : text.index("## Failed runs")]
     assert section.count("| emcee | gaussian_iid |") == 2 and "pymc_nuts" not in section
-    assert "Censored runs" in (tmp_path / "results" / "target_ess_test" / "report.html").read_text()
+    assert "Censored runs" in (tmp_path / "results" / "ess_goal_test" / "report.html").read_text()

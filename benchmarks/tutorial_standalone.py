@@ -1,15 +1,15 @@
-"""The seed tutorial's comparison as a plain script (no Snakemake, no essbench).
+"""The tutorial's comparison as a plain script (no Snakemake, no essbench).
 
 Follows the exoplanet tutorial line by line, with two updates for today's stack:
 ``pmx.utils.Evaluator(model.logp(), model=model)`` becomes ``model.compile_logp()`` (the same
 compiled PyMC log-density called once per walker), and ``nuts_sampler="pymc"`` is explicit.
-One setting is made explicit to match ``config/seed.yaml``: ``cores`` (default 2). The tutorial
+One setting is made explicit to match ``config/tutorial.yaml``: ``cores`` (default 2). The tutorial
 leaves it to PyMC, whose default is ``min(4, cpu_count // 2)``: 1 on a 2-CPU machine, where
 the two chains then run one after the other instead of in parallel.
 Costs use ArviZ's bulk ESS averaged over the 50 parameters, as the tutorial does (emcee: the
 5000 kept steps, walkers as chains). Prints one JSON line.
 
-    python benchmarks/seed_standalone.py [--seed N] [--cores N]
+    python benchmarks/tutorial_standalone.py [--seed N] [--cores N]
 """
 
 import argparse

@@ -1,6 +1,6 @@
-"""Time-to-target-ESS runs: sample until the worst parameter's bulk ESS reaches a target.
+"""ESS-goal runs: sample until the worst parameter's bulk ESS reaches the study's ESS goal.
 
-A study with ``target_ess: {ess: 400, budget_seconds: 1800}`` runs every sampler this way
+A study with ``ess_goal: {ess: 400, budget_seconds: 1800}`` runs every sampler this way
 instead of for a fixed number of draws. Two strategies, chosen by what the sampler offers:
 
 - **continue** (the sampler module has ``chunks``): warm up and draw the configured length,
@@ -10,15 +10,15 @@ instead of for a fixed number of draws. Two strategies, chosen by what the sampl
 - **restart** (every other sampler, e.g. one ``pm.sample`` call per run): run the configured
   length; when the ESS falls short, run again from scratch with more draws (from the ESS
   shortfall, at least twice as many). The draws, ESS and cost per ESS are the final
-  attempt's; ``time_to_target_seconds`` adds up every attempt, because that is what reaching
-  the target took.
+  attempt's; ``time_to_goal_seconds`` adds up every attempt, because that is what reaching
+  the goal took.
 
-A run stops without reaching the target when its next chunk or attempt would not fit in the
+A run stops without reaching the goal when its next chunk or attempt would not fit in the
 sampling budget (``budget_seconds``) or would make the chain longer than ``max_growth``
 times the configured length (this bounds memory). Such a run is **censored**: its time to
-target is only a lower bound; its draws and diagnostics are kept and reported as usual, and
+goal is only a lower bound; its draws and diagnostics are kept and reported as usual, and
 tables, figures and the summary mark it. The ESS checks between chunks are not sampling time
-and are reported as ``target_ess_check_seconds``.
+and are reported as ``ess_goal_check_seconds``.
 """
 
 import math
@@ -30,7 +30,7 @@ import numpy as np
 from essbench import metrics
 from essbench.samplers import SamplerRun
 
-# Aim a little past the target: the ESS of a longer chain is itself an estimate.
+# Aim a little past the goal: the ESS of a longer chain is itself an estimate.
 OVERSHOOT = 1.2
 # A chunk adds at least this fraction of the chain (fewer checks) ...
 MIN_CHUNK = 0.25
@@ -38,52 +38,53 @@ MIN_CHUNK = 0.25
 MIN_RESTART_GROWTH = 2.0
 
 
-def length_option(module) -> str:
-    """The option that sets a run's length: ``steps`` for ensembles, else ``draws``."""
-    return getattr(module, "LENGTH_OPTION", "steps" if module.ENSEMBLE else "draws")
+def length_option(plugin) -> str | None:
+    """The option that sets a run's length, as the sampler declares it (None: it has none
+    and cannot run to an ESS goal)."""
+    return plugin.LENGTH_OPTION
 
 
 def ess_bulk_min(draws: np.ndarray, threads: int = 1) -> float:
     return float(np.min(metrics.ess_bulk(draws, threads)))
 
 
-def _wanted(length: int, ess: float, target: float) -> int:
-    """Total length expected to give ``target`` (ESS grows about linearly with length)."""
+def _wanted(length: int, ess: float, goal: float) -> int:
+    """Total length expected to give ``goal`` (ESS grows about linearly with length)."""
     if not ess > 0 or not math.isfinite(ess):
         return 2 * length
-    return math.ceil(length * OVERSHOOT * target / ess)
+    return math.ceil(length * OVERSHOOT * goal / ess)
 
 
-def run_to_target(
+def run_to_goal(
     module,
     problem,
     options: dict,
     seed: int,
-    target: float,
+    goal: float,
     budget_seconds: float,
     max_growth: float = 16.0,
     threads: int = 1,
 ) -> tuple[SamplerRun, dict]:
-    """Run ``module`` until ``ess_bulk_min >= target``; return the run and what it took."""
+    """Run ``module`` until ``ess_bulk_min >= goal``; return the run and what it took."""
     strategy = _continue if hasattr(module, "chunks") else _restart
-    return strategy(module, problem, options, seed, target, budget_seconds, max_growth, threads)
+    return strategy(module, problem, options, seed, goal, budget_seconds, max_growth, threads)
 
 
-def _info(strategy, target, ess, seconds, steps, check, reason):
+def _info(strategy, goal, ess, seconds, steps, check, reason):
     return {
-        "target_ess": float(target),
-        "target_ess_strategy": strategy,
-        "target_ess_reached": bool(ess >= target),
-        "censored": bool(ess < target),
-        "censored_reason": "" if ess >= target else reason,
-        "time_to_target_seconds": float(seconds),
-        "target_ess_steps": int(steps),
-        "target_ess_check_seconds": float(check),
+        "ess_goal": float(goal),
+        "ess_goal_strategy": strategy,
+        "ess_goal_reached": bool(ess >= goal),
+        "censored": bool(ess < goal),
+        "censored_reason": "" if ess >= goal else reason,
+        "time_to_goal_seconds": float(seconds),
+        "ess_goal_steps": int(steps),
+        "ess_goal_check_seconds": float(check),
         "ess_bulk_min_at_stop": float(ess),
     }
 
 
-def _continue(module, problem, options, seed, target, budget, max_growth, threads):
+def _continue(module, problem, options, seed, goal, budget, max_growth, threads):
     key = length_option(module)
     cap = math.floor(max_growth * int(options[key]))
     chunks = module.chunks(problem, options, seed)
@@ -97,9 +98,9 @@ def _continue(module, problem, options, seed, target, budget, max_growth, thread
         parts = [draws]
         ess = ess_bulk_min(draws, threads)
         check += perf_counter() - start
-        if ess >= target:
+        if ess >= goal:
             break
-        more = max(_wanted(length, ess, target) - length, math.ceil(MIN_CHUNK * length))
+        more = max(_wanted(length, ess, goal) - length, math.ceil(MIN_CHUNK * length))
         more = min(more, cap - length)
         # Draw seconds per step so far (warm-up excluded) predict the next chunk.
         rate = total.draw_seconds / length
@@ -120,7 +121,7 @@ def _continue(module, problem, options, seed, target, budget, max_growth, thread
         total = _add(total, chunk)
     chunks.close()
     total = replace(total, draws=draws, settings={**total.settings, key: length})
-    info = _info("continue", target, ess, total.sampling_seconds, steps, check, reason)
+    info = _info("continue", goal, ess, total.sampling_seconds, steps, check, reason)
     return total, info
 
 
@@ -136,7 +137,7 @@ def _add(total: SamplerRun, chunk: SamplerRun) -> SamplerRun:
     )
 
 
-def _restart(module, problem, options, seed, target, budget, max_growth, threads):
+def _restart(module, problem, options, seed, goal, budget, max_growth, threads):
     key = length_option(module)
     base = int(options[key])
     cap = math.floor(max_growth * base)
@@ -148,9 +149,9 @@ def _restart(module, problem, options, seed, target, budget, max_growth, threads
         start = perf_counter()
         ess = ess_bulk_min(run.draws, threads)
         check += perf_counter() - start
-        if ess >= target:
+        if ess >= goal:
             break
-        wanted = max(_wanted(length, ess, target), math.ceil(MIN_RESTART_GROWTH * length))
+        wanted = max(_wanted(length, ess, goal), math.ceil(MIN_RESTART_GROWTH * length))
         wanted = min(wanted, cap)
         # Seconds per draw of this attempt (warm-up included: a restart warms up again).
         predicted = run.sampling_seconds * wanted / length
@@ -165,4 +166,4 @@ def _restart(module, problem, options, seed, target, budget, max_growth, threads
             break
         length = wanted
     run = replace(run, settings={**run.settings, key: length})
-    return run, _info("restart", target, ess, spent, steps, check, reason)
+    return run, _info("restart", goal, ess, spent, steps, check, reason)

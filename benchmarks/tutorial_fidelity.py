@@ -1,16 +1,16 @@
 """Does the pipeline measure what a plain script measures? (issue: seed fidelity)
 
-Runs the seed protocol twice on this machine, one after the other (pipeline first in even
+Runs the tutorial protocol twice on this machine, one after the other (pipeline first in even
 repeats, standalone first in odd ones): through the pipeline
-(``snakemake --configfile config/seed.yaml`` in a temporary directory) and as the plain
-script ``benchmarks/seed_standalone.py``; prints each sampler's ms per ESS and the ratio
+(``snakemake --configfile config/tutorial.yaml`` in a temporary directory) and as the plain
+script ``benchmarks/tutorial_standalone.py``; prints each sampler's ms per ESS and the ratio
 pipeline ÷ standalone (target: 0.85 to 1.15; with ``--repeats``, the median), and that
 ratio's two factors: sampling seconds (what the pipeline adds or removes, and the
 machine's noise) and bulk ESS (the two use different random streams, so their draws
-differ). Both give PyMC NUTS the ``cores`` of config/seed.yaml. About two minutes per
+differ). Both give PyMC NUTS the ``cores`` of config/tutorial.yaml. About two minutes per
 repeat on 2 cores.
 
-    .venv/bin/python benchmarks/seed_fidelity.py [--repeats N]
+    .venv/bin/python benchmarks/tutorial_fidelity.py [--repeats N]
 """
 
 import argparse
@@ -34,7 +34,7 @@ def pipeline_costs(workdir: Path) -> dict[str, float]:
             "--snakefile",
             str(REPO / "Snakefile"),
             "--configfile",
-            str(REPO / "config" / "seed.yaml"),
+            str(REPO / "config" / "tutorial.yaml"),
             "--cores",
             "2",
             "--quiet",
@@ -44,7 +44,7 @@ def pipeline_costs(workdir: Path) -> dict[str, float]:
         check=True,
         capture_output=True,
     )
-    runs = pd.read_parquet(workdir / "results" / "seed" / "tables" / "runs.parquet")
+    runs = pd.read_parquet(workdir / "results" / "tutorial" / "tables" / "runs.parquet")
     return {
         r.sampler: {
             "ms_per_ess": 1e3 * r.cost_per_ess_mean,
@@ -55,14 +55,14 @@ def pipeline_costs(workdir: Path) -> dict[str, float]:
     }
 
 
-def seed_cores() -> int:
-    """The ``cores`` that config/seed.yaml gives PyMC NUTS (the standalone script uses the same)."""
-    config = yaml.safe_load((REPO / "config" / "seed.yaml").read_text())
+def tutorial_cores() -> int:
+    """The ``cores`` config/tutorial.yaml gives PyMC NUTS (the standalone script uses them)."""
+    config = yaml.safe_load((REPO / "config" / "tutorial.yaml").read_text())
     return int(config["samplers"]["pymc_nuts"]["cores"])
 
 
 def standalone_costs(seed: int, cores: int) -> dict[str, float]:
-    script = REPO / "benchmarks" / "seed_standalone.py"
+    script = REPO / "benchmarks" / "tutorial_standalone.py"
     out = subprocess.run(
         [sys.executable, str(script), "--seed", str(seed), "--cores", str(cores)],
         check=True,
@@ -76,7 +76,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=1, help="pipeline + standalone pairs")
     args = parser.parse_args()
-    cores = seed_cores()
+    cores = tutorial_cores()
     rows = []
     for rep in range(args.repeats):
         # alternate which goes first, so that a drift in the machine's speed cancels

@@ -1,0 +1,104 @@
+"""Documentation generated from the modules' declarations.
+
+``python -m essbench.docs`` rewrites the generated blocks of ``config/README.md`` (option
+tables) and ``README.md`` (the sampler × target compatibility table) in place;
+``python -m essbench.docs --check`` exits 1 when they are stale (``tests/test_docs.py``
+runs the check). A generated block sits between ``<!-- generated: NAME -->`` and
+``<!-- end: NAME -->``; edit the modules, not the block.
+"""
+
+import re
+import sys
+from pathlib import Path
+
+from essbench import registry
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _default(option) -> str:
+    if option.default is None:
+        return "unset"
+    if isinstance(option.default, bool):
+        return "`true`" if option.default else "`false`"
+    if isinstance(option.default, str):
+        return f"`{option.default}`"
+    return f"{option.default:g}" if isinstance(option.default, float) else str(option.default)
+
+
+def _rows(plugins: dict, kind: str) -> list[str]:
+    lines = [
+        f"| {kind} | option | allowed | default | meaning |",
+        "|---|---|---|---|---|",
+    ]
+    for name, plugin in plugins.items():
+        base = getattr(plugin.module, "NAME", name)
+        if base != name:  # a declared variant of the module named base
+            changed = {
+                k: v for k, v in plugin.DEFAULTS.items() if plugins[base].DEFAULTS.get(k) != v
+            }
+            settings = ", ".join(f"`{k}: {str(v).lower()}`" for k, v in changed.items())
+            lines.append(f"| `{name}` | | | | `{base}` with {settings}: {plugin.DESCRIPTION} |")
+            continue
+        label = f"`{name}`" + (" (tests only)" if getattr(plugin, "TEST_ONLY", False) else "")
+        if not plugin.OPTIONS:
+            lines.append(f"| {label} | — | | | |")
+            continue
+        for i, option in enumerate(plugin.OPTIONS.values()):
+            lines.append(
+                f"| {label if i == 0 else ''} | `{option.name}` | {option.allowed(markdown=True)}"
+                f" | {_default(option)} | {option.meaning} |"
+            )
+    return lines
+
+
+def sampler_options_table() -> str:
+    return "\n".join(_rows(registry._shipped_sorted("sampler"), "sampler"))
+
+
+def target_options_table() -> str:
+    return "\n".join(_rows(registry._shipped_sorted("target"), "target"))
+
+
+BLOCKS = {
+    REPO / "config" / "README.md": {
+        "sampler-options": sampler_options_table,
+        "target-options": target_options_table,
+    },
+    REPO / "README.md": {"compatibility": registry.compatibility_table},
+}
+
+
+def render(text: str, blocks: dict) -> str:
+    for name, make in blocks.items():
+        begin, end = re.escape(f"<!-- generated: {name} -->"), re.escape(f"<!-- end: {name} -->")
+        pattern = re.compile(rf"({begin}\n)(?:.*?\n)?({end})", re.DOTALL)
+        if not pattern.search(text):
+            raise ValueError(f"no generated block {name!r} (<!-- generated: {name} -->)")
+        body = make()
+        text = pattern.sub(lambda m, body=body: m.group(1) + body + "\n" + m.group(2), text)
+    return text
+
+
+def stale() -> list[Path]:
+    return [
+        path
+        for path, blocks in BLOCKS.items()
+        if render(path.read_text(), blocks) != path.read_text()
+    ]
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if "--check" in argv:
+        paths = stale()
+        for path in paths:
+            print(f"{path.relative_to(REPO)} is stale: run python -m essbench.docs")
+        return 1 if paths else 0
+    for path, blocks in BLOCKS.items():
+        path.write_text(render(path.read_text(), blocks))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
