@@ -61,11 +61,15 @@ def test_sampler_result_format_and_truth(problem, name):
     assert isinstance(run, SamplerRun)
     assert run.draws.ndim == 3 and run.draws.shape[2] == problem.ndim
     assert np.all(np.isfinite(run.draws))
-    assert run.warmup_seconds > 0 and run.draw_seconds > 0 and run.compile_seconds > 0
-    if module.NEEDS_GRADIENT:
-        assert run.grad_evals > 0 and run.logp_evals == 0
+    if module.ORACLE:  # exact draws: no warm-up, no compilation, no log-density calls
+        assert run.draws.shape == (options["chains"], options["draws"], problem.ndim)
+        assert run.draw_seconds > 0 and run.grad_evals == run.logp_evals == 0
     else:
-        assert run.grad_evals == 0 and run.logp_evals > 0
+        assert run.warmup_seconds > 0 and run.draw_seconds > 0 and run.compile_seconds > 0
+        if module.NEEDS_GRADIENT:
+            assert run.grad_evals > 0 and run.logp_evals == 0
+        else:
+            assert run.grad_evals == 0 and run.logp_evals > 0
     truth = problem.truth()
     z = metrics.bias_z(run.draws, truth.mean, truth.var)
     limit = policy.bias_threshold(problem.ndim)

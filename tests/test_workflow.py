@@ -101,7 +101,13 @@ def test_tiny_study_end_to_end(tiny_run):
         assert all(math.isfinite(v) and v > 0 for v in runs[column]), column
     assert set(runs["sampler"]) == set(study["samplers"])
     summary = pd.read_csv(results / "tables" / "summary.csv")
-    assert len(summary) == len(cells)
+    # The exact oracle runs and is diagnosed like any sampler, but has no cost anywhere.
+    contenders = {c for c in cells if c[0] != "exact"}
+    assert len(summary) == len(contenders) and "exact" not in set(summary["sampler"])
+    oracle = runs[runs["sampler"] == "exact"]
+    assert len(oracle) == len(study["dims"]) * len(study["replicates"])
+    assert (oracle["status"] == "ok").all() and (oracle["bias_test"] == "mean+quantiles").all()
+    assert not oracle["biased"].any() and not oracle["flag_rhat"].any()
     for name in (
         "cost_vs_dim.png",
         "cost_vs_dim.pdf",
@@ -110,6 +116,9 @@ def test_tiny_study_end_to_end(tiny_run):
     ):
         assert (results / "figures" / name).stat().st_size > 10_000
     text = (results / "summary.md").read_text()
+    assert "## Flags on exact draws (the oracle)" in text
+    assert "| gaussian_iid | 2 | 2 | 0% | – | – | 0% |" in text
+    assert "`exact` ms/ESS" not in text
     assert "## Headline" in text and "`pymc_nuts` ÷ `emcee`" in text
     html = (results / "snakemake_report.html").read_text(errors="replace")
     assert "cost_vs_dim.png" in html
@@ -154,7 +163,7 @@ def test_tiny_study_end_to_end(tiny_run):
         assert list(df.columns[:3]) == ["study", "config_hash", "git_commit"], table
         assert (df["study"] == "tiny").all() and df["git_commit"].notna().all()
     calibration = pd.read_csv(results / "tables" / "calibration.csv")
-    assert len(calibration) == len(cells)
+    assert len(calibration) == len(cells)  # the oracle's calibration is the reference
     assert (
         (calibration["ratio_lo"] <= calibration["ratio"])
         & (calibration["ratio"] <= calibration["ratio_hi"])

@@ -79,8 +79,28 @@ def load_records(manifests) -> list[dict]:
     return records
 
 
+def is_oracle(sampler: str) -> bool:
+    """Whether the sampler is an oracle (``exact``): a reference for the flags, never costed."""
+    from essbench import registry
+
+    try:
+        return bool(registry.sampler(sampler).ORACLE)
+    except KeyError:  # a sampler of an old table, no longer registered
+        return False
+
+
+def contenders(runs: pd.DataFrame) -> pd.DataFrame:
+    """The runs of samplers that compete on cost: every sampler but the oracles."""
+    if not len(runs):
+        return runs
+    oracle = {name: is_oracle(name) for name in runs["sampler"].unique()}
+    return runs[~runs["sampler"].map(oracle).astype(bool)]
+
+
 def summary_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """Median and spread across replicates of the successful runs, per (sampler, target, dim)."""
+    """Median and spread across replicates of the successful runs, per (sampler, target, dim);
+    oracles (the exact sampler) are left out: their costs mean nothing."""
+    runs = contenders(runs)
     ok = runs[runs["status"] == "ok"]
     metrics = [m for m in SUMMARY_METRICS if m in ok.columns]
     grouped = ok.groupby(GROUP, sort=True)[metrics]

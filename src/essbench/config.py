@@ -108,9 +108,16 @@ def _sampler_problems(config: dict, name: str, plugin) -> list[str]:
                 )
     for target in config["targets"]:
         target_plugin = registry.targets().get(target)
-        if plugin.NEEDS_GRADIENT and target_plugin and not target_plugin.GRADIENT:
+        why = target_plugin and plugin.unsupported(target_plugin)
+        if why and plugin.SKIP_UNSUPPORTED:
+            continue  # the study leaves the pair out (see runs())
+        if why == "needs gradients":
             problems.append(
                 f"config: {where}: needs gradients but target {target} has none; remove one of them"
+            )
+        elif why:
+            problems.append(
+                f"config: {where}: cannot run on target {target} ({why}); remove one of them"
             )
     return problems
 
@@ -294,6 +301,13 @@ class Run:
         return f"{self.target}/d{self.dim}/{self.sampler}/r{self.replicate}"
 
 
+def runs_on(config: dict, sampler: str, target: str) -> bool:
+    """Whether the study runs ``sampler`` on ``target``: always, but for a sampler that skips
+    the targets it cannot run on (the exact oracle without exact draws)."""
+    plugin = registry.sampler(sampler)
+    return not (plugin.SKIP_UNSUPPORTED and plugin.unsupported(registry.target(target)))
+
+
 def runs(config: dict) -> list[Run]:
     """Every (sampler, target, dim, replicate) of the study, in a stable order."""
     return [
@@ -301,6 +315,7 @@ def runs(config: dict) -> list[Run]:
         for target in config["targets"]
         for dim in target_dims(config, target)
         for sampler in config["samplers"]
+        if runs_on(config, sampler, target)
         for replicate in config["replicates"]
     ]
 
@@ -340,6 +355,7 @@ def batches(config: dict) -> list[Batch]:
         for target in config["targets"]
         for dim in target_dims(config, target)
         for sampler in config["samplers"]
+        if runs_on(config, sampler, target)
         for chunk in chunks
     ]
 

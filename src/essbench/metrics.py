@@ -592,6 +592,33 @@ def bias_z(
     }
 
 
+def quantile_z(draws: np.ndarray, levels, quantiles, truth_prob_mcse=0.0) -> dict[str, float]:
+    """z-scores of the fraction of draws below each true quantile against its level.
+
+    For parameter j and level p with true quantile q = ``quantiles[j, i]``, the estimate is
+    u = mean(x_j <= q), whose MCSE under a correct sampler is sqrt(p (1 - p) / ESS), ESS the
+    identity ESS of the split indicator chains (ArviZ's, as for the tail ESS). The estimates
+    are bounded, so their error is close to normal whatever the tails of x, unlike that of a
+    variance estimate under heavy tails. ``truth_prob_mcse``: the Monte Carlo error of the
+    levels of quantiles estimated from exact draws, added in quadrature. Returns the largest
+    |z| over parameters and levels, and the number of tests.
+    """
+    levels = np.asarray(levels, float)
+    quantiles = np.asarray(quantiles, float)
+    worst = 0.0
+    for j in range(draws.shape[2]):
+        x = np.ascontiguousarray(draws[:, :, j])
+        if x.shape[1] < _MIN_DRAWS or not np.isfinite(x).all():
+            return {"z_quantile_max": math.nan, "n_quantile_tests": levels.size * draws.shape[2]}
+        split = _split_chains(x)
+        runs = _Runs(split)
+        for p, q in zip(levels, quantiles[j], strict=True):
+            ess = _ess_below(runs, split, q)
+            se = math.hypot(math.sqrt(p * (1 - p) / ess), truth_prob_mcse)
+            worst = max(worst, abs(float(np.mean(x <= q)) - p) / se)
+    return {"z_quantile_max": worst, "n_quantile_tests": levels.size * draws.shape[2]}
+
+
 def _auto_window(taus: np.ndarray, c: float) -> int:
     """``emcee.autocorr.auto_window`` (importing emcee costs ~1 s): the smallest window
     m >= c * tau(m), else the last."""

@@ -199,12 +199,17 @@ def diagnose(
         record["truth_var"] = truth.var.tolist()
         record["truth_source"] = "reference" if reference_json else "analytic"
         record.update(metrics.bias_z(draws, truth.mean, truth.var, per_param, truth.mcse()))
-        record["bias_z_threshold"] = policy.bias_threshold(draws.shape[2])
-        record["biased"] = policy.is_biased(
-            record["z_mean_max"], record["z_var_max"], draws.shape[2]
-        )
+        if truth.quantiles is not None:
+            record.update(
+                metrics.quantile_z(
+                    draws, truth.quantile_levels, truth.quantiles, truth.quantile_prob_mcse
+                )
+            )
+        record.update(policy.bias_verdict(record, draws.shape[2]))
         if ensemble:
             record.update(metrics.autocorr(draws, threads, per_param))
+        record["rhat_threshold"] = policy.rhat_threshold(*draws.shape)
+        record.update(policy.unreliable_flags(record))
         reasons = policy.unreliable_reasons(record)
         record["unreliable"] = bool(reasons)
         record["unreliable_reason"] = "; ".join(reasons)

@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from essbench.aggregate import contenders
+
 STYLE = Path(__file__).with_name("essbench.mplstyle")
 
 
@@ -95,6 +97,7 @@ def cost_vs_dim(runs: pd.DataFrame, outputs, caption: str = ""):
     Hollow markers show a (sampler, dim) whose runs include one flagged unreliable; upward
     triangles one censored in ESS-goal mode (its time is a lower bound).
     """
+    runs = contenders(runs)  # oracles have no cost to show
     plt = pyplot()
     colour_of = colours(runs["sampler"].unique())
 
@@ -198,6 +201,7 @@ def ess_calibration(cal: pd.DataFrame, outputs, caption: str = ""):
 
 def scaling(runs: pd.DataFrame, alpha: pd.DataFrame, outputs, caption: str = ""):
     """Reliable runs and the fitted power laws, per target, with textbook slopes."""
+    runs = contenders(runs)  # oracles have no cost to show
     plt = pyplot()
     colour_of = colours(runs["sampler"].unique())
 
@@ -262,6 +266,7 @@ def _save(fig, outputs, caption):
 
 def ess_per_grad(runs: pd.DataFrame, outputs, caption: str = ""):
     """Bulk ESS per gradient evaluation against dimension (gradient-based samplers)."""
+    runs = contenders(runs)  # oracles have no cost to show
     plt = pyplot()
     colour_of = colours(runs["sampler"].unique())
     ok = runs[(runs["status"] == "ok") & (runs["grad_evals"].fillna(0) > 0)]
@@ -337,6 +342,7 @@ def speedup(speedups: pd.DataFrame, outputs, caption: str = ""):
 def time_breakdown(runs: pd.DataFrame, outputs, caption: str = ""):
     """Median seconds per run in model build, compile, warm-up and draws, per sampler, at
     the largest dimension of each target."""
+    runs = contenders(runs)  # oracles have no cost to show
     plt = pyplot()
     ok = runs[runs["status"] == "ok"]
     parts = ["build_seconds", "compile_seconds", "warmup_seconds", "draw_seconds"]

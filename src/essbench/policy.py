@@ -9,11 +9,27 @@ import math
 
 # emcee's documentation: trust tau (and so the ESS) only for chains longer than 50 tau.
 MIN_CHAIN_OVER_TAU = 50.0
-# Vehtari et al. (2021): use the draws only when rank R-hat < 1.01.
+# Vehtari et al. (2021): use the draws only when rank R-hat < 1.01. With short chains and
+# many parameters, the largest R-hat of exact independent draws exceeds 1.01 by chance (on
+# 2 chains x 500 draws at d = 64, in 4.9% of runs: benchmarks/flag_calibration.py), so the
+# threshold is raised there to the R-hat that independent draws exceed with probability
+# RHAT_FAMILY_ALPHA over all parameters (see rhat_threshold); 1.01 stays the floor.
 MAX_RHAT = 1.01
-# Largest |z| over k parameters: flagged when its two-sided p-value, Bonferroni-corrected
-# over the k parameters, is below this (so a correct sampler is flagged about 0.1% of runs).
+RHAT_FAMILY_ALPHA = 0.005
+# Every flag's documented false-positive rate per run: how often it may fire on a correct
+# sampler (benchmarks/flag_calibration.py measures it on exact draws; the report shows the
+# study's own oracle runs).
+NOMINAL_RATE = 0.01
+# The bias test: the largest |z| over its tests (Bonferroni-corrected, two-sided) is flagged
+# when its p-value is below this family rate (so a correct sampler is flagged in at most
+# 0.1% of runs, under NOMINAL_RATE).
 BIAS_FAMILY_ALPHA = 1e-3
+# Where the truth has exact draws, the bias test compares the fraction of draws below each
+# parameter's true 10%, 50% and 90% quantiles with 0.1, 0.5 and 0.9 (and the mean with the
+# true mean): bounded statistics, whose error is near normal whatever the tails. A variance
+# z-test fired on 54-94% of runs of exact draws of Neal's funnel (its variance estimate's
+# MCSE is unreliable under heavy tails), so it is used only for reference truths.
+BIAS_QUANTILE_LEVELS = (0.1, 0.5, 0.9)
 # The reference rule's gates (targets without closed-form moments).
 REFERENCE_MAX_RHAT = 1.01
 REFERENCE_MAX_DIVERGENCES = 0
@@ -21,12 +37,15 @@ REFERENCE_MIN_ESS_BULK = 10_000
 
 UNRELIABLE_MEANING = (
     f"ensemble chains shorter than {MIN_CHAIN_OVER_TAU:g} autocorrelation times (emcee's"
-    f" rule), R-hat above {MAX_RHAT:g}, or divergent transitions: their ESS, and so their"
-    " cost, is not trustworthy"
+    f" rule), R-hat above {MAX_RHAT:g} (or above the R-hat independent draws of the run's"
+    " shape would reach, for short chains and many parameters), or divergent transitions:"
+    " their ESS, and so their cost, is not trustworthy"
 )
 BIASED_MEANING = (
-    "a mean or variance estimate is further from the known truth than its Monte Carlo error"
-    f" allows (Bonferroni over parameters, family α = {BIAS_FAMILY_ALPHA:g})"
+    "a mean, or the fraction of draws below a true"
+    f" {'/'.join(f'{100 * p:g}' for p in BIAS_QUANTILE_LEVELS)}% quantile (the variance for a"
+    " reference truth), is further from the truth than its Monte Carlo error allows"
+    f" (Bonferroni over parameters and statistics, family α = {BIAS_FAMILY_ALPHA:g})"
 )
 CENSORED_MEANING = (
     "the run stopped at its sampling budget or length cap before its worst parameter reached"
@@ -45,22 +64,77 @@ def bias_threshold(n_params: int, alpha: float = BIAS_FAMILY_ALPHA) -> float:
     return float(-ndtri(alpha / (2 * n_params)))
 
 
+# Each way a run is flagged: its record column, and what it means.
+FLAGS = {
+    "flag_rhat": "rank R-hat above its threshold",
+    "flag_chain_tau": f"ensemble chains shorter than {MIN_CHAIN_OVER_TAU:g} τ",
+    "flag_divergences": "divergent transitions",
+    "biased": "biased (the bias test)",
+}
+
+
+def rhat_threshold(chains: int, draws: int, n_params: int, alpha: float = RHAT_FAMILY_ALPHA):
+    """The R-hat above which a run of ``chains`` x ``draws`` is flagged: 1.01, or more where
+    independent draws would pass 1.01 too often.
+
+    For independent draws, split R-hat² ≈ 1 + (F − 1) / n with n the split chains' length and
+    F = B / W ~ F(m − 1, m (n − 1)) over the m = 2 x chains split chains. The bound is F's
+    upper α / (2 k) quantile (k parameters, each with a bulk and a folded R-hat).
+    """
+    from scipy.stats import f as f_dist
+
+    m, n = 2 * int(chains), int(draws) // 2
+    if m < 2 or n < 2 or n_params < 1:
+        return MAX_RHAT
+    q = float(f_dist.isf(alpha / (2 * n_params), m - 1, m * (n - 1)))
+    return max(MAX_RHAT, (1.0 + (q - 1.0) / n) ** 0.5)
+
+
+def unreliable_flags(record: dict) -> dict:
+    """Each reason a diagnosed run's ESS may not be trusted, as True/False, or None where
+    it cannot be assessed (chain/τ for non-ensembles, divergences for samplers without)."""
+    chain_over_tau = record.get("chain_over_tau")
+    divergences = record.get("stat_divergences")
+    return {
+        "flag_rhat": bool(record["rhat_max"] > record.get("rhat_threshold", MAX_RHAT)),
+        "flag_chain_tau": None
+        if chain_over_tau is None
+        else bool(chain_over_tau < MIN_CHAIN_OVER_TAU),
+        "flag_divergences": None if divergences is None else bool(divergences),
+    }
+
+
 def unreliable_reasons(record: dict) -> list[str]:
     """Why a diagnosed run's ESS cannot be trusted (empty: it can)."""
     reasons = []
-    chain_over_tau = record.get("chain_over_tau")
-    if chain_over_tau is not None and chain_over_tau < MIN_CHAIN_OVER_TAU:
-        reasons.append(f"chain/tau={chain_over_tau:.1f}<{MIN_CHAIN_OVER_TAU:g}")
-    if record["rhat_max"] > MAX_RHAT:
-        reasons.append(f"rhat={record['rhat_max']:.3f}>{MAX_RHAT:g}")
-    divergences = record.get("stat_divergences")
-    if divergences:
-        reasons.append(f"{divergences} divergences")
+    flags = unreliable_flags(record)
+    if flags["flag_chain_tau"]:
+        reasons.append(f"chain/tau={record['chain_over_tau']:.1f}<{MIN_CHAIN_OVER_TAU:g}")
+    if flags["flag_rhat"]:
+        threshold = record.get("rhat_threshold", MAX_RHAT)
+        reasons.append(f"rhat={record['rhat_max']:.3f}>{threshold:.3g}")
+    if flags["flag_divergences"]:
+        reasons.append(f"{record['stat_divergences']} divergences")
     return reasons
 
 
-def is_biased(z_mean_max: float, z_var_max: float, n_params: int) -> bool:
-    return bool(max(z_mean_max, z_var_max) > bias_threshold(n_params))
+def bias_verdict(record: dict, n_params: int) -> dict:
+    """The bias flag from a record's z-scores: the mean and the quantile tests where the truth
+    has quantiles (``z_quantile_max``), else the mean and the variance tests."""
+    if record.get("z_quantile_max") is not None and math.isfinite(record["z_quantile_max"]):
+        tests = n_params + int(record["n_quantile_tests"])
+        worst = max(record["z_mean_max"], record["z_quantile_max"])
+        basis = "mean+quantiles"
+    else:
+        tests = 2 * n_params
+        worst = max(record["z_mean_max"], record["z_var_max"])
+        basis = "mean+variance"
+    threshold = bias_threshold(tests)
+    return {
+        "bias_test": basis,
+        "bias_z_threshold": threshold,
+        "biased": bool(worst > threshold),
+    }
 
 
 def reference_failures(summary: dict, divergences: int) -> list[str]:

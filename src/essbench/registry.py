@@ -84,6 +84,14 @@ class Plugin:
             return max(1, min(int(options["chains"]), int(options["cores"])))
         return 1
 
+    def unsupported(self, target) -> str | None:
+        """Why this sampler cannot run on ``target`` (a short phrase), or None: the gradient
+        rule shared by all, then the module's own ``unsupported(target)`` if it has one."""
+        if self.NEEDS_GRADIENT and not target.GRADIENT:
+            return "needs gradients"
+        own = getattr(self.module, "unsupported", None)
+        return own(target) if own is not None else None
+
     def file_sha256(self) -> str | None:
         if not self.file:
             return None
@@ -108,6 +116,11 @@ _SHARED = {
         "WARMUP_OPTION": _warmup_option,
         "TEXTBOOK_ALPHA": lambda p: None,
         "TEST_ONLY": lambda p: False,
+        # An oracle (the exact sampler) is a reference for the flags, not a contender: it
+        # is left out of every cost figure and table.
+        "ORACLE": lambda p: False,
+        # True: a study skips the targets this sampler cannot run on instead of refusing them.
+        "SKIP_UNSUPPORTED": lambda p: False,
         "QUICK_OPTIONS": lambda p: {k: 1 for k in ("cores",) if k in p.OPTIONS},
     },
     "target": {
@@ -258,8 +271,9 @@ def sampler_packages() -> tuple[str, ...]:
 
 def compatibility(sampler_module, target_module) -> str:
     """One README table cell: whether (and within what limits) the pair can run."""
-    if sampler_module.NEEDS_GRADIENT and not target_module.GRADIENT:
-        return "✗ needs gradients"
+    why = sampler_module.unsupported(target_module)
+    if why:
+        return f"✗ {why}"
     lo, hi = target_module.MIN_DIM, target_module.MAX_DIM
     if lo is not None and lo == hi:
         if sampler_module.ENSEMBLE:

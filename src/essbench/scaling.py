@@ -39,6 +39,9 @@ def _slope(logd: np.ndarray, logc: np.ndarray) -> tuple[float, float]:
 
 def fit(runs: pd.DataFrame, n_boot: int = 1000, seed: int = 0, level: float = 0.95):
     """One row per (sampler, target): alpha, its interval, prefactor, counts."""
+    from essbench.aggregate import contenders
+
+    runs = contenders(runs)
     rng = np.random.default_rng(seed)
     usable = _usable(runs)
     rows = []

@@ -1,0 +1,75 @@
+"""Flags calibrated on exact draws: a perfect sampler is (almost) never flagged."""
+
+import numpy as np
+import pytest
+
+from essbench import calibration, metrics, policy, registry
+from essbench.samplers._ensemble import walkers
+
+# Every shipped target with exact draws, at the shapes the shipped configs use most: two
+# chains of 1000 draws (NUTS and nutpie in config.yaml) and an ensemble of 2.5 d walkers.
+EXACT = sorted(n for n, p in registry.targets().items() if hasattr(p.module, "sample_truth"))
+REPLICATES = 40
+
+
+def _dim(name):
+    plugin = registry.target(name)
+    return plugin.MIN_DIM if plugin.MIN_DIM == plugin.MAX_DIM else max(plugin.MIN_DIM or 1, 8)
+
+
+def _allowed(replicates: int) -> int:
+    """The most firings of ``replicates`` runs consistent with NOMINAL_RATE (the binomial's
+    99.9% quantile): more means the flag's rate is over its documented one."""
+    from scipy.stats import binom
+
+    return int(binom.ppf(0.999, replicates, policy.NOMINAL_RATE))
+
+
+@pytest.mark.parametrize("name", EXACT)
+def test_no_flag_fires_on_exact_chains_more_than_its_nominal_rate(name):
+    dim = _dim(name)
+    fired = calibration.rates(name, dim, {}, (2, 1000), REPLICATES, seed=3)
+    for flag, count in fired.items():
+        if count is not None:
+            assert count <= _allowed(REPLICATES), (flag, count)
+    assert fired["flag_chain_tau"] is None and fired["flag_divergences"] is None
+
+
+@pytest.mark.parametrize("name", EXACT)
+def test_no_flag_fires_on_exact_ensembles_more_than_its_nominal_rate(name):
+    dim = _dim(name)
+    shape = (walkers(dim, {"nwalkers": None, "walkers_per_dim": 2.5}), 1000)
+    fired = calibration.rates(name, dim, {}, shape, 10, seed=4, ensemble=True)
+    for flag, count in fired.items():
+        if count is not None:
+            assert count <= _allowed(10), (flag, count)
+    assert fired["flag_chain_tau"] is not None
+
+
+def test_the_funnel_s_variance_test_would_fire_where_the_quantile_test_does_not():
+    """Why the bias test moved to quantiles: on exact funnel draws the variance z-test fires
+    in most runs (its MCSE is unreliable under heavy tails), the quantile test in none."""
+    rng = np.random.RandomState(0)
+    records = [calibration.exact_record("neals_funnel", 16, {}, (2, 1000), rng) for _ in range(10)]
+    assert sum(r["z_var_max"] > r["bias_z_threshold"] for r in records) >= 4
+    assert not any(r["biased"] for r in records)
+    assert all(r["bias_test"] == "mean+quantiles" for r in records)
+
+
+def test_the_quantile_test_finds_a_wrong_scale_and_a_shift():
+    rng = np.random.default_rng(1)
+    draws = rng.standard_normal((2, 1000, 3))
+    from scipy.stats import norm
+
+    levels = policy.BIAS_QUANTILE_LEVELS
+    q = np.tile(norm.ppf(levels), (3, 1))
+    threshold = policy.bias_threshold(3 + 3 * len(levels))
+    assert metrics.quantile_z(draws, levels, q)["z_quantile_max"] < threshold
+    assert metrics.quantile_z(draws * 1.3, levels, q)["z_quantile_max"] > threshold
+    assert metrics.quantile_z(draws + 0.2, levels, q)["z_quantile_max"] > threshold
+    assert metrics.quantile_z(draws, levels, q)["n_quantile_tests"] == 9
+
+
+def test_upper_bound_is_clopper_pearson():
+    assert calibration.upper_bound(0, 1000) == pytest.approx(0.002991, abs=1e-5)
+    assert calibration.upper_bound(10, 10) == 1.0
