@@ -25,5 +25,6 @@ text = html_report.build(
     figures=list(inp.figures),
     captions=captions,
     published=params.published,
+    baseline=params.baseline,
 )
 io.write_text(snakemake.output[0], text)  # noqa: F821

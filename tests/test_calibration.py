@@ -73,3 +73,84 @@ def test_the_quantile_test_finds_a_wrong_scale_and_a_shift():
 def test_upper_bound_is_clopper_pearson():
     assert calibration.upper_bound(0, 1000) == pytest.approx(0.002991, abs=1e-5)
     assert calibration.upper_bound(10, 10) == 1.0
+
+
+def test_the_empirical_cost_interval_covers_the_true_cost_of_ar1_chains():
+    """Chains with known ESS (AR(1): n (1 - φ) / (1 + φ)): the 95% interval of the cost per
+    empirical ESS covers the true cost in about 95% of cells."""
+    from scipy.signal import lfilter
+
+    from essbench import aggregate
+
+    rng = np.random.default_rng(7)
+    phi, n, replicates, params, cells = 0.5, 2000, 5, 4, 200
+    true_ess = n * (1 - phi) / (1 + phi)
+    records = []
+    for cell in range(cells):
+        for _ in range(replicates):
+            noise = rng.standard_normal((params, n)) * np.sqrt(1 - phi**2)
+            start = rng.standard_normal(params)  # stationary: variance 1
+            x = lfilter([1.0], [1.0, -phi], noise, axis=1, zi=(phi * start)[:, None])[0]
+            records.append(
+                {
+                    "status": "ok",
+                    "sampler": "ar1",
+                    "target": f"cell{cell}",
+                    "dim": params,
+                    "param_mean": x.mean(axis=1).tolist(),
+                    "param_ess_bulk": [true_ess] * params,
+                    "truth_mean": [0.0] * params,
+                    "truth_var": [1.0] * params,
+                    "sampling_seconds": 2.0,
+                }
+            )
+    table = aggregate.calibration_table(records)
+    true_cost = 2.0 / true_ess
+    covered = (table["cost_per_ess_empirical_lo"] <= true_cost) & (
+        true_cost <= table["cost_per_ess_empirical_hi"]
+    )
+    assert 0.9 <= covered.mean() <= 0.99, covered.mean()
+    assert np.allclose(table["cost_per_ess_estimator"], true_cost)
+    assert table["bases_disagree"].mean() < 0.1
+
+
+def test_the_bootstrap_verdict_interval_covers_a_known_ratio():
+    """Synthetic cells with a known cost ratio (log-normal costs, 10 replicates each): the
+    95% bootstrap interval covers the true ratio of geometric means in most of them."""
+    from essbench import verdict
+
+    rng = np.random.default_rng(3)
+    true_ratio, covered, cells = 0.05, 0, 200
+    for cell in range(cells):
+        base = np.exp(rng.normal(0.0, 0.3, 10))
+        mine = true_ratio * np.exp(rng.normal(0.0, 0.3, 10))
+        _, lo, hi = verdict.ratio_interval(mine, base, n_boot=1000, seed=cell)
+        covered += lo <= true_ratio <= hi
+    assert 0.88 <= covered / cells <= 0.99, covered / cells
+
+
+def test_verdict_sentences_name_the_baseline_and_the_flags():
+    import pandas as pd
+
+    from essbench import verdict
+
+    rows = []
+    for rep in range(4):
+        for sampler, cost, unreliable in (("emcee", 1.0, False), ("pymc_nuts", 0.1, True)):
+            rows.append(
+                {
+                    "sampler": sampler,
+                    "target": "gaussian_iid",
+                    "dim": 8,
+                    "replicate": rep,
+                    "status": "ok",
+                    "cost_per_ess_mean": cost * (1 + 0.01 * rep),
+                    "unreliable": unreliable,
+                    "unreliable_reason": "rhat=1.050>1.01" if unreliable else "",
+                    "biased": False,
+                }
+            )
+    [sentence] = verdict.sentences(pd.DataFrame(rows), "emcee")
+    assert sentence.startswith("On `gaussian_iid` at d = 8, `pymc_nuts` costs 0.1× [")
+    assert "what `emcee` costs per effective sample (bootstrap over 4 replicates)" in sentence
+    assert "pymc_nuts's ESS is unreliable (rhat=1.050>1.01)" in sentence

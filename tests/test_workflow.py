@@ -117,6 +117,12 @@ def test_tiny_study_end_to_end(tiny_run):
         assert (results / "figures" / name).stat().st_size > 10_000
     text = (results / "summary.md").read_text()
     assert "## Flags on exact draws (the oracle)" in text
+    # The verdict opens the summary: one sentence per (target, dim, sampler) against emcee.
+    verdicts = [line for line in text.splitlines() if line.startswith("- On `gaussian_iid`")]
+    assert len(verdicts) == len(study["dims"]) * 2, verdicts  # pymc_nuts, emcee_vectorized
+    assert all("what `emcee` costs per effective sample (bootstrap over 2" in v for v in verdicts)
+    assert text.index("## Verdict") < text.index("## Headline")
+    assert "<h2>Verdict</h2>" in (results / "report.html").read_text()
     assert "| gaussian_iid | 2 | 2 | 0% | – | – | 0% |" in text
     assert "`exact` ms/ESS" not in text
     assert "## Headline" in text and "`pymc_nuts` ÷ `emcee`" in text

@@ -150,6 +150,10 @@ def write_table(df: pd.DataFrame, parquet=None, csv=None, provenance: dict | Non
 VECTOR_COLUMNS = ("param_mean", "param_ess_bulk", "truth_mean", "truth_var")
 
 
+# The empirical ESS of a cell needs replicates: with fewer, its interval spans decades.
+MIN_REPLICATES_EMPIRICAL = 3
+
+
 def calibration_table(records: list[dict], level: float = 0.95) -> pd.DataFrame:
     """ESS calibration across replicates, per (sampler, target, dim).
 
@@ -162,7 +166,12 @@ def calibration_table(records: list[dict], level: float = 0.95) -> pd.DataFrame:
       estimator promises more precision than the replicates deliver);
     - ``ratio_lo`` / ``ratio_hi``: a ``level`` interval from n * ratio ~ chi2_n with
       n = replicates x parameters, which assumes independent errors across parameters (true for
-      ``gaussian_iid``; for correlated targets the interval is too narrow).
+      ``gaussian_iid``; for correlated targets the interval is too narrow);
+    - ``cost_per_ess_empirical``: mean sampling seconds ÷ ``ess_empirical``, with its
+      ``level`` interval (``_lo``/``_hi``, from the same chi2), where a cell has at least
+      ``MIN_REPLICATES_EMPIRICAL`` replicates (nan otherwise, and for oracles, which have no
+      cost); ``cost_per_ess_estimator`` divides the same seconds by ``ess_estimator``, and
+      ``bases_disagree`` says whether it falls outside the empirical interval.
     """
     from scipy.stats import chi2
 
@@ -180,6 +189,14 @@ def calibration_table(records: list[dict], level: float = 0.95) -> pd.DataFrame:
         n = u.size
         mean_u, mean_inv_ess = float(u.mean()), float((1.0 / ess).mean())
         ratio = mean_u / mean_inv_ess
+        seconds = float(np.mean([r["sampling_seconds"] for r in runs]))
+        ess_emp = 1.0 / mean_u if mean_u > 0 else np.inf
+        costed = len(runs) >= MIN_REPLICATES_EMPIRICAL and not is_oracle(sampler)
+        cost_emp = seconds / ess_emp if costed else np.nan
+        # n / ESS_true ~ chi2_n / ESS_emp: ESS_true in ESS_emp [chi2_lo, chi2_hi] / n
+        cost_lo = cost_emp * n / chi2.ppf(1 - alpha / 2, n)
+        cost_hi = cost_emp * n / chi2.ppf(alpha / 2, n)
+        cost_est = seconds * mean_inv_ess if costed else np.nan
         rows.append(
             {
                 "sampler": sampler,
@@ -192,6 +209,11 @@ def calibration_table(records: list[dict], level: float = 0.95) -> pd.DataFrame:
                 "ratio": ratio,
                 "ratio_lo": ratio * n / chi2.ppf(1 - alpha / 2, n),
                 "ratio_hi": ratio * n / chi2.ppf(alpha / 2, n),
+                "cost_per_ess_estimator": cost_est,
+                "cost_per_ess_empirical": cost_emp,
+                "cost_per_ess_empirical_lo": cost_lo,
+                "cost_per_ess_empirical_hi": cost_hi,
+                "bases_disagree": bool(costed and not cost_lo <= cost_est <= cost_hi),
             }
         )
     return pd.DataFrame(rows)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from essbench import policy
+from essbench import policy, verdict
 from essbench.aggregate import contenders
 from essbench.calibration import oracle_table
 from essbench.plots import _order
@@ -38,7 +38,18 @@ def _table(df: pd.DataFrame) -> str:
     return df.to_html(index=False, border=0, na_rep="–", float_format=lambda x: f"{x:.3g}")
 
 
-def build(study, config_hash, runs, summary, calibration, alpha, figures, captions, published):
+def build(
+    study,
+    config_hash,
+    runs,
+    summary,
+    calibration,
+    alpha,
+    figures,
+    captions,
+    published,
+    baseline=None,
+):
     ok = runs[runs["status"] == "ok"]
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
@@ -48,8 +59,13 @@ def build(study, config_hash, runs, summary, calibration, alpha, figures, captio
         f"git commit <code>{html.escape(str(runs['prov_git_commit'].iloc[0]))}</code>. "
         "Cost per effective sample = sampling seconds (warm-up + draws, compilation "
         "excluded) ÷ ArviZ bulk ESS averaged over parameters; lower is better.</p>",
-        "<h2>Headline: median ms per effective sample</h2>",
     ]
+    said = verdict.sentences(runs, baseline) if baseline else []
+    if said:
+        parts.append("<h2>Verdict</h2><ul>")
+        parts += [f"<li>{html.escape(s).replace('`', '')}</li>" for s in said]
+        parts.append("</ul>")
+    parts.append("<h2>Headline: median ms per effective sample</h2>")
     med = (
         summary.pivot_table(
             index=["target", "dim"], columns="sampler", values="cost_per_ess_mean_median"

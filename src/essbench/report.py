@@ -97,16 +97,31 @@ def calibration_section(cal: pd.DataFrame) -> str:
     if cal.empty:
         return "\n".join(lines + ["No successful runs to calibrate.\n"])
     lines += [
-        "| sampler | target | d | replicates | ratio | 95% interval |",
-        "|---|---|---|---|---|---|",
+        "Beside it, the cost per ESS on each basis: mean sampling seconds ÷ the estimator's"
+        " (harmonic mean) bulk ESS, and ÷ the empirical ESS from the replicates' errors against"
+        " the truth, with its 95% interval (cells with at least 3 replicates; the `exact`"
+        " oracle has no cost, its ratio is the reference: near 1).\n",
+        "| sampler | target | d | replicates | ratio | 95% interval | ms/ESS (estimator)"
+        " | ms/ESS (empirical) [95%] |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in cal.sort_values(["target", "sampler", "dim"]).itertuples():
         flag = "" if r.ratio_lo <= 1 <= r.ratio_hi else " ‡"
+        est = getattr(r, "cost_per_ess_estimator", math.nan)
+        emp = getattr(r, "cost_per_ess_empirical", math.nan)
+        costs = "– | –"
+        if math.isfinite(emp):
+            lo, hi = r.cost_per_ess_empirical_lo * 1e3, r.cost_per_ess_empirical_hi * 1e3
+            mark = " ‡" if r.bases_disagree else ""
+            costs = f"{_ms(est * 1e3)}{mark} | {_ms(emp * 1e3)} [{_ms(lo)}–{_ms(hi)}]"
         lines.append(
             f"| {r.sampler} | {r.target} | {r.dim} | {r.n_replicates} | {r.ratio:.2f}{flag} | "
-            f"{r.ratio_lo:.2f}–{r.ratio_hi:.2f} |"
+            f"{r.ratio_lo:.2f}–{r.ratio_hi:.2f} | {costs} |"
         )
-    lines.append("\n‡ the interval excludes 1.")
+    lines.append(
+        "\n‡ the interval excludes 1 (ratio), or the estimator's cost lies outside the"
+        " empirical interval (the two bases disagree: trust the empirical one)."
+    )
     return "\n".join(lines) + "\n"
 
 
@@ -226,6 +241,23 @@ def machine(runs: pd.DataFrame) -> str:
     )
 
 
+def verdict_section(runs: pd.DataFrame, baseline: str | None) -> str:
+    from essbench import verdict
+
+    said = verdict.sentences(runs, baseline) if baseline else []
+    if not said:
+        return (
+            "No verdict: the baseline sampler needs at least"
+            f" {verdict.MIN_REPLICATES} successful replicates in a cell beside another"
+            " sampler's.\n"
+        )
+    intro = (
+        "Ratios of geometric-mean cost per effective sample (sampling seconds ÷ mean bulk ESS)"
+        f" to the baseline `{baseline}`, with 95% bootstrap intervals over replicates.\n"
+    )
+    return intro + "\n" + "\n".join(f"- {s}" for s in said) + "\n"
+
+
 def oracle_section(runs: pd.DataFrame) -> str:
     """The study's exact runs: how often each flag fired on a perfect sampler."""
     from essbench.calibration import oracle_table
@@ -272,6 +304,8 @@ def summary_markdown(
         f"Config hash `{config_hash}`.\n",
         "Cost per effective sample = sampling seconds (warm-up + draws; compilation excluded) "
         "÷ ArviZ rank-normalized bulk ESS. Lower is better.\n",
+        "## Verdict\n",
+        verdict_section(runs, baseline),
         "## Headline\n",
         headline(summary, baseline),
     ]

@@ -153,6 +153,7 @@ rule html_report:
         study=config["study"],
         config_hash=CONFIG_HASH,
         published=config.get("published"),
+        baseline=ebconfig.baseline(config),
     script:
         "../../scripts/html_report.py"
 

@@ -1,0 +1,73 @@
+"""The answer in words: per target and dimension, each sampler's cost per effective sample as
+a multiple of the study's baseline sampler's, with a bootstrap interval over replicates.
+
+The ratio is that of geometric means of the replicates' costs (``cost_per_ess_mean``:
+sampling seconds ÷ mean bulk ESS): costs are positive and skewed, and a ratio of geometric
+means is the exponential of a difference of means of logs, which a bootstrap handles well.
+The interval resamples each sampler's replicates with replacement, independently (its
+coverage on synthetic runs with a known ratio is tested in tests/test_calibration.py). A
+sentence says when a cell's runs are flagged or censored, because then its number is not
+what it seems.
+"""
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from essbench.aggregate import contenders
+
+METRIC = "cost_per_ess_mean"
+MIN_REPLICATES = 2
+
+
+def ratio_interval(costs, baseline_costs, n_boot: int = 2000, level: float = 0.95, seed=0):
+    """(ratio, lo, hi) of geometric-mean costs, percentile bootstrap over replicates."""
+    a = np.log(np.asarray(costs, float))
+    b = np.log(np.asarray(baseline_costs, float))
+    ratio = math.exp(a.mean() - b.mean())
+    rng = np.random.default_rng(seed)
+    boot_a = rng.choice(a, size=(n_boot, a.size)).mean(axis=1)
+    boot_b = rng.choice(b, size=(n_boot, b.size)).mean(axis=1)
+    lo, hi = np.quantile(np.exp(boot_a - boot_b), [(1 - level) / 2, (1 + level) / 2])
+    return ratio, float(lo), float(hi)
+
+
+def _caveat(name: str, cell: pd.DataFrame) -> str:
+    parts = []
+    if "censored" in cell and cell["censored"].fillna(False).astype(bool).any():
+        parts.append(f"{name}'s runs stopped short of the ESS goal, so its figure is a lower bound")
+    if cell["unreliable"].fillna(False).astype(bool).any():
+        reasons = sorted({r for r in cell["unreliable_reason"].dropna() if r})
+        why = reasons[0].split(";")[0] if reasons else "flagged"
+        parts.append(f"{name}'s ESS is unreliable ({why}), so its figure is not trustworthy")
+    if "biased" in cell and cell["biased"].fillna(False).astype(bool).any():
+        parts.append(f"{name}'s estimates are biased against the truth")
+    return "; ".join(parts)
+
+
+def sentences(runs: pd.DataFrame, baseline: str) -> list[str]:
+    """One sentence per (target, dim, sampler other than the baseline) with enough runs."""
+    runs = contenders(runs)
+    ok = runs[(runs["status"] == "ok") & np.isfinite(runs[METRIC]) & (runs[METRIC] > 0)]
+    out = []
+    for (target, dim), cell in ok.groupby(["target", "dim"], sort=True):
+        base = cell[cell["sampler"] == baseline]
+        if len(base) < MIN_REPLICATES:
+            continue
+        from essbench.plots import _order
+
+        for sampler in sorted(set(cell["sampler"]) - {baseline}, key=_order):
+            mine = cell[cell["sampler"] == sampler]
+            if len(mine) < MIN_REPLICATES:
+                continue
+            ratio, lo, hi = ratio_interval(mine[METRIC], base[METRIC])
+            n = min(len(mine), len(base))
+            text = (
+                f"On `{target}` at d = {dim}, `{sampler}` costs {ratio:.3g}× [{lo:.3g},"
+                f" {hi:.3g}] what `{baseline}` costs per effective sample (bootstrap over"
+                f" {n} replicates)"
+            )
+            caveats = [c for c in (_caveat(sampler, mine), _caveat(baseline, base)) if c]
+            out.append(text + ("; " + "; ".join(caveats) if caveats else "") + ".")
+    return out
