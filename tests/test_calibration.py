@@ -153,4 +153,6 @@ def test_verdict_sentences_name_the_baseline_and_the_flags():
     [sentence] = verdict.sentences(pd.DataFrame(rows), "emcee")
     assert sentence.startswith("On `gaussian_iid` at d = 8, `pymc_nuts` costs 0.1× [")
     assert "what `emcee` costs per effective sample (bootstrap over 4 replicates)" in sentence
-    assert "pymc_nuts's ESS is unreliable (rhat=1.050>1.01)" in sentence
+    assert "4 of 4 of pymc_nuts's runs have an unreliable ESS (rhat=1.050>1.01), so its figure" in (
+        sentence
+    )

@@ -34,15 +34,26 @@ def ratio_interval(costs, baseline_costs, n_boot: int = 2000, level: float = 0.9
 
 
 def _caveat(name: str, cell: pd.DataFrame) -> str:
-    parts = []
-    if "censored" in cell and cell["censored"].fillna(False).astype(bool).any():
-        parts.append(f"{name}'s runs stopped short of the ESS goal, so its figure is a lower bound")
-    if cell["unreliable"].fillna(False).astype(bool).any():
-        reasons = sorted({r for r in cell["unreliable_reason"].dropna() if r})
-        why = reasons[0].split(";")[0] if reasons else "flagged"
-        parts.append(f"{name}'s ESS is unreliable ({why}), so its figure is not trustworthy")
-    if "biased" in cell and cell["biased"].fillna(False).astype(bool).any():
-        parts.append(f"{name}'s estimates are biased against the truth")
+    """What the flags of a sampler's runs in one cell mean for its number ("" if none)."""
+    n, parts = len(cell), []
+
+    def count(column):
+        return int(cell[column].fillna(False).astype(bool).sum()) if column in cell else 0
+
+    censored, unreliable, biased = count("censored"), count("unreliable"), count("biased")
+    if censored:
+        parts.append(
+            f"{censored} of {n} of {name}'s runs stopped short of the ESS goal, so its figure"
+            " is a lower bound"
+        )
+    if unreliable:
+        flagged = cell[cell["unreliable"].fillna(False).astype(bool)]
+        reasons = [r for r in flagged["unreliable_reason"].dropna() if r]
+        why = f" ({reasons[0].split(';')[0]})" if reasons else ""
+        verdict = "so its figure is not trustworthy" if 2 * unreliable > n else "read it with care"
+        parts.append(f"{unreliable} of {n} of {name}'s runs have an unreliable ESS{why}, {verdict}")
+    if biased:
+        parts.append(f"{biased} of {n} of {name}'s runs are biased against the truth")
     return "; ".join(parts)
 
 
