@@ -19,6 +19,11 @@ def _set(**kw):
     return lambda c: c.update(kw)
 
 
+def _model_file(name):
+    """The base config plus a target ``mine`` from the user's file models/<name>."""
+    return variant(lambda c: c["targets"].update(mine={"file": f"models/{name}"}))
+
+
 def _sampler(name, **kw):
     return lambda c: c["samplers"].setdefault(name, {}).update(kw)
 
@@ -143,19 +148,19 @@ CASES = {
         "config: seeds: renamed to 'replicates' (same meaning); rename the key in your config",
     ),
     "user model file missing": (
-        variant(lambda c: c["targets"].update(mine={"file": "models/nowhere.py"})),
+        _model_file("nowhere.py"),
         "config: targets.mine: models/nowhere.py: no such file",
     ),
     "user model without build_model": (
-        variant(lambda c: c["targets"].update(mine={"file": "models/empty.py"})),
+        _model_file("empty.py"),
         "config: targets.mine: models/empty.py: defines no build_model",
     ),
     "user model that raises": (
-        variant(lambda c: c["targets"].update(mine={"file": "models/raises.py"})),
+        _model_file("raises.py"),
         "config: targets.mine: models/raises.py: build_model(dim=8) raised ValueError: no data",
     ),
     "user model import error": (
-        variant(lambda c: c["targets"].update(mine={"file": "models/imports.py"})),
+        _model_file("imports.py"),
         "config: targets.mine: models/imports.py: importing it raised ModuleNotFoundError",
     ),
     "YAML syntax error": (

@@ -233,13 +233,7 @@ def test_sampler_statistics_cannot_overwrite_core_fields(tmp_path):
 def test_throwaway_modules_and_the_example_run_end_to_end(tmp_path):
     """A sampler and a target that exist only in a temporary folder, and the worked example
     of the README's "Benchmark your own model", run by a tiny study; the repo is untouched."""
-    before = subprocess.run(
-        ["git", "status", "--porcelain", "--untracked-files=all"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    before = _repo_status()
     mine = tmp_path / "plugins"
     mine.mkdir()
     for name in ("rw_numpy.py", "scaled_gaussian.py"):
@@ -281,14 +275,18 @@ def test_throwaway_modules_and_the_example_run_end_to_end(tmp_path):
     for figure in ("cost_vs_dim.png", "ess_calibration.png", "speedup.png"):
         assert (results / "figures" / figure).stat().st_size > 0
     assert "rw_numpy" in (results / "summary.md").read_text()
-    after = subprocess.run(
+    after = _repo_status()
+    assert after == before
+
+
+def _repo_status() -> str:
+    return subprocess.run(
         ["git", "status", "--porcelain", "--untracked-files=all"],
         cwd=REPO,
         capture_output=True,
         text=True,
         check=True,
     ).stdout
-    assert after == before
 
 
 def config_in(folder, config):

@@ -83,10 +83,8 @@ def is_oracle(sampler: str) -> bool:
     """Whether the sampler is an oracle (``exact``): a reference for the flags, never costed."""
     from essbench import registry
 
-    try:
-        return bool(registry.sampler(sampler).ORACLE)
-    except KeyError:  # a sampler of an old table, no longer registered
-        return False
+    plugin = registry.find_sampler(sampler)
+    return bool(plugin is not None and plugin.ORACLE)
 
 
 def contenders(runs: pd.DataFrame) -> pd.DataFrame:

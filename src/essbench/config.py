@@ -123,7 +123,7 @@ def _sampler_problems(config: dict, name: str, plugin) -> list[str]:
 
 
 def _target_problems(config: dict, name: str, plugin) -> list[str]:
-    own = {k: v for k, v in (config["targets"][name] or {}).items() if k not in ("dims", "file")}
+    own = {k: v for k, v in (config["targets"][name] or {}).items() if k not in STUDY_KEYS}
     problems = opts.check(plugin.OPTIONS, own, f"targets.{name}")
     given = "dims" in (config["targets"][name] or {})
     for dim in target_dims(config, name):

@@ -38,12 +38,6 @@ MIN_CHUNK = 0.25
 MIN_RESTART_GROWTH = 2.0
 
 
-def length_option(plugin) -> str | None:
-    """The option that sets a run's length, as the sampler declares it (None: it has none
-    and cannot run to an ESS goal)."""
-    return plugin.LENGTH_OPTION
-
-
 def ess_bulk_min(draws: np.ndarray, threads: int = 1) -> float:
     return float(np.min(metrics.ess_bulk(draws, threads)))
 
@@ -85,7 +79,7 @@ def _info(strategy, goal, ess, seconds, steps, check, reason):
 
 
 def _continue(module, problem, options, seed, goal, budget, max_growth, threads):
-    key = length_option(module)
+    key = module.LENGTH_OPTION
     cap = math.floor(max_growth * int(options[key]))
     chunks = module.chunks(problem, options, seed)
     first = next(chunks)
@@ -138,7 +132,7 @@ def _add(total: SamplerRun, chunk: SamplerRun) -> SamplerRun:
 
 
 def _restart(module, problem, options, seed, goal, budget, max_growth, threads):
-    key = length_option(module)
+    key = module.LENGTH_OPTION
     base = int(options[key])
     cap = math.floor(max_growth * base)
     length, spent, check, steps, reason = base, 0.0, 0.0, 0, ""

@@ -57,9 +57,8 @@ COST_LABELS = {
 def _declared(name: str):
     from essbench import registry
 
-    try:
-        plugin = registry.sampler(name)
-    except KeyError:  # a sampler of an old table, no longer registered
+    plugin = registry.find_sampler(name)
+    if plugin is None:
         return None, "o", True
     return plugin.COLOR, plugin.MARKER, bool(plugin.NEEDS_GRADIENT)
 

@@ -48,6 +48,8 @@ class Plugin:
         file: str | None = None,
     ):
         self.kind, self.NAME, self.module, self.file = kind, name, module, file
+        # Read once: the hash keys every run's settings and the shared outputs.
+        self._sha256 = hashlib.sha256(Path(file).read_bytes()).hexdigest() if file else None
         variant = variant or {}
         declared = opts.declared(module)
         for key, value in variant.get("defaults", {}).items():
@@ -93,9 +95,8 @@ class Plugin:
         return own(target) if own is not None else None
 
     def file_sha256(self) -> str | None:
-        if not self.file:
-            return None
-        return hashlib.sha256(Path(self.file).read_bytes()).hexdigest()
+        """The hash of the user's file the plugin was loaded from (None when shipped)."""
+        return self._sha256
 
 
 def _length_option(p: Plugin):
@@ -121,7 +122,7 @@ _SHARED = {
         "ORACLE": lambda p: False,
         # True: a study skips the targets this sampler cannot run on instead of refusing them.
         "SKIP_UNSUPPORTED": lambda p: False,
-        "QUICK_OPTIONS": lambda p: {k: 1 for k in ("cores",) if k in p.OPTIONS},
+        "QUICK_OPTIONS": lambda p: {"cores": 1} if "cores" in p.OPTIONS else {},
     },
     "target": {
         "ENV": lambda p: "sampling",
@@ -199,6 +200,11 @@ def target(name: str) -> Plugin:
         return targets()[name]
     except KeyError:
         raise KeyError(f"unknown target {name!r}; known: {', '.join(targets())}") from None
+
+
+def find_sampler(name: str) -> Plugin | None:
+    """The sampler's plugin, or None for a name no longer registered (an old table's)."""
+    return samplers().get(name)
 
 
 def load_file(kind: str, name: str, path) -> Plugin:

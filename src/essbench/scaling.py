@@ -17,10 +17,8 @@ def textbook_alpha(sampler: str) -> float:
     """The exponent the sampler's module declares (``TEXTBOOK_ALPHA``), nan if none."""
     from essbench import registry
 
-    try:
-        alpha = registry.sampler(sampler).TEXTBOOK_ALPHA
-    except KeyError:  # a sampler of an old table that no longer exists
-        return np.nan
+    plugin = registry.find_sampler(sampler)
+    alpha = None if plugin is None else plugin.TEXTBOOK_ALPHA
     return np.nan if alpha is None else float(alpha)
 
 

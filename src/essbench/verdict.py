@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from essbench.aggregate import contenders
+from essbench.plots import _order
 
 METRIC = "cost_per_ess_mean"
 MIN_REPLICATES = 2
@@ -66,8 +67,6 @@ def sentences(runs: pd.DataFrame, baseline: str) -> list[str]:
         base = cell[cell["sampler"] == baseline]
         if len(base) < MIN_REPLICATES:
             continue
-        from essbench.plots import _order
-
         for sampler in sorted(set(cell["sampler"]) - {baseline}, key=_order):
             mine = cell[cell["sampler"] == sampler]
             if len(mine) < MIN_REPLICATES:

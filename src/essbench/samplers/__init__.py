@@ -69,10 +69,6 @@ class SamplerRun:
 
 def merged_options(plugin, options: dict | None) -> dict:
     """The sampler's declared defaults overridden by ``options``."""
-    if isinstance(plugin, str):
-        from essbench import registry
-
-        plugin = registry.sampler(plugin)
     merged = dict(plugin.DEFAULTS)
     merged.update(options or {})
     return merged

@@ -9,6 +9,7 @@ from time import perf_counter
 import numpy as np
 
 from essbench.options import count
+from essbench.samplers import SamplerRun
 
 NAME = "exact"
 DESCRIPTION = "exact independent draws from the target's sample_truth (an oracle: no costs)"
@@ -38,8 +39,6 @@ def unsupported(target) -> str | None:
 
 
 def run(problem, options: dict, seed: int):
-    from essbench.samplers import SamplerRun
-
     chains, n = int(options["chains"]), int(options["draws"])
     rng = np.random.RandomState(seed)
     start = perf_counter()
