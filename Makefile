@@ -11,6 +11,9 @@ venv: $(STAMP)
 
 $(STAMP): requirements.txt constraints.txt pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 12), "essbench needs Python 3.12+; set PYTHON=..."'
+	@# Stan (pystan) compiles its models with a C++ compiler: Debian's g++ where missing.
+	@command -v g++ >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq g++; } \
+	  || { echo "essbench needs g++ to compile Stan models: install it (apt-get install g++)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt -c constraints.txt
