@@ -82,7 +82,7 @@ def test_a_run_out_of_budget_is_censored_with_its_draws_kept(module):
     module.SECONDS_PER_DRAW = 0.01  # 50 draws: 1 s; the target needs ~10x more
     run, info = run_to_goal(module, None, {"draws": 50}, 1, goal=1000, budget_seconds=3)
     assert info["censored"] and not info["ess_goal_reached"]
-    assert info["censored_reason"].startswith("budget:")
+    assert "; budget:" in info["censored_reason"]
     assert info["time_to_goal_seconds"] <= 3
     assert run.draws.shape[1] >= 50 and info["ess_bulk_min_at_stop"] < 1000
 
@@ -92,8 +92,45 @@ def test_the_length_cap_censors_a_run_that_would_grow_past_it(module):
     run, info = run_to_goal(
         module(), None, {"draws": 50}, 1, goal=5000, budget_seconds=600, max_growth=4
     )
-    assert info["censored"] and info["censored_reason"].startswith("length cap:")
+    assert info["censored"] and "; length cap:" in info["censored_reason"]
     assert run.draws.shape[1] <= 200
+
+
+class _AR1(_IID):
+    """Chains of an AR(1) process (phi = 0.9, tau = 19): a few draws already give a small
+    bulk ESS, but R-hat needs chains hundreds of draws long to pass."""
+
+    def _run(self, n, seed):
+        rng = np.random.default_rng(seed + len(self.lengths))
+        self.lengths.append(n)
+        x = np.empty((2, n, 3))
+        x[:, 0] = rng.standard_normal((2, 3))
+        for t in range(1, n):
+            x[:, t] = 0.9 * x[:, t - 1] + np.sqrt(1 - 0.81) * rng.standard_normal((2, 3))
+        return SamplerRun(x, 0.0, 0.0, n * self.SECONDS_PER_DRAW, 0, 0, {"draws": n})
+
+
+def test_a_reliable_goal_grows_the_run_until_rhat_passes_too():
+    from essbench import metrics, policy
+
+    plain, plain_info = run_to_goal(_AR1(), None, {"draws": 60}, 1, goal=5, budget_seconds=60)
+    run, info = run_to_goal(
+        _AR1(), None, {"draws": 60}, 1, goal=5, budget_seconds=60, max_growth=200, reliable=True
+    )
+    assert plain_info["ess_goal_reached"] and not plain_info["ess_goal_reliable"]
+    assert info["ess_goal_reached"] and info["ess_goal_reliable"]
+    chains, n, k = run.draws.shape
+    rhat = float(np.max(metrics.per_parameter(run.draws)["rhat"]))
+    assert n > 4 * plain.draws.shape[1] and rhat <= policy.rhat_threshold(chains, n, k)
+    plain_rhat = float(np.max(metrics.per_parameter(plain.draws)["rhat"]))
+    assert plain_rhat > policy.rhat_threshold(chains, plain.draws.shape[1], k)
+
+
+def test_a_reliable_goal_that_runs_out_of_budget_says_which_rule_failed():
+    run, info = run_to_goal(
+        _AR1(), None, {"draws": 60}, 1, goal=5, budget_seconds=0.2, max_growth=200, reliable=True
+    )
+    assert info["censored"] and info["censored_reason"].startswith("R-hat ")
 
 
 @pytest.mark.parametrize("name", ["emcee", "emcee_vectorized"])
@@ -185,7 +222,7 @@ def test_ess_goal_study_records_reached_and_censored_runs(tiny_run):
     assert not nuts["censored"].any() and (nuts["ess_bulk_min"] >= 300).all()
     assert (nuts["time_to_goal_seconds"] >= nuts["sampling_seconds"]).all()
     assert (emcee["ess_goal_strategy"] == "continue").all() and emcee["censored"].all()
-    assert emcee["censored_reason"].str.startswith("length cap").all()
+    assert emcee["censored_reason"].str.contains("; length cap").all()
     assert (emcee["n_draws"] == 400).all() and (emcee["ess_bulk_min"] < 300).all()
     summary = pd.read_csv(tmp_path / "results" / "ess_goal_test" / "tables" / "summary.csv")
     assert (summary.loc[summary["sampler"] == "emcee", "n_censored"] == 1).all()

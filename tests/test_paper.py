@@ -13,7 +13,7 @@ def test_number_words_and_camel_names():
     assert paper.camel("gaussian_iid") == "GaussianIid"
 
 
-def _runs(alpha, dims=(2, 4, 8, 16, 32), seeds=3, noise=0.05, seed=0):
+def _runs(alpha, dims=(4, 8, 16, 32, 64, 128), seeds=3, noise=0.05, seed=0):
     rng = np.random.default_rng(seed)
     rows = []
     for d in dims:
@@ -40,6 +40,20 @@ def test_scaling_fit_recovers_a_known_exponent():
     assert 0 < fit["alpha_hi"] - fit["alpha_lo"] < 0.2
     assert fit["prefactor_s"] == pytest.approx(1e-4, rel=0.2)
     assert fit["textbook_alpha"] == 1.25
+
+
+@pytest.mark.parametrize(
+    ("dims", "why"),
+    [
+        ((8,), "1 dimension: a slope needs at least 3"),
+        ((8, 64), "2 dimensions"),
+        ((32, 64, 128), "d spans only x4"),
+        ((2, 8, 32), "d <= 32: per-step overhead dominates"),
+    ],
+)
+def test_no_scaling_fit_where_the_dimensions_cannot_show_one(dims, why):
+    fit = scaling.fit(_runs(1.25, dims=dims), n_boot=20).iloc[0]
+    assert np.isnan(fit["alpha"]) and fit["note"].startswith(why)
 
 
 def test_scaling_fit_excludes_unreliable_and_failed_runs():

@@ -13,6 +13,13 @@ instead of for a fixed number of draws. Two strategies, chosen by what the sampl
   attempt's; ``time_to_goal_seconds`` adds up every attempt, because that is what reaching
   the goal took.
 
+With ``reliable: true`` (the default) the goal is a *trustworthy* ESS: a run also keeps
+growing while its ESS would be flagged as unreliable by a rule that a longer chain can fix,
+i.e. while its largest R-hat exceeds its threshold (:func:`essbench.policy.rhat_threshold`)
+or, for ensembles, while its chains are shorter than ``MIN_CHAIN_OVER_TAU`` autocorrelation
+times. Split R-hat - 1 and 1 / (chain / τ) both shrink about as 1 / length, which sizes the
+next chunk. Divergences are not fixed by length and do not make a run grow.
+
 A run stops without reaching the goal when its next chunk or attempt would not fit in the
 sampling budget (``budget_seconds``) or would make the chain longer than ``max_growth``
 times the configured length (this bounds memory). Such a run is **censored**: its time to
@@ -22,12 +29,12 @@ and are reported as ``ess_goal_check_seconds``.
 """
 
 import math
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from time import perf_counter
 
 import numpy as np
 
-from essbench import metrics
+from essbench import metrics, policy
 from essbench.samplers import SamplerRun
 
 # Aim a little past the goal: the ESS of a longer chain is itself an estimate.
@@ -42,11 +49,48 @@ def ess_bulk_min(draws: np.ndarray, threads: int = 1) -> float:
     return float(np.min(metrics.ess_bulk(draws, threads)))
 
 
-def _wanted(length: int, ess: float, goal: float) -> int:
-    """Total length expected to give ``goal`` (ESS grows about linearly with length)."""
+@dataclass(frozen=True)
+class Goal:
+    """What a run must reach: ``ess`` bulk ESS on its worst parameter and, when
+    ``reliable``, an R-hat under its threshold and (``ensemble``) chains of 50 τ."""
+
+    ess: float
+    reliable: bool = False
+    ensemble: bool = False
+
+    def shortfall(self, draws: np.ndarray, threads: int = 1) -> tuple[float, float, str]:
+        """(worst bulk ESS, factor by which the chains should grow (<= 1: reached), why)."""
+        if not self.reliable:
+            ess = ess_bulk_min(draws, threads)
+            return ess, _factor(ess, self.ess), f"bulk ESS {ess:.0f} < {self.ess:g}"
+        per = metrics.per_parameter(draws, threads, walkers=self.ensemble)
+        ess = float(np.min(per["ess_bulk"]))
+        factors = {f"bulk ESS {ess:.0f} < {self.ess:g}": _factor(ess, self.ess)}
+        chains, length, n_params = draws.shape
+        threshold = policy.rhat_threshold(chains, length, n_params)
+        rhat = float(np.max(per["rhat"]))
+        if not rhat <= threshold:
+            grow = (rhat - 1) / (threshold - 1) if math.isfinite(rhat) else 2.0
+            factors[f"R-hat {rhat:.3f} > {threshold:.3g}"] = grow
+        if self.ensemble:
+            ratio = metrics.autocorr(draws, threads, per)["chain_over_tau"]
+            limit = policy.MIN_CHAIN_OVER_TAU
+            if not ratio >= limit:
+                grow = limit / ratio if ratio > 0 and math.isfinite(ratio) else 2.0
+                factors[f"chain/tau {ratio:.1f} < {limit:g}"] = grow
+        why, factor = max(factors.items(), key=lambda kv: kv[1])
+        return ess, factor, why
+
+
+def _factor(ess: float, goal: float) -> float:
     if not ess > 0 or not math.isfinite(ess):
-        return 2 * length
-    return math.ceil(length * OVERSHOOT * goal / ess)
+        return 2.0
+    return goal / ess
+
+
+def _wanted(length: int, factor: float) -> int:
+    """Total length expected to close the shortfall (its measures scale with length)."""
+    return math.ceil(length * OVERSHOOT * factor)
 
 
 def run_to_goal(
@@ -58,19 +102,24 @@ def run_to_goal(
     budget_seconds: float,
     max_growth: float = 16.0,
     threads: int = 1,
+    reliable: bool = False,
 ) -> tuple[SamplerRun, dict]:
-    """Run ``module`` until ``ess_bulk_min >= goal``; return the run and what it took."""
+    """Run ``module`` until it reaches the goal (see :class:`Goal`); return the run and
+    what it took."""
     strategy = _continue if hasattr(module, "chunks") else _restart
-    return strategy(module, problem, options, seed, goal, budget_seconds, max_growth, threads)
+    target = Goal(float(goal), bool(reliable), bool(getattr(module, "ENSEMBLE", False)))
+    return strategy(module, problem, options, seed, target, budget_seconds, max_growth, threads)
 
 
-def _info(strategy, goal, ess, seconds, steps, check, reason):
+def _info(strategy, goal: Goal, ess, factor, seconds, steps, check, reason):
+    reached = factor <= 1
     return {
-        "ess_goal": float(goal),
+        "ess_goal": goal.ess,
+        "ess_goal_reliable": goal.reliable,
         "ess_goal_strategy": strategy,
-        "ess_goal_reached": bool(ess >= goal),
-        "censored": bool(ess < goal),
-        "censored_reason": "" if ess >= goal else reason,
+        "ess_goal_reached": bool(reached),
+        "censored": bool(not reached),
+        "censored_reason": "" if reached else reason,
         "time_to_goal_seconds": float(seconds),
         "ess_goal_steps": int(steps),
         "ess_goal_check_seconds": float(check),
@@ -90,21 +139,21 @@ def _continue(module, problem, options, seed, goal, budget, max_growth, threads)
         start = perf_counter()
         draws = np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
         parts = [draws]
-        ess = ess_bulk_min(draws, threads)
+        ess, factor, why = goal.shortfall(draws, threads)
         check += perf_counter() - start
-        if ess >= goal:
+        if factor <= 1:
             break
-        more = max(_wanted(length, ess, goal) - length, math.ceil(MIN_CHUNK * length))
+        more = max(_wanted(length, factor) - length, math.ceil(MIN_CHUNK * length))
         more = min(more, cap - length)
         # Draw seconds per step so far (warm-up excluded) predict the next chunk.
         rate = total.draw_seconds / length
         fits = math.floor((budget - total.sampling_seconds) / rate) if rate > 0 else more
         if more <= 0:
-            reason = f"length cap: {length} draws per chain is max_growth x {options[key]}"
+            reason = f"{why}; length cap: {length} draws per chain is max_growth x {options[key]}"
             break
         if fits < more:
             reason = (
-                f"budget: {more} more draws per chain would take about {more * rate:.0f} s,"
+                f"{why}; budget: {more} more draws per chain would take about {more * rate:.0f} s,"
                 f" {max(budget - total.sampling_seconds, 0):.0f} s of {budget:g} s left"
             )
             break
@@ -115,7 +164,7 @@ def _continue(module, problem, options, seed, goal, budget, max_growth, threads)
         total = _add(total, chunk)
     chunks.close()
     total = replace(total, draws=draws, settings={**total.settings, key: length})
-    info = _info("continue", goal, ess, total.sampling_seconds, steps, check, reason)
+    info = _info("continue", goal, ess, factor, total.sampling_seconds, steps, check, reason)
     return total, info
 
 
@@ -141,23 +190,24 @@ def _restart(module, problem, options, seed, goal, budget, max_growth, threads):
         spent += run.sampling_seconds
         steps += 1
         start = perf_counter()
-        ess = ess_bulk_min(run.draws, threads)
+        ess, factor, why = goal.shortfall(run.draws, threads)
         check += perf_counter() - start
-        if ess >= goal:
+        if factor <= 1:
             break
-        wanted = max(_wanted(length, ess, goal), math.ceil(MIN_RESTART_GROWTH * length))
+        wanted = max(_wanted(length, factor), math.ceil(MIN_RESTART_GROWTH * length))
         wanted = min(wanted, cap)
         # Seconds per draw of this attempt (warm-up included: a restart warms up again).
         predicted = run.sampling_seconds * wanted / length
         if wanted <= length:
-            reason = f"length cap: {length} draws per chain is max_growth x {base}"
+            reason = f"{why}; length cap: {length} draws per chain is max_growth x {base}"
             break
         if spent + predicted > budget:
             reason = (
-                f"budget: a run of {wanted} draws per chain would take about {predicted:.0f} s,"
+                f"{why}; budget: a run of {wanted} draws per chain would take about"
+                f" {predicted:.0f} s,"
                 f" {max(budget - spent, 0):.0f} s of {budget:g} s left"
             )
             break
         length = wanted
     run = replace(run, settings={**run.settings, key: length})
-    return run, _info("restart", goal, ess, spent, steps, check, reason)
+    return run, _info("restart", goal, ess, factor, spent, steps, check, reason)

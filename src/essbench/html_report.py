@@ -5,6 +5,7 @@ import base64
 import html
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from essbench import policy, verdict
@@ -92,7 +93,17 @@ def build(
             _table(pd.DataFrame(rows)),
         ]
     parts.append("<h2>Scaling laws: cost ∝ d<sup>α</sup></h2>")
-    parts.append(_table(alpha))
+    fitted = alpha[np.isfinite(alpha["alpha"])] if len(alpha) else alpha
+    if len(fitted):
+        parts.append(_table(fitted.drop(columns=["note"], errors="ignore")))
+    unfit = alpha.drop(fitted.index) if len(alpha) else alpha
+    if len(unfit):
+        parts.append(
+            "<p>No exponent fitted"
+            + (" for these pairs" if len(fitted) else "")
+            + ": a slope says nothing about d-scaling here.</p>"
+        )
+        parts.append(_table(unfit[["sampler", "target", "n_dims", "note"]]))
     parts.append("<h2>Figures</h2>")
     for path in figures:
         parts.append(_img(path, captions.get(Path(path).stem, "")))

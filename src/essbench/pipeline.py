@@ -136,6 +136,7 @@ def sample(
                     budget_seconds=goal["budget_seconds"],
                     max_growth=goal["max_growth"],
                     threads=threads,
+                    reliable=goal.get("reliable", True),
                 )
                 record.update(info)
             else:

@@ -244,6 +244,19 @@ def scaling(runs: pd.DataFrame, alpha: pd.DataFrame, outputs, caption: str = "")
         ax.grid(True, alpha=0.3)
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=5, frameon=False)
+        notes = alpha.loc[alpha["target"] == target, "note"] if "note" in alpha else []
+        notes = sorted({n for n in notes if isinstance(n, str) and n})
+        if notes and not ax.get_legend_handles_labels()[0]:
+            ax.text(
+                0.5,
+                0.5,
+                "no scaling fit:\n" + "\n".join(notes),
+                transform=ax.transAxes,
+                ha="center",
+                va="center",
+                fontsize=6,
+                wrap=True,
+            )
     for ax in list(axes.flat)[len(targets) :]:
         ax.set_visible(False)
     _save(fig, outputs, caption + "; dotted: textbook slopes" if caption else "")

@@ -42,20 +42,43 @@ def _caveat(name: str, cell: pd.DataFrame) -> str:
         return int(cell[column].fillna(False).astype(bool).sum()) if column in cell else 0
 
     censored, unreliable, biased = count("censored"), count("unreliable"), count("biased")
+    flagged = cell[cell["unreliable"].fillna(False).astype(bool)] if unreliable else cell[:0]
+    reasons = [r for r in flagged["unreliable_reason"].dropna() if r] if unreliable else []
+    why = f" ({reasons[0].split(';')[0]})" if reasons else ""
+    short = (
+        cell["censored"].fillna(False).astype(bool)
+        & cell["unreliable"].fillna(False).astype(bool)
+        & cell.get("ess_goal_reliable", pd.Series(False, index=cell.index))
+        .fillna(False)
+        .astype(bool)
+        if {"censored", "unreliable"} <= set(cell)
+        else pd.Series(False, index=cell.index)
+    )
+    if short.any():
+        # A reliable ESS goal that ran out of budget: the flags are why it stopped, and its
+        # ESS (from chains too short to trust) overstates what it reached.
+        k = int(short.sum())
+        parts.append(
+            f"{k} of {n} of {name}'s runs did not reach a trustworthy ESS within the sampling"
+            f" budget{why}, so its figure is a lower bound"
+        )
+        censored -= k
+        unreliable -= k
     if censored:
         parts.append(
             f"{censored} of {n} of {name}'s runs stopped short of the ESS goal, so its figure"
             " is a lower bound"
         )
     if unreliable:
-        flagged = cell[cell["unreliable"].fillna(False).astype(bool)]
-        reasons = [r for r in flagged["unreliable_reason"].dropna() if r]
-        why = f" ({reasons[0].split(';')[0]})" if reasons else ""
         verdict = "so its figure is not trustworthy" if 2 * unreliable > n else "read it with care"
         parts.append(f"{unreliable} of {n} of {name}'s runs have an unreliable ESS{why}, {verdict}")
     if biased:
         parts.append(f"{biased} of {n} of {name}'s runs are biased against the truth")
     return "; ".join(parts)
+
+
+def _all(cell: pd.DataFrame, column: str) -> bool:
+    return column in cell and bool(cell[column].fillna(False).astype(bool).all())
 
 
 def sentences(runs: pd.DataFrame, baseline: str) -> list[str]:
@@ -73,8 +96,12 @@ def sentences(runs: pd.DataFrame, baseline: str) -> list[str]:
                 continue
             ratio, lo, hi = ratio_interval(mine[METRIC], base[METRIC])
             n = min(len(mine), len(base))
+            # Every run of one side censored (its cost a lower bound) bounds the ratio.
+            bound = {(True, False): "at least ", (False, True): "at most "}.get(
+                (_all(mine, "censored"), _all(base, "censored")), ""
+            )
             text = (
-                f"On `{target}` at d = {dim}, `{sampler}` costs {ratio:.3g}× [{lo:.3g},"
+                f"On `{target}` at d = {dim}, `{sampler}` costs {bound}{ratio:.3g}× [{lo:.3g},"
                 f" {hi:.3g}] what `{baseline}` costs per effective sample (bootstrap over"
                 f" {n} replicates)"
             )

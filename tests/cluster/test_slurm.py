@@ -52,6 +52,11 @@ def test_tiny_study_runs_through_slurm(slurm_cluster, tiny_run, tmp_path):
             str(REPO / "profiles" / "slurm"),
             "--configfile",
             str(REPO / "config" / "test" / "tiny.yaml"),
+            # The plugin's first status check waits 40 s (and every check after one that
+            # saw no job finish waits 10 s more): right for a real cluster, but on this
+            # one-node cluster it made the test wait ~40 s per stage of the DAG.
+            "--slurm-init-seconds-before-status-checks",
+            "2",
             "--default-resources",
             "slurm_partition=debug",
             "mem_mb=1000",
