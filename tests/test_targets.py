@@ -6,8 +6,10 @@ import pytest
 from essbench import registry
 from essbench.targets import is_reference
 
-ANALYTIC = sorted(n for n, m in registry.targets().items() if not is_reference(m))
+ANALYTIC = sorted(n for n, m in registry.targets().items() if m.TRUTH == "analytic")
 REFERENCE = sorted(n for n, m in registry.targets().items() if is_reference(m))
+# posteriordb's reference draws (tests/test_posteriordb.py checks them and the ports).
+POSTERIORDB = sorted(n for n, m in registry.targets().items() if m.TRUTH == "posteriordb")
 
 
 DECLARED = (
@@ -21,16 +23,37 @@ DECLARED = (
     "build_model",
     "initial_points",
 )
+# A posteriordb port declares what its template (targets/pdb_eight_schools_noncentered.py)
+# does; the shared rules give it GRADIENT, PACKAGES and its ensembles' starting points.
+PORT_DECLARED = (
+    "NAME",
+    "POSTERIOR",
+    "DESCRIPTION",
+    "KIND",
+    "MIN_DIM",
+    "MAX_DIM",
+    "OPTIONS",
+    "TRUTH",
+    "STAN_PROGRAM",
+    "stan_data",
+    "build_model",
+)
 
 
 def test_every_target_declares_its_interface():
+    """A port of posteriordb's (``POSTERIOR``) without vendored reference draws is a
+    reference target."""
     for name, plugin in registry.targets().items():
         assert name == plugin.NAME
-        for attr in DECLARED:
+        port = hasattr(plugin.module, "POSTERIOR")
+        for attr in PORT_DECLARED if port else DECLARED:
             assert hasattr(plugin.module, attr), f"{name}'s module does not declare {attr}"
+        assert plugin.TRUTH in ("analytic", "reference", "posteriordb"), name
         if is_reference(plugin):
             assert plugin.module.TRUTH == "reference"
             assert plugin.module.REFERENCE_NUTS["chains"] >= 4
+        elif plugin.TRUTH == "posteriordb":
+            assert port and plugin.module.TRUTH == "posteriordb" and hasattr(plugin.module, "truth")
         else:
             assert hasattr(plugin.module, "truth") and hasattr(plugin.module, "sample_truth")
 
@@ -51,7 +74,7 @@ def test_declared_truth_matches_independent_draws(name):
     assert np.all(np.abs(dev2.mean(axis=0) - truth.var) < 5 * se_var)
 
 
-@pytest.mark.parametrize("name", ANALYTIC)
+@pytest.mark.parametrize("name", ANALYTIC + POSTERIORDB)
 def test_model_logp_is_finite_and_higher_at_the_mean_than_in_the_tails(name):
     """A sanity check of each PyMC model (the moments are checked against exact draws above,
     and every sampler's recovery of the truth in tests/test_samplers.py)."""

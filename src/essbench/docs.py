@@ -1,7 +1,8 @@
 """Documentation generated from the modules' declarations.
 
 ``python -m essbench.docs`` rewrites the generated blocks of ``config/README.md`` (option
-tables) and ``README.md`` (the sampler × target compatibility table) in place;
+tables) and ``README.md`` (the sampler × target compatibility table, the table of
+posteriordb's ports) in place;
 ``python -m essbench.docs --check`` exits 1 when they are stale (``tests/test_docs.py``
 runs the check). A generated block sits between ``<!-- generated: NAME -->`` and
 ``<!-- end: NAME -->``; edit the modules, not the block.
@@ -60,12 +61,51 @@ def target_options_table() -> str:
     return "\n".join(_rows(registry._shipped_sorted("target"), "target"))
 
 
+TRUTH_SOURCES = {
+    "posteriordb": "posteriordb's reference draws",
+    "reference": "gated NUTS reference (no vendored draws)",
+    "analytic": "analytic",
+}
+
+
+def _parameters(plugin) -> str:
+    """The port's parameters as Stan declares them (``beta[5]``), and its dimension."""
+    model = plugin.build_model(plugin.MIN_DIM)
+    names = []
+    for rv in model.free_RVs:
+        shape = [str(int(s)) for s in rv.shape.eval()]
+        names.append(f"{rv.name}[{', '.join(shape)}]" if shape else rv.name)
+    return f"{', '.join(names)} ({plugin.MIN_DIM})"
+
+
+def posteriordb_table() -> str:
+    """The README's table of posteriordb's ports (targets declaring ``POSTERIOR``)."""
+    from essbench import posteriordb
+
+    lines = [
+        "| target | posteriordb posterior | parameters (dim) | kind of model | truth | licence |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, plugin in registry._shipped_sorted("target").items():
+        posterior = getattr(plugin.module, "POSTERIOR", None)
+        if posterior is None:
+            continue
+        lines.append(
+            f"| `{name}` | `{posterior}` | {_parameters(plugin)} | {plugin.KIND}"
+            f" | {TRUTH_SOURCES[plugin.TRUTH]} | {posteriordb.licence(posterior)} |"
+        )
+    return "\n".join(lines)
+
+
 BLOCKS = {
     REPO / "config" / "README.md": {
         "sampler-options": sampler_options_table,
         "target-options": target_options_table,
     },
-    REPO / "README.md": {"compatibility": registry.compatibility_table},
+    REPO / "README.md": {
+        "compatibility": registry.compatibility_table,
+        "posteriordb": posteriordb_table,
+    },
 }
 
 

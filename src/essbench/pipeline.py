@@ -198,7 +198,7 @@ def diagnose(
         truth = load_truth(record["target"], record["dim"], target_options or {}, reference_json)
         record["truth_mean"] = truth.mean.tolist()
         record["truth_var"] = truth.var.tolist()
-        record["truth_source"] = "reference" if reference_json else "analytic"
+        record["truth_source"] = registry.target(record["target"]).TRUTH
         record.update(metrics.bias_z(draws, truth.mean, truth.var, per_param, truth.mcse()))
         if truth.quantiles is not None:
             record.update(

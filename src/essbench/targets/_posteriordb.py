@@ -21,6 +21,11 @@ Where posteriordb's draws lack a parameter, the module also defines ``from_refer
 (``ref(name, shape)`` gives a reference quantity's draws, (n, *shape)) returning every
 free random variable's draws.
 
+A port uses Stan's transforms to the unconstrained space wherever PyMC has them
+(``tests/test_posteriordb.py`` then compares log densities with the Jacobian, and
+gradients); one that cannot (PyMC lacks the transform) declares ``SAME_TRANSFORMS = False``
+and says why in its docstring: the test then compares the densities without the Jacobian.
+
 A posterior without vendored reference draws (``mcycle_gp-accel_gp``: its draws file is
 absent from snapshot 28f8d3d) defines no ``truth`` and declares ``TRUTH = "reference"``:
 the gated reference rule computes its moments here, and the README says so.

@@ -1,0 +1,154 @@
+"""posteriordb's posteriors: the vendored files, and every port against its Stan program.
+
+A port (a target declaring ``POSTERIOR``) must have Stan's density up to a constant: its
+log density minus Stan's (both with the Jacobian of the unconstrained space) is the same
+number at posteriordb's reference draws and at points away from the bulk, and so are the
+gradients, when the two unconstrained spaces coincide (``perm`` of
+:func:`essbench.stan.compare_log_density`). A port that declares ``SAME_TRANSFORMS =
+False`` (PyMC lacks Stan's transform) is compared without the Jacobian.
+
+The first build of a Stan program takes ~30 s (httpstan caches it under
+``~/.cache/httpstan``): one build per program serves every test here.
+"""
+
+import math
+from functools import cache
+
+import numpy as np
+import pytest
+
+from essbench import posteriordb, registry
+from essbench import stan as es
+from essbench.problem import build_problem
+from essbench.targets import _posteriordb, load_truth
+
+PORTS = sorted(n for n, p in registry.targets().items() if hasattr(p.module, "POSTERIOR"))
+POSTERIORDB_TRUTH = sorted(n for n in PORTS if registry.target(n).TRUTH == "posteriordb")
+REFERENCE_POINTS = 5
+PERTURBED_POINTS = 2
+LOGP_RTOL = 1e-8
+GRAD_RTOL = 1e-6
+
+
+@cache
+def stan_model(name: str):
+    module = registry.target(name)
+    return es.build(module.STAN_PROGRAM, module.stan_data(module.MIN_DIM))
+
+
+@cache
+def problem(name: str):
+    return build_problem(name, registry.target(name).MIN_DIM)
+
+
+def points(name: str) -> np.ndarray:
+    """Reference draws spread over the chains, then two of them moved ~2 posterior sd in
+    every coordinate (away from the bulk, where a wrong term would show). A posterior
+    without vendored draws uses its target's initial points and unit steps instead."""
+    module = registry.target(name)
+    rng = np.random.default_rng(0)
+    if posteriordb.has_reference_draws(module.POSTERIOR):
+        x = _posteriordb.value_space_reference(module.POSTERIOR, name, module.MIN_DIM)
+        flat = x.reshape(-1, x.shape[-1])
+        chosen = flat[rng.choice(len(flat), REFERENCE_POINTS, replace=False)]
+        scale = flat.std(axis=0)
+    else:
+        chosen = problem(name).initial_points(REFERENCE_POINTS, np.random.RandomState(0))
+        scale = np.ones(chosen.shape[1])
+    moved = chosen[:PERTURBED_POINTS] + 2.0 * scale * rng.standard_normal(
+        (PERTURBED_POINTS, chosen.shape[1])
+    )
+    return np.vstack([chosen, moved])
+
+
+def assert_constant_difference(pymc: np.ndarray, stan: np.ndarray):
+    diff = pymc - stan
+    assert np.all(np.isfinite(diff)), (pymc, stan)
+    spread = np.ptp(diff)
+    assert spread <= LOGP_RTOL * max(1.0, np.abs(stan).max()), (spread, diff)
+
+
+@pytest.mark.parametrize("name", PORTS)
+def test_port_has_stans_log_density_and_gradient(name):
+    module = registry.target(name)
+    result = es.compare_log_density(problem(name), stan_model(name), points(name))
+    if getattr(module.module, "SAME_TRANSFORMS", True):
+        assert result["perm"] is not None, f"{name}: its unconstrained space is not Stan's"
+        assert_constant_difference(result["pymc"], result["stan"])
+        grad, want = result["pymc_grad"], result["stan_grad"]
+        assert np.allclose(grad, want, rtol=GRAD_RTOL, atol=1e-8 * np.abs(want).max())
+    else:
+        assert result["perm"] is None, f"{name} declares SAME_TRANSFORMS = False, yet they are"
+    assert_constant_difference(result["pymc_nojac"], result["stan_nojac"])
+
+
+@pytest.mark.parametrize("name", PORTS)
+def test_port_declares_stans_parameters_and_its_dimension(name):
+    """The free random variables are the Stan program's parameters block: names and
+    shapes (pystan lists them first, then transformed parameters and generated
+    quantities); the declared dimension is the unconstrained one."""
+    module = registry.target(name)
+    model = problem(name).model
+    stan = stan_model(name)
+    mine = [(rv.name, [int(s) for s in rv.shape.eval()]) for rv in model.free_RVs]
+    theirs = list(zip(stan.param_names, [list(d) for d in stan.dims], strict=True))
+    assert mine == theirs[: len(mine)]
+    assert module.MIN_DIM == module.MAX_DIM == problem(name).ndim
+    assert posteriordb.stan_code(module.POSTERIOR) == module.STAN_PROGRAM
+
+
+@pytest.mark.parametrize("name", POSTERIORDB_TRUTH)
+def test_posteriordb_truth_loads_with_finite_moments_and_errors(name):
+    module = registry.target(name)
+    truth = load_truth(name, module.MIN_DIM, {})
+    ndim = problem(name).ndim
+    for field in (truth.mean, truth.var, truth.mean_mcse, truth.var_mcse):
+        assert field.shape == (ndim,) and np.all(np.isfinite(field))
+    assert np.all(truth.var > 0) and np.all(truth.mean_mcse > 0) and np.all(truth.var_mcse > 0)
+    # 10 chains x 1,000 draws: every mean is known to a small fraction of its sd.
+    assert np.all(truth.mean_mcse < 0.1 * np.sqrt(truth.var))
+    assert truth.quantiles.shape == (ndim, len(truth.quantile_levels))
+    assert np.all(np.diff(truth.quantiles, axis=1) > 0)
+    assert 0 < truth.quantile_prob_mcse < 0.05
+
+
+@pytest.mark.parametrize("name", POSTERIORDB_TRUTH)
+def test_reference_draws_round_trip_through_the_ports_parameters(name):
+    """The truth's value-space draws, constrained again by the port, are posteriordb's
+    draws of every parameter posteriordb keeps."""
+    module = registry.target(name)
+    x = _posteriordb.value_space_reference(module.POSTERIOR, name, module.MIN_DIM)
+    kept = {
+        posteriordb._INDEX.match(k)["base"] for k in posteriordb.reference_draws(module.POSTERIOR)
+    }
+    for chain, draw in ((0, 0), (3, 500), (9, 999)):
+        got = es.constrained(problem(name), x[chain, draw])
+        for parameter in set(got) & kept:
+            want = posteriordb.reference_array(module.POSTERIOR, parameter, got[parameter].shape)
+            assert np.allclose(got[parameter], want[chain, draw], rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", PORTS)
+def test_port_initial_points_have_finite_log_density(name):
+    logp = problem(name).compile_logp()
+    starts = problem(name).initial_points(8, np.random.RandomState(0))
+    assert all(math.isfinite(logp(x)) for x in starts)
+
+
+def test_every_vendored_posterior_has_one_port():
+    ported = [registry.target(n).POSTERIOR for n in PORTS]
+    assert sorted(ported) == posteriordb.names(), set(posteriordb.names()) ^ set(ported)
+
+
+def test_every_vendored_posterior_reads():
+    for name in posteriordb.names():
+        info = posteriordb.posterior(name)
+        assert info["name"] == name
+        assert isinstance(posteriordb.data(name), dict) and posteriordb.data(name)
+        assert "parameters" in posteriordb.stan_code(name)
+        assert posteriordb.licence(name) == "BSD3", "a new licence: say so in the README"
+        if posteriordb.has_reference_draws(name):
+            draws = posteriordb.reference_draws(name)
+            shapes = {a.shape for a in draws.values()}
+            assert shapes == {(10, 1000)} and all(np.isfinite(a).all() for a in draws.values())
+    assert (posteriordb.ROOT / "LICENCE.md").read_text().startswith("BSD 3-Clause License")
