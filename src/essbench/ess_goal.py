@@ -1,7 +1,9 @@
 """ESS-goal runs: sample until the worst parameter's bulk ESS reaches the study's ESS goal.
 
 A study with ``ess_goal: {ess: 400, budget_seconds: 1800}`` runs every sampler this way
-instead of for a fixed number of draws. Two strategies, chosen by what the sampler offers:
+instead of for a fixed number of draws (an importance-weighted run, nested sampling, is held
+to Kish's ESS of its weights instead: ``ess_kish_at_stop``). Two strategies, chosen by what
+the sampler offers:
 
 - **continue** (the sampler module has ``chunks``): warm up and draw the configured length,
   then keep extending the *same* chains in chunks, each sized from the ESS so far, until
@@ -42,6 +44,14 @@ def ess_bulk_min(draws: np.ndarray, threads: int = 1) -> float:
     return float(np.min(metrics.ess_bulk(draws, threads)))
 
 
+def goal_ess(run: SamplerRun, threads: int = 1) -> tuple[float, str]:
+    """The ESS a run is held to its goal by, and its name: the worst parameter's bulk ESS, or
+    Kish's ESS of an importance-weighted run's weights (nested samplers)."""
+    if run.weights is not None:
+        return metrics.kish_ess(run.weights), "kish"
+    return ess_bulk_min(run.draws, threads), "bulk_min"
+
+
 def _wanted(length: int, ess: float, goal: float) -> int:
     """Total length expected to give ``goal`` (ESS grows about linearly with length)."""
     if not ess > 0 or not math.isfinite(ess):
@@ -64,7 +74,7 @@ def run_to_goal(
     return strategy(module, problem, options, seed, goal, budget_seconds, max_growth, threads)
 
 
-def _info(strategy, goal, ess, seconds, steps, check, reason):
+def _info(strategy, goal, ess, seconds, steps, check, reason, basis="bulk_min"):
     return {
         "ess_goal": float(goal),
         "ess_goal_strategy": strategy,
@@ -74,7 +84,7 @@ def _info(strategy, goal, ess, seconds, steps, check, reason):
         "time_to_goal_seconds": float(seconds),
         "ess_goal_steps": int(steps),
         "ess_goal_check_seconds": float(check),
-        "ess_bulk_min_at_stop": float(ess),
+        f"ess_{basis}_at_stop": float(ess),
     }
 
 
@@ -141,7 +151,7 @@ def _restart(module, problem, options, seed, goal, budget, max_growth, threads):
         spent += run.sampling_seconds
         steps += 1
         start = perf_counter()
-        ess = ess_bulk_min(run.draws, threads)
+        ess, basis = goal_ess(run, threads)
         check += perf_counter() - start
         if ess >= goal:
             break
@@ -160,4 +170,4 @@ def _restart(module, problem, options, seed, goal, budget, max_growth, threads):
             break
         length = wanted
     run = replace(run, settings={**run.settings, key: length})
-    return run, _info("restart", goal, ess, spent, steps, check, reason)
+    return run, _info("restart", goal, ess, spent, steps, check, reason, basis)
