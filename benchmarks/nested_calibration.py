@@ -64,7 +64,8 @@ def main() -> int:
         print(
             f"{sampler} {options} on {args.target} d={args.dim}, {args.seeds} seeds"
             f" ({time.perf_counter() - start:.0f} s):\n"
-            f"  Kish ESS (harmonic mean) {cal.ess_estimator:.0f}, empirical {cal.ess_empirical:.0f},"
+            f"  Kish ESS (harmonic mean) {cal.ess_estimator:.0f},"
+            f" empirical {cal.ess_empirical:.0f},"
             f" ratio {cal.ratio:.2f} [{cal.ratio_lo:.2f}, {cal.ratio_hi:.2f}]\n"
             f"  log Z error / its estimate: mean {z.mean():+.2f}, sd {z.std(ddof=1):.2f};"
             f" error estimate median {np.median([r['stat_logz_err'] for r in recs]):.3f};"

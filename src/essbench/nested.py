@@ -69,6 +69,19 @@ class NestedProblem:
         return self.transform(np.asarray(u, float)[None, :])[0]
 
 
+def _lazy(make):
+    """A function compiled by ``make()`` at its first call (each sampler calls only the
+    single-point or only the batched likelihood: the other is never compiled)."""
+    compiled = []
+
+    def call(x):
+        if not compiled:
+            compiled.append(make())
+        return compiled[0](x)
+
+    return call
+
+
 def _finite(values):
     values = np.asarray(values, float)
     return np.where(np.isfinite(values), values, -np.inf)
@@ -106,7 +119,7 @@ def _box_prior(problem, plugin) -> NestedProblem:
             f" {problem.ndim} parameters"
         )
     width = high - low
-    single, batched = problem.compile_logp(), problem.compile_logp_batched()
+    single, batched = _lazy(problem.compile_logp), _lazy(problem.compile_logp_batched)
     normaliser = plugin.LOG_NORMALISER
     log_z = None if normaliser is None else float(normaliser - np.sum(np.log(width)))
     return NestedProblem(
@@ -161,8 +174,8 @@ def _model_prior(problem, overrides: dict) -> NestedProblem:
             raise AssertionError("free variables and value variables out of order")
     flat = pt.concatenate(values)
     batch = pt.matrix("cube_batch")
-    transform_fn = pm_compile(
-        [batch], vectorize_graph(flat, replace={cube: batch}), mode=problem.mode
+    transform_fn = _lazy(
+        lambda: pm_compile([batch], vectorize_graph(flat, replace={cube: batch}), mode=problem.mode)
     )
 
     terms = [*model.observed_RVs, *model.potentials]
@@ -175,9 +188,15 @@ def _model_prior(problem, overrides: dict) -> NestedProblem:
     for value_var, shape, sl in zip(model.value_vars, problem.shapes, problem.slices, strict=True):
         replace[value_var] = point[sl].reshape(shape)
         replace_batch[value_var] = point_batch[:, sl].reshape((point_batch.shape[0], *shape))
-    single = pm_compile([point], graph_replace(loglike, replace, strict=False), mode=problem.mode)
-    batched = pm_compile(
-        [point_batch], vectorize_graph(loglike, replace=replace_batch), mode=problem.mode
+    single = _lazy(
+        lambda: pm_compile(
+            [point], graph_replace(loglike, replace, strict=False), mode=problem.mode
+        )
+    )
+    batched = _lazy(
+        lambda: pm_compile(
+            [point_batch], vectorize_graph(loglike, replace=replace_batch), mode=problem.mode
+        )
     )
     return NestedProblem(
         kind="model",

@@ -295,6 +295,9 @@ def compatibility(sampler_module, target_module) -> str:
         return f"✓ (d = {lo})"
     if sampler_module.ENSEMBLE:
         return "✓ (≥ 2d walkers)"
+    low = sampler_module.MIN_DIM
+    if low is not None and (lo is None or lo < low):
+        return f"✓ (d ≥ {low})"
     return "✓"
 
 

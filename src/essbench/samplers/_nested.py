@@ -2,8 +2,6 @@
 built and compiled outside the timer, the refusal of targets without a prior, and their
 weighted draws as one chain."""
 
-from time import perf_counter
-
 import numpy as np
 
 from essbench import nested
@@ -17,19 +15,19 @@ def unsupported(target) -> str | None:
     return nested.unsupported(target)
 
 
-def prepare(problem):
-    """``(nested problem, seconds)``: the transform and likelihood, compiled and called once
-    (the batch's first run pays it; later runs reuse it from ``problem.cache``)."""
-    start = perf_counter()
+def prepare(problem, batched: bool):
+    """The transform and likelihood (``batched``: the one of many points at once, else the
+    single-point one), compiled and called once: the batch's first run pays it, before its
+    timer; later runs reuse it from ``problem.cache``."""
     built = problem.cache.get("nested")
     if built is None:
-        built = nested.build(problem)
-        u = np.full((1, problem.ndim), 0.5)
-        x = built.transform(u)
-        built.loglike(x[0])
+        built = problem.cache["nested"] = nested.build(problem)
+    x = built.transform(np.full((1, problem.ndim), 0.5))
+    if batched:
         built.loglike_batched(x)
-        problem.cache["nested"] = built
-    return built, perf_counter() - start
+    else:
+        built.loglike(x[0])
+    return built
 
 
 def weighted_run(points, log_w, **fields) -> SamplerRun:

@@ -67,7 +67,7 @@ def run(problem, options: dict, seed: int):
     import dynesty
 
     start = perf_counter()
-    built, _ = prepare(problem)
+    built = prepare(problem, batched=False)
     nlive, maxcall = int(options["nlive"]), options["maxcall"]
     sampler = dynesty.NestedSampler(
         built.loglike,

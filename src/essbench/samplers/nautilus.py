@@ -61,7 +61,7 @@ def run(problem, options: dict, seed: int):
     from nautilus import Sampler
 
     start = perf_counter()
-    built, _ = prepare(problem)
+    built = prepare(problem, batched=True)
     cap = options["n_like_max"]
     n_like_max = np.inf if cap is None else int(cap)
     discard = bool(options["discard_exploration"])
