@@ -43,6 +43,8 @@ def shapes(configs, max_ensemble_dim: int):
                     module = registry.sampler(sampler)
                     if module.ORACLE or module.TEST_ONLY:
                         continue
+                    if not (module.ENSEMBLE or "chains" in module.OPTIONS):
+                        continue  # weighted draws (nested samplers): no chain shape
                     opts = ebconfig.sampler_options(study, sampler)
                     if module.ENSEMBLE:
                         if dim > max_ensemble_dim:

@@ -71,7 +71,7 @@ CASES = {
     ),
     "too few walkers": (
         variant(_sampler("emcee", nwalkers=10)),
-        "config: samplers.emcee.nwalkers: 10 walkers is fewer than 2 x dim = 16 needed at dim 8",
+        "config: samplers.emcee.nwalkers: 10 walkers is fewer than 2 x dim = 32 needed at dim 16",
     ),
     "zero draws": (
         variant(_sampler("pymc_nuts", draws=0)),

@@ -65,13 +65,21 @@ def test_sampler_result_format_and_truth(problem, name):
         assert run.draws.shape == (options["chains"], options["draws"], problem.ndim)
         assert run.draw_seconds > 0 and run.grad_evals == run.logp_evals == 0
     else:
-        assert run.warmup_seconds > 0 and run.draw_seconds > 0 and run.compile_seconds > 0
+        # A sampler without a warm-up option (dynesty) may have no warm-up at all.
+        assert run.warmup_seconds > 0 or module.WARMUP_OPTION is None
+        assert run.draw_seconds > 0 and run.compile_seconds > 0
         if module.NEEDS_GRADIENT:
             assert run.grad_evals > 0 and run.logp_evals == 0
         else:
             assert run.grad_evals == 0 and run.logp_evals > 0
     truth = problem.truth()
-    z = metrics.bias_z(run.draws, truth.mean, truth.var)
+    if run.weights is not None:  # importance-weighted draws: weighted estimates, Kish MCSEs
+        assert run.weights.shape == run.draws.shape[:2]
+        assert np.isclose(run.weights.sum(), 1.0) and np.all(run.weights >= 0)
+        per_param = metrics.weighted_per_parameter(run.draws, run.weights)
+        z = metrics.bias_z(run.draws, truth.mean, truth.var, per_param)
+    else:
+        z = metrics.bias_z(run.draws, truth.mean, truth.var)
     limit = policy.bias_threshold(problem.ndim)
     assert z["z_mean_max"] < limit and z["z_var_max"] < limit, z
 

@@ -13,6 +13,7 @@ SUMMARY_METRICS = [
     "ess_bulk_mean",
     "ess_bulk_min",
     "ess_tail_min",
+    "ess_kish",
     "rhat_max",
     "sampling_seconds",
     "ess_per_grad",
@@ -30,9 +31,11 @@ FRONT = [
     "reason",
     "cost_per_ess_mean",
     "cost_per_ess_min",
+    "ess_basis",
     "ess_bulk_mean",
     "ess_bulk_min",
     "ess_tail_min",
+    "ess_kish",
     "rhat_max",
     "sampling_seconds",
     "warmup_seconds",
@@ -145,7 +148,7 @@ def write_table(df: pd.DataFrame, parquet=None, csv=None, provenance: dict | Non
             df.to_csv(tmp, index=False)
 
 
-VECTOR_COLUMNS = ("param_mean", "param_ess_bulk", "truth_mean", "truth_var")
+VECTOR_COLUMNS = ("param_mean", "param_ess_bulk", "param_ess_kish", "truth_mean", "truth_var")
 
 
 # The empirical ESS of a cell needs replicates: with fewer, its interval spans decades.
@@ -159,7 +162,8 @@ def calibration_table(records: list[dict], level: float = 0.95) -> pd.DataFrame:
     variance. If the reported ESS is honest, u is about chi2_1 / ESS, so:
 
     - ``ess_empirical`` = 1 / mean(u), pooled over replicates and parameters;
-    - ``ess_estimator`` = 1 / mean(1 / ESS), the matching pooled (harmonic) bulk ESS;
+    - ``ess_estimator`` = 1 / mean(1 / ESS), the matching pooled (harmonic) ESS of the runs'
+      own estimator, bulk or (importance-weighted runs) Kish's: ``ess_basis`` says which;
     - ``ratio`` = ess_estimator / ess_empirical (1 when the ESS is honest, > 1 when the
       estimator promises more precision than the replicates deliver);
     - ``ratio_lo`` / ``ratio_hi``: a ``level`` interval from n * ratio ~ chi2_n with
@@ -182,7 +186,8 @@ def calibration_table(records: list[dict], level: float = 0.95) -> pd.DataFrame:
     for (sampler, target, dim), runs in sorted(groups.items()):
         true_mean, true_var = np.array(runs[0]["truth_mean"]), np.array(runs[0]["truth_var"])
         means = np.array([r["param_mean"] for r in runs])
-        ess = np.array([r["param_ess_bulk"] for r in runs])
+        basis = runs[0].get("ess_basis", "bulk")
+        ess = np.array([r[f"param_ess_{basis}"] for r in runs])
         u = (means - true_mean) ** 2 / true_var
         n = u.size
         mean_u, mean_inv_ess = float(u.mean()), float((1.0 / ess).mean())
@@ -202,6 +207,7 @@ def calibration_table(records: list[dict], level: float = 0.95) -> pd.DataFrame:
                 "dim": dim,
                 "n_replicates": len(runs),
                 "n_terms": n,
+                "ess_basis": basis,
                 "ess_empirical": 1.0 / mean_u if mean_u > 0 else np.inf,
                 "ess_estimator": 1.0 / mean_inv_ess,
                 "ratio": ratio,

@@ -107,6 +107,13 @@ def _sampler_problems(config: dict, name: str, plugin) -> list[str]:
                     " (then walkers_per_dim decides)"
                 )
     for target in config["targets"]:
+        low = plugin.MIN_DIM
+        small = [d for d in target_dims(config, target) if low is not None and d < low]
+        if small:
+            problems.append(
+                f"config: {where}: runs at dim {low} or more, not {small} (target {target});"
+                f" give {target} its own dims: targets: {{{target}: {{dims: [...]}}}}"
+            )
         target_plugin = registry.targets().get(target)
         why = target_plugin and plugin.unsupported(target_plugin)
         if why and plugin.SKIP_UNSUPPORTED:

@@ -1,7 +1,9 @@
 """ESS-goal runs: sample until the worst parameter's bulk ESS reaches the study's ESS goal.
 
 A study with ``ess_goal: {ess: 400, budget_seconds: 1800}`` runs every sampler this way
-instead of for a fixed number of draws. Two strategies, chosen by what the sampler offers:
+instead of for a fixed number of draws (an importance-weighted run, nested sampling, is held
+to Kish's ESS of its weights instead: ``ess_kish_at_stop``). Two strategies, chosen by what
+the sampler offers:
 
 - **continue** (the sampler module has ``chunks``): warm up and draw the configured length,
   then keep extending the *same* chains in chunks, each sized from the ESS so far, until
@@ -58,11 +60,18 @@ class Goal:
     reliable: bool = False
     ensemble: bool = False
 
-    def shortfall(self, draws: np.ndarray, threads: int = 1) -> tuple[float, float, str]:
-        """(worst bulk ESS, factor by which the chains should grow (<= 1: reached), why)."""
+    def shortfall(self, run: SamplerRun, threads: int = 1) -> tuple[float, float, str, str]:
+        """(the ESS the goal holds the run to, the factor by which it should grow (<= 1:
+        reached), why, the ESS's name). An importance-weighted run (nested samplers) is held
+        to Kish's ESS of its weights, which a longer run (more live points) raises; R-hat
+        and chain/tau do not apply to it."""
+        if run.weights is not None:
+            ess = metrics.kish_ess(run.weights)
+            return ess, _factor(ess, self.ess), f"Kish ESS {ess:.0f} < {self.ess:g}", "kish"
+        draws = run.draws
         if not self.reliable:
             ess = ess_bulk_min(draws, threads)
-            return ess, _factor(ess, self.ess), f"bulk ESS {ess:.0f} < {self.ess:g}"
+            return ess, _factor(ess, self.ess), f"bulk ESS {ess:.0f} < {self.ess:g}", "bulk_min"
         per = metrics.per_parameter(draws, threads, walkers=self.ensemble)
         ess = float(np.min(per["ess_bulk"]))
         factors = {f"bulk ESS {ess:.0f} < {self.ess:g}": _factor(ess, self.ess)}
@@ -79,7 +88,7 @@ class Goal:
                 grow = limit / ratio if ratio > 0 and math.isfinite(ratio) else 2.0
                 factors[f"chain/tau {ratio:.1f} < {limit:g}"] = grow
         why, factor = max(factors.items(), key=lambda kv: kv[1])
-        return ess, factor, why
+        return ess, factor, why, "bulk_min"
 
 
 def _factor(ess: float, goal: float) -> float:
@@ -111,7 +120,7 @@ def run_to_goal(
     return strategy(module, problem, options, seed, target, budget_seconds, max_growth, threads)
 
 
-def _info(strategy, goal: Goal, ess, factor, seconds, steps, check, reason):
+def _info(strategy, goal: Goal, ess, factor, seconds, steps, check, reason, basis="bulk_min"):
     reached = factor <= 1
     return {
         "ess_goal": goal.ess,
@@ -123,7 +132,7 @@ def _info(strategy, goal: Goal, ess, factor, seconds, steps, check, reason):
         "time_to_goal_seconds": float(seconds),
         "ess_goal_steps": int(steps),
         "ess_goal_check_seconds": float(check),
-        "ess_bulk_min_at_stop": float(ess),
+        f"ess_{basis}_at_stop": float(ess),
     }
 
 
@@ -139,7 +148,7 @@ def _continue(module, problem, options, seed, goal, budget, max_growth, threads)
         start = perf_counter()
         draws = np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
         parts = [draws]
-        ess, factor, why = goal.shortfall(draws, threads)
+        ess, factor, why, basis = goal.shortfall(replace(total, draws=draws), threads)
         check += perf_counter() - start
         if factor <= 1:
             break
@@ -164,7 +173,7 @@ def _continue(module, problem, options, seed, goal, budget, max_growth, threads)
         total = _add(total, chunk)
     chunks.close()
     total = replace(total, draws=draws, settings={**total.settings, key: length})
-    info = _info("continue", goal, ess, factor, total.sampling_seconds, steps, check, reason)
+    info = _info("continue", goal, ess, factor, total.sampling_seconds, steps, check, reason, basis)
     return total, info
 
 
@@ -190,7 +199,7 @@ def _restart(module, problem, options, seed, goal, budget, max_growth, threads):
         spent += run.sampling_seconds
         steps += 1
         start = perf_counter()
-        ess, factor, why = goal.shortfall(run.draws, threads)
+        ess, factor, why, basis = goal.shortfall(run, threads)
         check += perf_counter() - start
         if factor <= 1:
             break
@@ -210,4 +219,4 @@ def _restart(module, problem, options, seed, goal, budget, max_growth, threads):
             break
         length = wanted
     run = replace(run, settings={**run.settings, key: length})
-    return run, _info("restart", goal, ess, factor, spent, steps, check, reason)
+    return run, _info("restart", goal, ess, factor, spent, steps, check, reason, basis)

@@ -752,3 +752,72 @@ def autocorr(draws: np.ndarray, threads: int = 1, per_param: dict | None = None)
         "ess_autocorr_min": float(np.min(ess)),
         "chain_over_tau": float(steps / np.max(tau)),
     }
+
+
+# --- Importance-weighted draws (nested sampling) -----------------------------------------
+
+
+def kish_ess(weights: np.ndarray) -> float:
+    """Kish's effective sample size of importance weights, (Σw)² / Σw²."""
+    w = np.asarray(weights, float).ravel()
+    return float(np.sum(w) ** 2 / np.sum(w * w))
+
+
+def weighted_per_parameter(draws: np.ndarray, weights: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-parameter weighted ``mean`` and ``var`` (Σw (x - mean)², Σw = 1) of weighted draws,
+    with MCSEs from Kish's ESS: sd / sqrt(ESS) for the mean, and the weighted sd of
+    (x - mean)² / sqrt(ESS) for the variance (as ArviZ's variance MCSE, with Kish's ESS).
+
+    ``ess_kish`` is the one Kish ESS, repeated per parameter; the chain diagnostics
+    (``ess_bulk``, ``ess_tail``, ``rhat``) are nan: weighted draws have no chains.
+    """
+    n_params = draws.shape[2]
+    w = np.asarray(weights, float).ravel()
+    w = w / w.sum()
+    x = draws.reshape(-1, n_params)
+    mean = w @ x
+    dev2 = (x - mean) ** 2
+    var = w @ dev2
+    ess = kish_ess(w)
+    spread_sq = w @ (dev2 - var) ** 2
+    nan = np.full(n_params, math.nan)
+    return {
+        "mean": mean,
+        "var": var,
+        "mcse_mean": np.sqrt(var / ess),
+        "mcse_var": np.sqrt(spread_sq / ess),
+        "ess_kish": np.full(n_params, ess),
+        "ess_bulk": nan,
+        "ess_tail": nan,
+        "rhat": nan,
+    }
+
+
+def summarize_weighted(per_param: dict[str, np.ndarray]) -> dict[str, float]:
+    """The table's ESS columns for weighted draws: ``ess_kish``, and nan for the chain ones."""
+    return {
+        "ess_kish": float(per_param["ess_kish"][0]),
+        "ess_bulk_mean": math.nan,
+        "ess_bulk_min": math.nan,
+        "ess_tail_min": math.nan,
+        "rhat_max": math.nan,
+    }
+
+
+def weighted_quantile_z(
+    draws: np.ndarray, weights: np.ndarray, levels, quantiles, truth_prob_mcse=0.0
+) -> dict[str, float]:
+    """:func:`quantile_z` for weighted draws: the weighted fraction below each true quantile
+    against its level, with MCSE sqrt(p (1 - p) / ESS), ESS Kish's."""
+    levels = np.asarray(levels, float)
+    quantiles = np.asarray(quantiles, float)
+    w = np.asarray(weights, float).ravel()
+    w = w / w.sum()
+    ess = kish_ess(w)
+    x = draws.reshape(-1, draws.shape[2])
+    below = np.stack([w @ (x <= quantiles[:, i]) for i in range(levels.size)], axis=1)
+    se = np.hypot(np.sqrt(levels * (1 - levels) / ess), truth_prob_mcse)
+    return {
+        "z_quantile_max": float(np.max(np.abs(below - levels) / se)),
+        "n_quantile_tests": levels.size * draws.shape[2],
+    }

@@ -159,6 +159,11 @@ def sample(
                 raise RuntimeError(f"draws have {draws.shape[2]} params, model has {problem.ndim}")
             if not np.all(np.isfinite(draws)):
                 raise FloatingPointError("draws contain non-finite values")
+            weights = result.weights
+            if weights is not None and (
+                weights.shape != draws.shape[:2] or not np.all(np.isfinite(weights))
+            ):
+                raise FloatingPointError("weights are not finite, one per draw")
     except Exception as exc:  # a failed run is a result, not a crash of the study
         record["status"] = "failed"
         record["reason"] = _failure(exc)
@@ -175,49 +180,66 @@ def diagnose(
     threads: int = 1,
     target_options: dict | None = None,
     reference_json=None,
+    weights: np.ndarray | None = None,
 ) -> dict:
-    """Add ESS, R-hat, costs, bias and (for ensembles) autocorrelation to a run's record."""
+    """Add ESS, R-hat, costs, bias and (for ensembles) autocorrelation to a run's record.
+
+    ``weights`` (chains, draws): an importance-weighted run's (nested sampling). Its ESS is
+    Kish's (``ess_kish``; ``ess_basis`` = "kish", else "bulk"), which the costs divide by;
+    its estimates, MCSEs and bias test are weighted; R-hat and the chain/τ rule do not apply
+    (``flags_not_assessable`` says so).
+    """
     record = dict(record)
     if model_compile_seconds is not None:
         record["model_compile_seconds"] = model_compile_seconds
     if record["status"] == "ok":
         start = perf_counter()
         ensemble = bool(record.get("ensemble"))
-        per_param = metrics.per_parameter(draws, threads, walkers=ensemble)
-        record.update(metrics.summarize_ess_rhat(per_param))
+        weighted = weights is not None
+        if weighted:
+            per_param = metrics.weighted_per_parameter(draws, weights)
+            record.update(metrics.summarize_weighted(per_param))
+            basis, ess_mean = "kish", record["ess_kish"]
+            ess_min = ess_mean
+        else:
+            per_param = metrics.per_parameter(draws, threads, walkers=ensemble)
+            record.update(metrics.summarize_ess_rhat(per_param))
+            basis, ess_mean, ess_min = "bulk", record["ess_bulk_mean"], record["ess_bulk_min"]
+        record["ess_basis"] = basis
         # Per-parameter vectors for the ESS calibration across replicates (not table columns).
         record["param_mean"] = per_param["mean"].tolist()
-        record["param_ess_bulk"] = per_param["ess_bulk"].tolist()
+        record[f"param_ess_{basis}"] = per_param[f"ess_{basis}"].tolist()
         seconds = record["sampling_seconds"]
-        record["cost_per_ess_mean"] = metrics.cost_per_ess(seconds, record["ess_bulk_mean"])
-        record["cost_per_ess_min"] = metrics.cost_per_ess(seconds, record["ess_bulk_min"])
+        record["cost_per_ess_mean"] = metrics.cost_per_ess(seconds, ess_mean)
+        record["cost_per_ess_min"] = metrics.cost_per_ess(seconds, ess_min)
         grads = record.get("grad_evals") or 0
         logps = record.get("logp_evals") or 0
-        record["ess_per_grad"] = record["ess_bulk_mean"] / grads if grads else math.nan
-        record["ess_per_logp"] = record["ess_bulk_mean"] / logps if logps else math.nan
+        record["ess_per_grad"] = ess_mean / grads if grads else math.nan
+        record["ess_per_logp"] = ess_mean / logps if logps else math.nan
         truth = load_truth(record["target"], record["dim"], target_options or {}, reference_json)
         record["truth_mean"] = truth.mean.tolist()
         record["truth_var"] = truth.var.tolist()
         record["truth_source"] = registry.target(record["target"]).TRUTH
         record.update(metrics.bias_z(draws, truth.mean, truth.var, per_param, truth.mcse()))
         if truth.quantiles is not None:
-            record.update(
-                metrics.quantile_z(
-                    draws, truth.quantile_levels, truth.quantiles, truth.quantile_prob_mcse
+            levels, quantiles = truth.quantile_levels, truth.quantiles
+            if weighted:
+                z = metrics.weighted_quantile_z(
+                    draws, weights, levels, quantiles, truth.quantile_prob_mcse
                 )
-            )
+            else:
+                z = metrics.quantile_z(draws, levels, quantiles, truth.quantile_prob_mcse)
+            record.update(z)
         record.update(policy.bias_verdict(record, draws.shape[2]))
         if ensemble:
             record.update(metrics.autocorr(draws, threads, per_param))
         record["rhat_threshold"] = policy.rhat_threshold(*draws.shape)
+        record["flags_not_assessable"] = policy.WEIGHTED_NOT_ASSESSABLE if weighted else ""
         record.update(policy.unreliable_flags(record))
         reasons = policy.unreliable_reasons(record)
         record["unreliable"] = bool(reasons)
         record["unreliable_reason"] = "; ".join(reasons)
-        ok = all(
-            math.isfinite(record[k]) and record[k] > 0
-            for k in ("ess_bulk_mean", "cost_per_ess_mean")
-        )
+        ok = all(math.isfinite(v) and v > 0 for v in (ess_mean, record["cost_per_ess_mean"]))
         if not ok:
             record["status"] = "failed"
             record["reason"] = "ESS or cost is not finite and positive"
@@ -305,6 +327,7 @@ def run_batch(
                 threads=diagnose_threads,
                 target_options=settings["target_options"],
                 reference_json=reference_json,
+                weights=getattr(result, "weights", None),
             )
             record.update(
                 batch_size=len(runs),

@@ -49,8 +49,8 @@ PALETTE = [
     "#AA4499",
 ]
 COST_LABELS = {
-    "cost_per_ess_mean": "ms per effective sample\n(bulk ESS, mean over parameters)",
-    "cost_per_ess_min": "ms per effective sample\n(bulk ESS, worst parameter)",
+    "cost_per_ess_mean": "ms per effective sample\n(bulk ESS, mean over parameters; nested: Kish)",
+    "cost_per_ess_min": "ms per effective sample\n(bulk ESS, worst parameter; nested: Kish)",
 }
 
 

@@ -38,8 +38,9 @@ REFERENCE_MIN_ESS_BULK = 10_000
 UNRELIABLE_MEANING = (
     f"ensemble chains shorter than {MIN_CHAIN_OVER_TAU:g} autocorrelation times (emcee's"
     f" rule), R-hat above {MAX_RHAT:g} (or above the R-hat independent draws of the run's"
-    " shape would reach, for short chains and many parameters), or divergent transitions:"
-    " their ESS, and so their cost, is not trustworthy"
+    " shape would reach, for short chains and many parameters), divergent transitions, or"
+    " (nested samplers) a run stopped by its likelihood-call cap before its own stopping"
+    " rule: their ESS, and so their cost, is not trustworthy"
 )
 BIASED_MEANING = (
     "a mean, or the fraction of draws below a true"
@@ -69,8 +70,15 @@ FLAGS = {
     "flag_rhat": "rank R-hat above its threshold",
     "flag_chain_tau": f"ensemble chains shorter than {MIN_CHAIN_OVER_TAU:g} τ",
     "flag_divergences": "divergent transitions",
+    "flag_call_cap": "stopped by its likelihood-call cap before its own stopping rule",
     "biased": "biased (the bias test)",
 }
+# Importance-weighted runs (nested sampling) are one weighted sample, not chains: the chain
+# flags cannot be computed for them. They are recorded as None (not assessable, never
+# counted as passed), and the record's ``flags_not_assessable`` says why.
+WEIGHTED_NOT_ASSESSABLE = (
+    "flag_rhat, flag_chain_tau: importance-weighted draws have no chains (ESS: Kish's)"
+)
 
 
 def rhat_threshold(chains: int, draws: int, n_params: int, alpha: float = RHAT_FAMILY_ALPHA):
@@ -95,12 +103,17 @@ def unreliable_flags(record: dict) -> dict:
     it cannot be assessed (chain/τ for non-ensembles, divergences for samplers without)."""
     chain_over_tau = record.get("chain_over_tau")
     divergences = record.get("stat_divergences")
+    converged = record.get("stat_converged")
+    weighted = record.get("ess_basis") == "kish"
     return {
-        "flag_rhat": bool(record["rhat_max"] > record.get("rhat_threshold", MAX_RHAT)),
+        "flag_rhat": None
+        if weighted
+        else bool(record["rhat_max"] > record.get("rhat_threshold", MAX_RHAT)),
         "flag_chain_tau": None
         if chain_over_tau is None
         else bool(chain_over_tau < MIN_CHAIN_OVER_TAU),
         "flag_divergences": None if divergences is None else bool(divergences),
+        "flag_call_cap": None if converged is None else not converged,
     }
 
 
@@ -115,6 +128,8 @@ def unreliable_reasons(record: dict) -> list[str]:
         reasons.append(f"rhat={record['rhat_max']:.3f}>{threshold:.3g}")
     if flags["flag_divergences"]:
         reasons.append(f"{record['stat_divergences']} divergences")
+    if flags["flag_call_cap"]:
+        reasons.append(f"stopped at its cap of {record['logp_evals']} likelihood calls")
     return reasons
 
 

@@ -123,6 +123,8 @@ _SHARED = {
         # True: a study skips the targets this sampler cannot run on instead of refusing them.
         "SKIP_UNSUPPORTED": lambda p: False,
         "QUICK_OPTIONS": lambda p: {"cores": 1} if "cores" in p.OPTIONS else {},
+        # The smallest dimension it can run at (the config check refuses smaller ones).
+        "MIN_DIM": lambda p: None,
     },
     "target": {
         "ENV": lambda p: "sampling",
@@ -138,6 +140,12 @@ _SHARED = {
             "draws": 10_000,
             "target_accept": 0.9,
         },
+        # Nested samplers' prior (essbench.nested): none declared, none run.
+        "PRIOR": lambda p: None,
+        "PRIOR_ICDF": lambda p: {},
+        # log of the integral of exp(model log density) over the value space (0: a
+        # normalised density); None: unknown.
+        "LOG_NORMALISER": lambda p: None,
     },
 }
 
@@ -287,6 +295,9 @@ def compatibility(sampler_module, target_module) -> str:
         return f"✓ (d = {lo})"
     if sampler_module.ENSEMBLE:
         return "✓ (≥ 2d walkers)"
+    low = sampler_module.MIN_DIM
+    if low is not None and (lo is None or lo < low):
+        return f"✓ (d ≥ {low})"
     return "✓"
 
 

@@ -92,14 +92,15 @@ def calibration_section(cal: pd.DataFrame) -> str:
         "## ESS calibration across replicates\n",
         "Estimator ESS ÷ empirical ESS (pooled over replicates and parameters; 95% interval)."
         " Near 1:"
-        " the bulk ESS is honest; above 1: the ESS (and the cost per ESS) is too optimistic.\n",
+        " the bulk ESS (Kish's ESS of the weights, for nested samplers) is honest; above 1: the"
+        " ESS (and the cost per ESS) is too optimistic.\n",
     ]
     if cal.empty:
         return "\n".join(lines + ["No successful runs to calibrate.\n"])
     lines += [
         "Beside it, the cost per ESS on each basis: mean sampling seconds ÷ the estimator's"
-        " (harmonic mean) bulk ESS, and ÷ the empirical ESS from the replicates' errors against"
-        " the truth, with its 95% interval (cells with at least 3 replicates; the `exact`"
+        " (harmonic mean) bulk or Kish ESS, and ÷ the empirical ESS from the replicates' errors"
+        " against the truth, with its 95% interval (cells with at least 3 replicates; the `exact`"
         " oracle has no cost, its ratio is the reference: near 1).\n",
         "| sampler | target | d | replicates | ratio | 95% interval | ms/ESS (estimator)"
         " | ms/ESS (empirical) [95%] |",

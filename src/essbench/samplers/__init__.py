@@ -20,6 +20,10 @@ these declarations, and the shared rule for an optional one a module leaves out)
   ``TEXTBOOK_ALPHA`` (the textbook d-scaling exponent of its cost per ESS, or None),
   ``COLOR`` and ``MARKER`` (its colour and marker in every figure: figures never give two
   samplers one colour, see :func:`essbench.plots.colours`);
+- optionally ``MIN_DIM`` (int): the smallest dimension it runs at (nautilus: 2); the
+  config check refuses smaller ones;
+- optionally ``unsupported(target) -> str | None``: why it cannot run on a target (a short
+  phrase; the config check refuses the pair), besides the shared gradient rule;
 - optionally ``threads(options) -> int``: how many cores one run keeps busy (shared rule:
   ``min(chains, cores)`` when it has those options, else 1);
 - optionally ``VARIANTS``: other names for the same module with other defaults
@@ -30,6 +34,10 @@ these declarations, and the shared rule for an optional one a module leaves out)
   then, for each ``n`` sent to it, a :class:`SamplerRun` of ``n`` more draws of the same
   chains (their draws, seconds and work only: ``compile_seconds = warmup_seconds = 0``).
   Without it, time-to-target runs restart ``run`` with more draws.
+
+An importance-weighted sampler (nested sampling) returns its draws as one chain with their
+``weights`` (shape (chains, draws), summing to 1): its runs are diagnosed with Kish's ESS of
+the weights and weighted estimates (see :func:`essbench.pipeline.diagnose`).
 
 ``run`` must not time import, model build or compilation as sampling: it reports them in
 ``compile_seconds``, and ``warmup_seconds + draw_seconds`` is the sampling time. What it
@@ -61,6 +69,9 @@ class SamplerRun:
     # Per-draw statistics, arrays of shape (chains, draws) (NUTS: diverging, n_steps, ...),
     # kept with the draws as the ``sample_stats`` group when ``keep_draws`` is on.
     sample_stats: dict = field(default_factory=dict)
+    # Importance weights (chains, draws), summing to 1, for weighted samplers; None: every
+    # draw counts once (a Markov chain or exact draws).
+    weights: np.ndarray | None = None
 
     @property
     def sampling_seconds(self) -> float:

@@ -20,7 +20,29 @@ may name one in any file, ``targets: {my_model: {file: models/my_model.py}}``):
   10,000);
 - optionally ``initial_points(dim, n, rng, **options) -> ndarray (n, dim)``: starting points
   for ensemble samplers (``rng`` is a ``numpy.random.RandomState``); shared rule: the
-  model's initial point plus N(0, 0.1²) jitter per coordinate.
+  model's initial point plus N(0, 0.1²) jitter per coordinate;
+- optionally ``PRIOR``, what nested samplers (dynesty, nautilus) transform the unit cube
+  by (shared rule None: they refuse the target, the config check says so); see
+  :mod:`essbench.nested`:
+
+  - ``PRIOR = "model"``: the model's own priors, for a model with observed data (or
+    potentials), which is the likelihood. Every free variable is drawn by PyMC's inverse
+    CDF (``pm.icdf``), in the model's order, its parameters evaluated at the variables
+    drawn before it (priors may depend on other variables), then mapped into the value
+    space by its transform. A variable whose prior has no inverse CDF (a multivariate one)
+    needs ``PRIOR_ICDF = {name: f}``, ``f(cube)`` a PyTensor graph from its own cube block
+    (of the variable's shape) to its value on the constrained scale, drawn exactly from its
+    prior (``radial_velocity``'s ``ecc_u``; ``tests/test_nested.py`` checks each declared
+    prior by the Jacobian of the transform against the prior density);
+  - ``PRIOR = prior_box``, a function ``prior_box(dim, **options) -> (low, high)``: a
+    uniform box in the value space, for a target with no prior of its own. The likelihood is
+    then the whole log density, so the box must be wide enough that truncation changes no
+    reported moment (the synthetic targets' boxes leave less than 1e-6 of the mass out;
+    say in the module how wide and why);
+- optionally ``LOG_NORMALISER`` (float; shared rule None, unknown): the log of the integral
+  of the model's density over the value space (0 for a normalised density). With a box
+  prior it gives the true evidence, ``LOG_NORMALISER - log vol(box)``, which nested runs
+  are checked against (``stat_logz_true``).
 
 Parameters are the flattened value variables, i.e. the unconstrained space every sampler
 moves in (for a positive parameter, its logarithm).

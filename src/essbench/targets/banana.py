@@ -14,6 +14,11 @@ MAX_DIM = None
 DEFAULT_B = 0.03
 OPTIONS = (Option("b", float, DEFAULT_B, "twist of Haario's banana (0: a Gaussian)", low=0.0),)
 PACKAGES = ()
+# Nested samplers: the density is normalised (x2 | x1 is a shifted normal); the box holds x1
+# within +-8 sd (+-80), x2 within 8 sd of its conditional mean for every such x1, the rest
+# within +-8: at most dim x 2 Phi(-8) = dim x 1.2e-15 of the mass lies outside.
+LOG_NORMALISER = 0.0
+BOX_SDS = 8.0
 
 
 def build_model(dim: int, b: float = DEFAULT_B):
@@ -32,6 +37,19 @@ def truth(dim: int, b: float = DEFAULT_B) -> Truth:
     var[0] = 100.0
     var[1] = 1.0 + 2.0e4 * b**2
     return Truth(mean=np.zeros(dim), var=var)
+
+
+def prior_box(dim, b=DEFAULT_B):
+    half = np.full(dim, BOX_SDS)
+    half[0] = BOX_SDS * 10.0
+    low, high = -half, half.copy()
+    # x2's conditional mean b (100 - x1^2) runs from b (100 - 80^2) to 100 b.
+    low[1] = b * (100.0 - half[0] ** 2) - BOX_SDS
+    high[1] = 100.0 * b + BOX_SDS
+    return low, high
+
+
+PRIOR = prior_box
 
 
 def initial_points(dim, n, rng, b=DEFAULT_B):

@@ -16,6 +16,8 @@ OPTIONS = ()
 PACKAGES = ()
 MAX_DIM = 10
 TRUTH = "reference"
+# Nested samplers: the model's own priors (each has an inverse CDF).
+PRIOR = "model"
 # The reference run: 8 chains x 5,000 draws after 2,000 warm-up steps, target_accept 0.99.
 REFERENCE_NUTS = {"chains": 8, "tune": 2000, "draws": 5000, "target_accept": 0.99}
 

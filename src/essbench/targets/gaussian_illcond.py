@@ -17,6 +17,10 @@ OPTIONS = (
     count("rotation_seed", 0, "seed of the random rotation", low=0),
 )
 PACKAGES = ()
+# Nested samplers: the density is normalised; the box of +-8 marginal sd per coordinate
+# leaves at most dim x 2 Phi(-8) = dim x 1.2e-15 of the mass outside (a union bound).
+LOG_NORMALISER = 0.0
+BOX_SDS = 8.0
 
 
 def covariance(dim: int, condition: float = DEFAULT_CONDITION, rotation_seed: int = 0):
@@ -38,6 +42,14 @@ def build_model(dim: int, condition: float = DEFAULT_CONDITION, rotation_seed: i
 
 def truth(dim: int, condition: float = DEFAULT_CONDITION, rotation_seed: int = 0) -> Truth:
     return Truth(mean=np.zeros(dim), var=np.diag(covariance(dim, condition, rotation_seed)))
+
+
+def prior_box(dim, condition=DEFAULT_CONDITION, rotation_seed=0):
+    half = BOX_SDS * np.sqrt(np.diag(covariance(dim, condition, rotation_seed)))
+    return -half, half
+
+
+PRIOR = prior_box
 
 
 def initial_points(dim, n, rng, condition=DEFAULT_CONDITION, rotation_seed=0):

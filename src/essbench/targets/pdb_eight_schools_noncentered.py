@@ -18,6 +18,8 @@ OPTIONS = ()
 MIN_DIM = MAX_DIM = 10
 TRUTH = "posteriordb"
 STAN_PROGRAM = posteriordb.stan_code(POSTERIOR)
+# Nested samplers: the model's own priors (each has an inverse CDF).
+PRIOR = "model"
 
 
 def stan_data(dim: int) -> dict:
