@@ -157,7 +157,7 @@ CASES = {
     ),
     "user model that raises": (
         _model_file("raises.py"),
-        "config: targets.mine: models/raises.py: build_model(dim=8) raised ValueError: no data",
+        "config: targets.mine: models/raises.py: build_model(dim=16) raised ValueError: no data",
     ),
     "user model import error": (
         _model_file("imports.py"),
