@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from essbench import policy, verdict
+from essbench import policy, report, verdict
 from essbench.aggregate import contenders
 from essbench.calibration import oracle_table
 from essbench.plots import _order
@@ -38,6 +38,27 @@ def _table(df: pd.DataFrame) -> str:
     return df.to_html(index=False, border=0, na_rep="–", float_format=lambda x: f"{x:.3g}")
 
 
+def headline_table(summary: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
+    """ms per effective sample per (target, dim) and sampler, each on its cell's cost basis
+    (marked where that is the empirical ESS), and whether any cell is."""
+    rows, any_empirical = {}, False
+    for r in summary.to_dict("records"):
+        if not r.get("n_ok"):
+            continue
+        cost, _, _, basis = report.headline_cell(pd.Series(r))
+        mark = f" {report.EMPIRICAL_MARK}" if basis == "empirical" else ""
+        any_empirical |= basis == "empirical"
+        rows.setdefault((r["target"], r["dim"]), {})[r["sampler"]] = (
+            report.ms_text(cost * 1e3) + mark
+        )
+    samplers = sorted({s for cells in rows.values() for s in cells}, key=_order)
+    table = pd.DataFrame(
+        [{"target": t, "dim": d, **cells} for (t, d), cells in sorted(rows.items())],
+        columns=["target", "dim", *samplers],
+    )
+    return table, any_empirical
+
+
 def build(
     study,
     config_hash,
@@ -60,20 +81,16 @@ def build(
         "Cost per effective sample = sampling seconds (warm-up + draws, compilation "
         "excluded) ÷ ArviZ bulk ESS averaged over parameters; lower is better.</p>",
     ]
-    said = verdict.sentences(runs, baseline) if baseline else []
+    said = verdict.sentences(runs, baseline, calibration) if baseline else []
     if said:
         parts.append("<h2>Verdict</h2><ul>")
         parts += [f"<li>{html.escape(s).replace('`', '')}</li>" for s in said]
         parts.append("</ul>")
     parts.append("<h2>Headline: median ms per effective sample</h2>")
-    med = (
-        summary.pivot_table(
-            index=["target", "dim"], columns="sampler", values="cost_per_ess_mean_median"
-        )
-        * 1e3
-    )
-    med = med[sorted(med.columns, key=_order)].reset_index()
-    parts.append(_table(med))
+    table, any_empirical = headline_table(summary)
+    parts.append(_table(table))
+    if any_empirical:
+        parts.append(f"<p>{html.escape(report.empirical_basis_note())}</p>")
     if published:
         sub = ok[(ok["target"] == published["target"]) & (ok["dim"] == published["dim"])]
         rows = []
