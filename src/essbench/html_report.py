@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from essbench import policy, report, verdict
+from essbench import io, policy, report, verdict
 from essbench.aggregate import contenders
 from essbench.calibration import oracle_table
 from essbench.plots import _order
@@ -59,6 +59,25 @@ def headline_table(summary: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
     return table, any_empirical
 
 
+def flag_figures_section(folder) -> list[str]:
+    """The flag figures of ``folder`` (its ``index.json``), one per flagged or censored cell,
+    inlined; a cell without one says why. Nothing when no cell is flagged."""
+    index = io.read_json(Path(folder) / "index.json")["cells"]
+    if not index:
+        return []
+    parts = [
+        "<h2 class='flag'>Why runs are flagged: their worst parameter</h2>",
+        "<p>For each flagged or censored cell, the trace and the rank plot of one flagged"
+        " run's worst parameter for each reason it was flagged, to judge the flag by eye.</p>",
+    ]
+    for cell in index:
+        if cell["figure"]:
+            parts.append(_img(Path(folder) / cell["figure"], cell["caption"]))
+        else:
+            parts.append(f"<p>{html.escape(cell['caption'])}</p>")
+    return parts
+
+
 def build(
     study,
     config_hash,
@@ -70,7 +89,10 @@ def build(
     captions,
     published,
     baseline=None,
+    flagged=None,
 ):
+    """The report's HTML. ``flagged``: the folder of flag figures (``flag_figures``), whose
+    figures the report shows below the tables of flagged runs."""
     ok = runs[runs["status"] == "ok"]
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
@@ -154,6 +176,8 @@ def build(
             if len(cut)
             else "<p>None: every run reached the target ESS.</p>"
         )
+    if flagged is not None:
+        parts += flag_figures_section(flagged)
     oracle = oracle_table(runs)
     if len(oracle):
         parts.append("<h2>Flags on exact draws (the oracle)</h2>")
