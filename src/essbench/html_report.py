@@ -89,10 +89,10 @@ def build(
     captions,
     published,
     baseline=None,
-    flagged=None,
+    flag_figures=None,
 ):
-    """The report's HTML. ``flagged``: the folder of flag figures (``flag_figures``), whose
-    figures the report shows below the tables of flagged runs."""
+    """The report's HTML. ``flag_figures``: the folder of the flag figures (one per flagged
+    cell, from ``essbench.flag_figures``), shown below the tables of flagged runs."""
     ok = runs[runs["status"] == "ok"]
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
@@ -176,8 +176,8 @@ def build(
             if len(cut)
             else "<p>None: every run reached the target ESS.</p>"
         )
-    if flagged is not None:
-        parts += flag_figures_section(flagged)
+    if flag_figures is not None:
+        parts += flag_figures_section(flag_figures)
     oracle = oracle_table(runs)
     if len(oracle):
         parts.append("<h2>Flags on exact draws (the oracle)</h2>")

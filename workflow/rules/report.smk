@@ -145,7 +145,7 @@ rule flag_figures:
 rule html_report:
     input:
         runs=f"{RESULTS}tables/runs.parquet",
-        flagged=f"{RESULTS}figures/flagged",
+        flag_figures=f"{RESULTS}figures/flagged",
         summary=f"{RESULTS}tables/summary.csv",
         calibration=f"{RESULTS}tables/calibration.csv",
         alpha=f"{RESULTS}tables/alpha.csv",
