@@ -49,6 +49,14 @@ def test_the_worst_parameter_is_the_one_that_trips_each_flag():
     assert flag_figures.worst_parameters(record, per) == {"flag_rhat": 3, "biased": 1}
 
 
+def test_a_censored_run_shows_the_parameter_the_ess_goal_waits_for():
+    draws = np.random.default_rng(1).normal(size=(2, 400, 5))
+    draws[:, :, 2] = np.cumsum(draws[:, :, 2], axis=1) * 0.1  # a slow random walk
+    record = _record(censored=True, flag_rhat=False)
+    per = flag_figures.statistics(record, draws)
+    assert flag_figures.worst_parameters(record, per) == {"censored": 2}
+
+
 def test_an_unflagged_run_keeps_nothing(tmp_path):
     record = _record(flag_rhat=False, biased=False, flag_chain_tau=None)
     assert flag_figures.keep(tmp_path / "r0.nc", record, _draws(), LABELS) == {}
@@ -104,7 +112,8 @@ def test_each_flagged_cell_gets_a_figure_or_says_why_not(tmp_path):
     assert (tmp_path / "figures" / nuts["figure"]).stat().st_size > 10_000
     assert nuts["caption"].startswith(
         "pymc_nuts on gaussian_iid at d = 5: 2 of 3 runs flagged or censored; replicate 1"
-        " shown (rank R-hat above its threshold; rhat=1.05>1.01). x[3]: the largest rank R-hat"
+        " shown (rank R-hat above its threshold; rhat=1.05>1.01). x[3] has the largest rank"
+        " R-hat (R-hat 1."
     )
     assert "all 4 chains" in nuts["caption"]
     saved = json.loads((tmp_path / "figures" / "index.json").read_text())["cells"]

@@ -25,9 +25,9 @@ WORST = {
     "flag_rhat": ("rhat", max, "largest rank R-hat"),
     "flag_chain_tau": ("tau", max, "longest autocorrelation time τ"),
     # divergences belong to transitions, not to a parameter: show the worst-mixing one
-    "flag_divergences": ("ess_bulk", min, "smallest bulk ESS (divergent draws marked)"),
+    "flag_divergences": ("ess_bulk", min, "smallest bulk ESS, divergent draws marked"),
     "biased": ("z_mean", max, "largest |z| of its mean against the truth"),
-    "censored": ("ess_bulk", min, "smallest bulk ESS (the one the ESS goal waits for)"),
+    "censored": ("ess_bulk", min, "smallest bulk ESS, which the ESS goal waits for"),
 }
 REASON_TEXT = {**policy.FLAGS, "censored": "censored (ESS goal not reached)"}
 # What is kept of a flagged run: enough to see its chains, small enough to keep always.
@@ -191,9 +191,12 @@ def caption(cell: dict, meta: dict) -> str:
         + ")."
     ]
     for p in meta["params"]:
-        values = ", ".join(f"{k} = {v:.3g}" for k, v in p["values"].items())
-        picks = " and ".join(WORST[f][2] for f in p["flags"])
-        parts.append(f"{p['label']}: the {picks} ({values}).")
+        picks = [
+            f"the {WORST[f][2]} ({_short(WORST[f][0], p['values'][WORST[f][0]])})"
+            for f in p["flags"]
+        ]
+        listed = ", ".join(picks[:-1]) + " and " + picks[-1] if len(picks) > 1 else picks[0]
+        parts.append(f"{p['label']} has {listed}.")
     shown = min(meta["chains"], MAX_CHAINS)
     kind = "walkers" if run.get("ensemble") else "chains"
     scope = f"all {shown} {kind}" if shown == meta["chains"] else f"{kind} 0–{shown - 1} of"

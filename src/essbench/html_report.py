@@ -152,7 +152,12 @@ def build(
     )
     parts.append("<h2 class='flag'>Unreliable runs</h2>")
     parts.append(
-        _table(flagged[["sampler", "target", "dim", "replicate", "unreliable_reason"]])
+        _table(
+            flagged[
+                ["sampler", "target", "dim", "replicate", "unreliable_reason"]
+                + (["flagged_worst"] if "flagged_worst" in flagged else [])
+            ]
+        )
         if len(flagged)
         else "<p>None.</p>"
     )

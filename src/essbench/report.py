@@ -255,6 +255,10 @@ def flagged(runs: pd.DataFrame) -> str:
             lines.append(
                 f"  - {key[0]} on {key[1]} at d = {key[2]}: replicates {sorted(g['replicate'])}"
             )
+    lines.append(
+        "\n`report.html` shows, for each flagged or censored cell, the trace and rank plot of"
+        " a flagged run's worst parameter (`figures/flagged/`)."
+    )
     lines.append("\n† in the tables: at least one replicate of that cell is flagged unreliable.")
     if "censored" in ok:
         lines.append(
