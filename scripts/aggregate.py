@@ -15,5 +15,7 @@ prov = {
 records = aggregate.load_records(snakemake.input)  # noqa: F821
 runs = aggregate.runs_table(records, params.study)
 aggregate.write_table(runs, parquet=out.parquet, csv=out.csv, provenance=prov)
-aggregate.write_table(aggregate.summary_table(runs), csv=out.summary, provenance=prov)
-aggregate.write_table(aggregate.calibration_table(records), csv=out.calibration, provenance=prov)
+calibration = aggregate.calibration_table(records)
+summary = aggregate.summary_table(runs, calibration)
+aggregate.write_table(summary, csv=out.summary, provenance=prov)
+aggregate.write_table(calibration, csv=out.calibration, provenance=prov)

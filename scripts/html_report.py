@@ -26,5 +26,6 @@ text = html_report.build(
     captions=captions,
     published=params.published,
     baseline=params.baseline,
+    flag_figures=inp.flag_figures,
 )
 io.write_text(snakemake.output[0], text)  # noqa: F821

@@ -1,6 +1,7 @@
 """The standalone report in a real headless browser (Debian's chromium): every figure loads,
 and nothing is fetched from anywhere (it opens offline)."""
 
+import json
 import os
 import re
 import shutil
@@ -67,4 +68,11 @@ def test_report_loads_every_figure_offline(tiny_run, tmp_path):
     match = re.search(r"<title>probe images=(\d+)/(\d+) fetched=(\d+)</title>", proc.stdout)
     assert match, proc.stdout[-2000:] + proc.stderr[-2000:]
     loaded, total, fetched = map(int, match.groups())
-    assert total == 6 and loaded == total and fetched == 0
+    flagged = json.loads(
+        (
+            tiny_run.attrs["workdir"] / "results" / "tiny" / "figures" / "flagged" / "index.json"
+        ).read_text()
+    )["cells"]
+    # the six study figures and one per flagged cell (the tiny study has flagged emcee runs)
+    assert flagged and total == 6 + sum(bool(c["figure"]) for c in flagged)
+    assert loaded == total and fetched == 0

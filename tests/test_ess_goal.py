@@ -1,5 +1,7 @@
 """ESS-goal runs: the continue and restart strategies, censoring, real chunks."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -230,3 +232,12 @@ def test_ess_goal_study_records_reached_and_censored_runs(tiny_run):
     section = text[text.index("## Censored runs") : text.index("## Failed runs")]
     assert section.count("| emcee | gaussian_iid |") == 2 and "pymc_nuts" not in section
     assert "Censored runs" in (tmp_path / "results" / "ess_goal_test" / "report.html").read_text()
+    # Each censored cell has a figure of the parameter the goal waited for (smallest bulk ESS).
+    folder = tmp_path / "results" / "ess_goal_test" / "figures" / "flagged"
+    cells = json.loads((folder / "index.json").read_text())["cells"]
+    censored = [c for c in cells if c["sampler"] == "emcee"]
+    assert sorted(c["dim"] for c in censored) == [2, 3]
+    for cell in censored:
+        assert (folder / cell["figure"]).stat().st_size > 10_000
+        assert "censored (ESS goal not reached)" in cell["caption"]
+        assert "the smallest bulk ESS, which the ESS goal waits for (bulk ESS" in cell["caption"]

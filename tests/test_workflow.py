@@ -1,5 +1,6 @@
 """Static checks of the workflow and a real run of the tiny study in a temporary directory."""
 
+import json
 import math
 import re
 import shutil
@@ -129,7 +130,18 @@ def test_tiny_study_end_to_end(tiny_run):
     html = (results / "snakemake_report.html").read_text(errors="replace")
     assert "cost_vs_dim.png" in html
     standalone = (results / "report.html").read_text()
-    assert standalone.count("data:image/png;base64,") == 6
+    # Every flagged or censored cell of the contenders has a figure of its worst parameter,
+    # from the draws its flagged runs kept (keep_draws is off), inlined in the report.
+    flagged_cells = {
+        (r.sampler, r.target, r.dim)
+        for r in runs.itertuples()
+        if r.sampler != "exact" and (r.unreliable or r.biased)
+    }
+    index = json.loads((results / "figures" / "flagged" / "index.json").read_text())["cells"]
+    assert {(c["sampler"], c["target"], c["dim"]) for c in index} == flagged_cells
+    assert flagged_cells and all(c["figure"] for c in index), index
+    assert standalone.count("data:image/png;base64,") == 6 + len(index)
+    assert "Why runs are flagged: their worst parameter" in standalone
     assert "http://" not in standalone and "https://" not in standalone
     for name in (
         "scaling.png",
@@ -188,8 +200,15 @@ def test_tiny_study_end_to_end(tiny_run):
         results / "report.html",
     ):
         assert path.stat().st_mode & 0o777 == 0o644, path
-    # Draws are kept only with keep_draws: none are left behind.
-    assert not (results / "draws").exists() and not list(tmp_path.rglob("*.nc"))
+    # Draws are kept only with keep_draws: none are left behind, but for the worst parameters
+    # of each flagged run (and of no other run).
+    assert not (results / "draws").exists()
+    kept = runs[runs["flagged_draws_path"].notna()]
+    flagged = runs[runs["unreliable"] | runs["biased"]]
+    assert set(kept["flagged_draws_path"]) == {
+        str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*.nc")
+    }
+    assert sorted(kept.index) == sorted(flagged.index)
     # Runs shared a process per (sampler, target, dim): one job per batch of its replicates.
     assert (runs["batch_size"] == len(study["replicates"])).all()
     assert runs.groupby(["sampler", "dim"])["process_started_at"].nunique().eq(1).all()

@@ -44,9 +44,24 @@ FRONT = [
 ]
 
 
+def sq_error_mean(record: dict) -> float:
+    """A run's mean over parameters of (mean estimate - true mean)^2 / true variance: the
+    per-run term of the empirical ESS (``calibration_table``), nan where the run has no
+    per-parameter means or no truth. Kept as a scalar column, so that a bootstrap over a
+    cell's replicates (the verdict) can recompute its empirical ESS from the runs table."""
+    if record.get("param_mean") is None or record.get("truth_mean") is None:
+        return np.nan
+    mean, truth = np.asarray(record["param_mean"], float), np.asarray(record["truth_mean"], float)
+    return float(np.mean((mean - truth) ** 2 / np.asarray(record["truth_var"], float)))
+
+
 def runs_table(records: list[dict], study: str) -> pd.DataFrame:
     df = pd.DataFrame.from_records(
-        [{k: v for k, v in r.items() if k not in VECTOR_COLUMNS} for r in records]
+        [
+            {k: v for k, v in r.items() if k not in VECTOR_COLUMNS}
+            | {"sq_error_mean": sq_error_mean(r)}
+            for r in records
+        ]
     )
     # JSON has no nan: a number that is nan in every run (ess_per_logp in a study of
     # gradient samplers only) reads back as a column of None; make it a float column
@@ -98,9 +113,11 @@ def contenders(runs: pd.DataFrame) -> pd.DataFrame:
     return runs[~runs["sampler"].map(oracle).astype(bool)]
 
 
-def summary_table(runs: pd.DataFrame) -> pd.DataFrame:
+def summary_table(runs: pd.DataFrame, calibration: pd.DataFrame | None = None) -> pd.DataFrame:
     """Median and spread across replicates of the successful runs, per (sampler, target, dim);
-    oracles (the exact sampler) are left out: their costs mean nothing."""
+    oracles (the exact sampler) are left out: their costs mean nothing. With the study's
+    ``calibration`` table, each cell also gets its headline cost on its basis
+    (:func:`with_headline_cost`)."""
     runs = contenders(runs)
     ok = runs[runs["status"] == "ok"]
     metrics = [m for m in SUMMARY_METRICS if m in ok.columns]
@@ -122,6 +139,58 @@ def summary_table(runs: pd.DataFrame) -> pd.DataFrame:
         if flag in ok.columns:
             n = ok.groupby(GROUP)[flag].apply(lambda s: int(s.fillna(False).astype(bool).sum()))
             out = out.merge(n.rename(f"n_{flag}").reset_index(), on=GROUP, how="left")
+    return with_headline_cost(out, calibration)
+
+
+# The basis of a headline cost per effective sample: what its seconds are divided by.
+COST_BASES = {
+    "estimator": "the estimator's bulk ESS (mean over parameters), median over replicates",
+    "empirical": "the empirical ESS (from the replicates' errors against the truth, pooled"
+    " over replicates and parameters), with its 95% interval",
+}
+# Why a headline cost is on the empirical basis: said by every table and sentence that uses it.
+EMPIRICAL_BASIS_REASON = (
+    "the estimator's ESS disagreed with the empirical one beyond its 95% interval"
+)
+
+
+def cost_bases(calibration: pd.DataFrame | None) -> dict[tuple, str]:
+    """The basis of each (sampler, target, dim)'s headline cost: ``empirical`` where the
+    calibration table's ``bases_disagree`` holds (the estimator's cost lies outside the
+    empirical cost's interval), else ``estimator`` (cells absent here are ``estimator``)."""
+    if calibration is None or not len(calibration) or "bases_disagree" not in calibration:
+        return {}
+    disagree = calibration["bases_disagree"].fillna(False).astype(bool)
+    return {
+        (r.sampler, r.target, int(r.dim)): "empirical" if d else "estimator"
+        for r, d in zip(calibration.itertuples(), disagree, strict=True)
+    }
+
+
+def with_headline_cost(summary: pd.DataFrame, calibration: pd.DataFrame | None) -> pd.DataFrame:
+    """Add each cell's headline cost per effective sample and the basis it uses.
+
+    ``cost_basis`` is ``estimator`` (``headline_cost_per_ess`` = the median over replicates
+    of ``cost_per_ess_mean``, ``_lo``/``_hi`` their min and max) unless the two bases
+    disagree (:func:`cost_bases`): then ``empirical`` (``cost_per_ess_empirical`` and its
+    95% interval from the calibration table).
+    """
+    out = summary.copy()
+    if not len(out) or "cost_per_ess_mean_median" not in out:
+        return out
+    bases = cost_bases(calibration)
+    keys = list(zip(out["sampler"], out["target"], out["dim"].astype(int), strict=True))
+    out["cost_basis"] = [bases.get(k, "estimator") for k in keys]
+    out["headline_cost_per_ess"] = out["cost_per_ess_mean_median"]
+    out["headline_cost_per_ess_lo"] = out["cost_per_ess_mean_min"]
+    out["headline_cost_per_ess_hi"] = out["cost_per_ess_mean_max"]
+    empirical = out["cost_basis"] == "empirical"
+    if empirical.any():
+        cal = calibration.set_index(GROUP)
+        at = pd.MultiIndex.from_frame(out.loc[empirical, GROUP].astype({"dim": int}))
+        for suffix in ("", "_lo", "_hi"):
+            values = cal[f"cost_per_ess_empirical{suffix}"].reindex(at).to_numpy()
+            out.loc[empirical, f"headline_cost_per_ess{suffix}"] = values
     return out
 
 

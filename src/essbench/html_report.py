@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from essbench import policy, verdict
+from essbench import io, policy, report, verdict
 from essbench.aggregate import contenders
 from essbench.calibration import oracle_table
 from essbench.plots import _order
@@ -39,6 +39,46 @@ def _table(df: pd.DataFrame) -> str:
     return df.to_html(index=False, border=0, na_rep="–", float_format=lambda x: f"{x:.3g}")
 
 
+def headline_table(summary: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
+    """ms per effective sample per (target, dim) and sampler, each on its cell's cost basis
+    (marked where that is the empirical ESS), and whether any cell is."""
+    rows, any_empirical = {}, False
+    for r in summary.to_dict("records"):
+        if not r.get("n_ok"):
+            continue
+        cost, _, _, basis = report.headline_cell(pd.Series(r))
+        mark = f" {report.EMPIRICAL_MARK}" if basis == "empirical" else ""
+        any_empirical |= basis == "empirical"
+        rows.setdefault((r["target"], r["dim"]), {})[r["sampler"]] = (
+            report.ms_text(cost * 1e3) + mark
+        )
+    samplers = sorted({s for cells in rows.values() for s in cells}, key=_order)
+    table = pd.DataFrame(
+        [{"target": t, "dim": d, **cells} for (t, d), cells in sorted(rows.items())],
+        columns=["target", "dim", *samplers],
+    )
+    return table, any_empirical
+
+
+def flag_figures_section(folder) -> list[str]:
+    """The flag figures of ``folder`` (its ``index.json``), one per flagged or censored cell,
+    inlined; a cell without one says why. Nothing when no cell is flagged."""
+    index = io.read_json(Path(folder) / "index.json")["cells"]
+    if not index:
+        return []
+    parts = [
+        "<h2 class='flag'>Why runs are flagged: their worst parameter</h2>",
+        "<p>For each flagged or censored cell, the trace and the rank plot of one flagged"
+        " run's worst parameter for each reason it was flagged, to judge the flag by eye.</p>",
+    ]
+    for cell in index:
+        if cell["figure"]:
+            parts.append(_img(Path(folder) / cell["figure"], cell["caption"]))
+        else:
+            parts.append(f"<p>{html.escape(cell['caption'])}</p>")
+    return parts
+
+
 def build(
     study,
     config_hash,
@@ -50,7 +90,10 @@ def build(
     captions,
     published,
     baseline=None,
+    flag_figures=None,
 ):
+    """The report's HTML. ``flag_figures``: the folder of the flag figures (one per flagged
+    cell, from ``essbench.flag_figures``), shown below the tables of flagged runs."""
     ok = runs[runs["status"] == "ok"]
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
@@ -61,20 +104,16 @@ def build(
         "Cost per effective sample = sampling seconds (warm-up + draws, compilation "
         "excluded) ÷ ArviZ bulk ESS averaged over parameters; lower is better.</p>",
     ]
-    said = verdict.sentences(runs, baseline) if baseline else []
+    said = verdict.sentences(runs, baseline, calibration) if baseline else []
     if said:
         parts.append("<h2>Verdict</h2><ul>")
         parts += [f"<li>{html.escape(s).replace('`', '')}</li>" for s in said]
         parts.append("</ul>")
     parts.append("<h2>Headline: median ms per effective sample</h2>")
-    med = (
-        summary.pivot_table(
-            index=["target", "dim"], columns="sampler", values="cost_per_ess_mean_median"
-        )
-        * 1e3
-    )
-    med = med[sorted(med.columns, key=_order)].reset_index()
-    parts.append(_table(med))
+    table, any_empirical = headline_table(summary)
+    parts.append(_table(table))
+    if any_empirical:
+        parts.append(f"<p>{html.escape(report.empirical_basis_note())}</p>")
     if published:
         sub = ok[(ok["target"] == published["target"]) & (ok["dim"] == published["dim"])]
         rows = []
@@ -124,7 +163,12 @@ def build(
     )
     parts.append("<h2 class='flag'>Unreliable runs</h2>")
     parts.append(
-        _table(flagged[["sampler", "target", "dim", "replicate", "unreliable_reason"]])
+        _table(
+            flagged[
+                ["sampler", "target", "dim", "replicate", "unreliable_reason"]
+                + (["flagged_worst"] if "flagged_worst" in flagged else [])
+            ]
+        )
         if len(flagged)
         else "<p>None.</p>"
     )
@@ -148,6 +192,8 @@ def build(
             if len(cut)
             else "<p>None: every run reached the target ESS.</p>"
         )
+    if flag_figures is not None:
+        parts += flag_figures_section(flag_figures)
     oracle = oracle_table(runs)
     if len(oracle):
         parts.append("<h2>Flags on exact draws (the oracle)</h2>")

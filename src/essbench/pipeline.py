@@ -12,7 +12,7 @@ from time import perf_counter
 import numpy as np
 
 from essbench import draws as draws_io
-from essbench import io, metrics, policy, provenance, registry
+from essbench import flag_figures, io, metrics, policy, provenance, registry
 from essbench.config import settings_hash
 from essbench.ess_goal import run_to_goal
 from essbench.targets import load_truth
@@ -282,7 +282,8 @@ def run_batch(
 ):
     """Runs of one (sampler, target, dim), one after the other in this process.
 
-    ``runs``: dicts of ``settings``, ``record`` (path) and ``draws`` (path of the kept
+    ``runs``: dicts of ``settings``, ``record`` (path), ``draws`` (path of the kept
+    draws, or None) and ``flagged_draws`` (where a flagged run keeps its worst parameters'
     draws, or None). A run whose record is already finished for the same settings is kept
     as it is; every other run is sampled, diagnosed and written atomically at once, so a
     batch killed half-way loses only the run in flight. The model is built once per batch:
@@ -348,6 +349,19 @@ def run_batch(
                 )
                 record["draws_bytes"] = draws_io.save(run["draws"], tree)
                 record["draws_path"] = str(run["draws"])
+            # A flagged or censored run keeps its worst parameters' draws, whatever
+            # keep_draws says: the report shows them (essbench.flag_figures).
+            record.update(flagged_draws_path=None, flagged_draws_bytes=0, flagged_worst="")
+            if run.get("flagged_draws") and record["status"] == "ok" and problem is not None:
+                labels = flag_figures.parameter_labels(
+                    problem.names, problem.shapes, problem.slices
+                )
+                stats = getattr(result, "sample_stats", None)
+                record.update(
+                    flag_figures.keep(
+                        run["flagged_draws"], record, draws, labels, stats, diagnose_threads
+                    )
+                )
             record["diagnosed_at"] = time.time()
             io.write_json(path, record)
         entries.append(

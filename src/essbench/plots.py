@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from essbench.aggregate import contenders
+from essbench.aggregate import contenders, is_oracle
 
 STYLE = Path(__file__).with_name("essbench.mplstyle")
 
@@ -154,9 +154,17 @@ def _order(name: str):
 
 
 def ess_calibration(cal: pd.DataFrame, outputs, caption: str = ""):
-    """Estimator ESS ÷ empirical ESS against dimension, with its interval, per sampler."""
+    """Estimator ESS ÷ empirical ESS against dimension, with its interval, per sampler.
+
+    The oracle (``exact``: independent draws, whose ESS is honest) is the reference, not a
+    series: a grey band of its 95% interval and its ratio per dimension, beside the ideal 1
+    (dashed). A sampler whose interval sits inside the band is as honest as a perfect
+    sampler looks at this number of replicates.
+    """
     plt = pyplot()
-    colour_of = colours(cal["sampler"].unique() if len(cal) else [])
+    oracle = cal["sampler"].map(is_oracle).astype(bool) if len(cal) else pd.Series(dtype=bool)
+    reference, samplers_cal = (cal[oracle], cal[~oracle]) if len(cal) else (cal, cal)
+    colour_of = colours(samplers_cal["sampler"].unique() if len(samplers_cal) else [])
 
     targets = sorted(cal["target"].unique()) if len(cal) else ["(no successful runs)"]
     fig, axes = plt.subplots(
@@ -167,7 +175,8 @@ def ess_calibration(cal: pd.DataFrame, outputs, caption: str = ""):
         constrained_layout=True,
     )
     for ax, target in zip(axes[0], targets, strict=True):
-        sub = cal[cal["target"] == target] if len(cal) else cal
+        _oracle_reference(ax, reference[reference["target"] == target] if len(cal) else cal)
+        sub = samplers_cal[samplers_cal["target"] == target] if len(cal) else cal
         samplers = sorted(sub["sampler"].unique(), key=_order) if len(sub) else []
         offsets = np.linspace(-0.08, 0.08, max(len(samplers), 1))
         for offset, sampler in zip(offsets, samplers, strict=False):
@@ -196,6 +205,25 @@ def ess_calibration(cal: pd.DataFrame, outputs, caption: str = ""):
     _legend(fig, axes)
     _save(fig, outputs, caption)
     plt.close(fig)
+
+
+ORACLE_COLOUR = "0.55"
+
+
+def _oracle_reference(ax, reference: pd.DataFrame):
+    """The oracle's ratio (grey line) and 95% interval (grey band) across dimensions; a
+    single dimension is drawn as a band across the panel."""
+    if not len(reference):
+        return
+    label = f"{', '.join(sorted(reference['sampler'].unique()))} (oracle): reference"
+    r = reference.groupby("dim")[["ratio", "ratio_lo", "ratio_hi"]].mean().sort_index()
+    dims = r.index.to_numpy(float)
+    if len(dims) == 1:
+        ax.axhspan(r["ratio_lo"].iloc[0], r["ratio_hi"].iloc[0], color=ORACLE_COLOUR, alpha=0.25)
+        ax.axhline(r["ratio"].iloc[0], color=ORACLE_COLOUR, lw=1.2, label=label)
+        return
+    ax.fill_between(dims, r["ratio_lo"], r["ratio_hi"], color=ORACLE_COLOUR, alpha=0.25, lw=0)
+    ax.plot(dims, r["ratio"], "-", color=ORACLE_COLOUR, lw=1.2, label=label)
 
 
 def scaling(runs: pd.DataFrame, alpha: pd.DataFrame, outputs, caption: str = ""):

@@ -4,31 +4,59 @@ import math
 
 import pandas as pd
 
-from essbench import policy
+from essbench import aggregate, policy
 from essbench.aggregate import contenders
 from essbench.plots import _order
 
 
-def _ms(x: float) -> str:
+def ms_text(x: float) -> str:
+    """A number of milliseconds as the tables print it (3 significant digits; n/a if not
+    finite)."""
     if x is None or not math.isfinite(x):
         return "n/a"
     return f"{x:.3g}" if x < 100 else f"{x:.0f}"
 
 
-def headline(
-    summary: pd.DataFrame, baseline: str | None = None, metric: str = "cost_per_ess_mean"
-) -> str:
-    """Per target: median ms per ESS [min-max over replicates] per sampler and dim, and the
-    ratio of each to the study's ``baseline`` sampler."""
-    lines = []
+# The mark of a headline cost divided by the empirical ESS (``cost_basis`` = empirical).
+EMPIRICAL_MARK = "§"
+
+
+def empirical_basis_note() -> str:
+    """The footnote that explains :data:`EMPIRICAL_MARK`."""
+    return (
+        f"{EMPIRICAL_MARK} divided by the empirical ESS, not the estimator's: "
+        f"{aggregate.EMPIRICAL_BASIS_REASON}. The figure is then mean sampling seconds ÷ the"
+        " empirical ESS (pooled over replicates and parameters) with its 95% interval, in"
+        " place of the median [min–max] over replicates."
+    )
+
+
+def headline_cell(row) -> tuple[float, float, float, str]:
+    """(cost, lo, hi, basis) of one summary row's headline cost per effective sample: its
+    ``headline_cost_per_ess`` columns where the table has them, else the estimator basis."""
+    basis = row.get("cost_basis", "estimator")
+    if "headline_cost_per_ess" in row and isinstance(basis, str):
+        keys = ("headline_cost_per_ess", "headline_cost_per_ess_lo", "headline_cost_per_ess_hi")
+    else:
+        basis = "estimator"
+        keys = ("cost_per_ess_mean_median", "cost_per_ess_mean_min", "cost_per_ess_mean_max")
+    return (*(float(row[k]) for k in keys), basis)
+
+
+def headline(summary: pd.DataFrame, baseline: str | None = None) -> str:
+    """Per target: ms per effective sample per sampler and dim on its cost basis (the median
+    [min-max] over replicates of ``cost_per_ess_mean``, or, marked, the cost per empirical
+    ESS [95% interval] where the two bases disagree), and the ratio of each to the study's
+    ``baseline`` sampler."""
+    lines, any_empirical = [], False
     for target, sub in summary.groupby("target", sort=True):
         samplers = sorted(sub["sampler"].unique(), key=_order)
         ref = baseline if baseline in samplers else samplers[0]
         lines.append(f"### {target}\n")
         lines.append(
-            f"Median cost per effective sample in ms (`{metric}`: sampling seconds ÷ bulk ESS "
-            "averaged over parameters), with the [min–max] over replicates, and the ratio to "
-            f"`{ref}` (× more expensive).\n"
+            "Median cost per effective sample in ms (`cost_per_ess_mean`: sampling seconds ÷"
+            " bulk ESS averaged over parameters), with the [min–max] over replicates, and the"
+            f" ratio to `{ref}` (× more expensive).\n"
         )
         head = "| d | " + " | ".join(f"`{s}` ms/ESS" for s in samplers)
         head += " | " + " | ".join(f"`{s}` ÷ `{ref}`" for s in samplers if s != ref) + " |"
@@ -36,27 +64,33 @@ def headline(
         lines.append("|" + "---|" * (1 + 2 * len(samplers) - 1))
         for dim, rows in sub.groupby("dim", sort=True):
             by = rows.set_index("sampler")
-            cells = []
+            cells, cost = [], {}
             for s in samplers:
                 if s in by.index and by.loc[s, "n_ok"] > 0:
-                    med = by.loc[s, f"{metric}_median"] * 1e3
-                    lo = by.loc[s, f"{metric}_min"] * 1e3
-                    hi = by.loc[s, f"{metric}_max"] * 1e3
-                    mark = " †" if by.loc[s].get("n_unreliable", 0) else ""
+                    med, lo, hi, basis = headline_cell(by.loc[s])
+                    cost[s] = (med, basis)
+                    mark = f" {EMPIRICAL_MARK}" if basis == "empirical" else ""
+                    any_empirical |= basis == "empirical"
+                    mark += " †" if by.loc[s].get("n_unreliable", 0) else ""
                     mark += " ≥" if by.loc[s].get("n_censored", 0) else ""
-                    cells.append(f"{_ms(med)} [{_ms(lo)}–{_ms(hi)}]{mark}")
+                    cells.append(
+                        f"{ms_text(med * 1e3)} [{ms_text(lo * 1e3)}–{ms_text(hi * 1e3)}]{mark}"
+                    )
                 else:
                     cells.append("failed")
             ratios = []
-            ref_cost = by.loc[ref, f"{metric}_median"] if ref in by.index else math.nan
+            ref_cost, ref_basis = cost.get(ref, (math.nan, "estimator"))
             for s in samplers:
                 if s == ref:
                     continue
-                cost = by.loc[s, f"{metric}_median"] if s in by.index else math.nan
-                ratio = cost / ref_cost if ref_cost and math.isfinite(ref_cost) else math.nan
-                ratios.append("n/a" if not math.isfinite(ratio) else f"{ratio:.3g}×")
+                mine, basis = cost.get(s, (math.nan, "estimator"))
+                ratio = mine / ref_cost if ref_cost and math.isfinite(ref_cost) else math.nan
+                mark = f" {EMPIRICAL_MARK}" if "empirical" in (basis, ref_basis) else ""
+                ratios.append("n/a" if not math.isfinite(ratio) else f"{ratio:.3g}×{mark}")
             lines.append(f"| {dim} | " + " | ".join(cells + ratios) + " |")
         lines.append("")
+    if any_empirical:
+        lines.append(empirical_basis_note() + "\n")
     return "\n".join(lines)
 
 
@@ -74,7 +108,7 @@ def tutorial_comparison(runs: pd.DataFrame, published: dict) -> str:
         ours = ok.loc[ok["sampler"] == sampler, "cost_per_ess_mean"].median() * 1e3
         ratio = ours / value if math.isfinite(ours) else math.nan
         lines.append(
-            f"| `{sampler}` | {value:.2f} | {_ms(ours)} | "
+            f"| `{sampler}` | {value:.2f} | {ms_text(ours)} | "
             f"{'n/a' if not math.isfinite(ratio) else f'{ratio:.2f}'} |"
         )
     names = list(published["ms_per_ess"])
@@ -83,7 +117,7 @@ def tutorial_comparison(runs: pd.DataFrame, published: dict) -> str:
         pub = published["ms_per_ess"][b] / published["ms_per_ess"][a]
         ca = ok.loc[ok["sampler"] == a, "cost_per_ess_mean"].median()
         cb = ok.loc[ok["sampler"] == b, "cost_per_ess_mean"].median()
-        lines.append(f"\n`{b}` ÷ `{a}`: published {pub:.1f}×, ours {_ms(cb / ca)}×.")
+        lines.append(f"\n`{b}` ÷ `{a}`: published {pub:.1f}×, ours {ms_text(cb / ca)}×.")
     return "\n".join(lines) + "\n"
 
 
@@ -114,14 +148,17 @@ def calibration_section(cal: pd.DataFrame) -> str:
         if math.isfinite(emp):
             lo, hi = r.cost_per_ess_empirical_lo * 1e3, r.cost_per_ess_empirical_hi * 1e3
             mark = " ‡" if r.bases_disagree else ""
-            costs = f"{_ms(est * 1e3)}{mark} | {_ms(emp * 1e3)} [{_ms(lo)}–{_ms(hi)}]"
+            costs = (
+                f"{ms_text(est * 1e3)}{mark} | {ms_text(emp * 1e3)} [{ms_text(lo)}–{ms_text(hi)}]"
+            )
         lines.append(
             f"| {r.sampler} | {r.target} | {r.dim} | {r.n_replicates} | {r.ratio:.2f}{flag} | "
             f"{r.ratio_lo:.2f}–{r.ratio_hi:.2f} | {costs} |"
         )
     lines.append(
         "\n‡ the interval excludes 1 (ratio), or the estimator's cost lies outside the"
-        " empirical interval (the two bases disagree: trust the empirical one)."
+        " empirical interval (the two bases disagree: the headline and the verdict then use"
+        f" the empirical one, marked {EMPIRICAL_MARK})."
     )
     return "\n".join(lines) + "\n"
 
@@ -219,6 +256,10 @@ def flagged(runs: pd.DataFrame) -> str:
             lines.append(
                 f"  - {key[0]} on {key[1]} at d = {key[2]}: replicates {sorted(g['replicate'])}"
             )
+    lines.append(
+        "\n`report.html` shows, for each flagged or censored cell, the trace and rank plot of"
+        " a flagged run's worst parameter (`figures/flagged/`)."
+    )
     lines.append("\n† in the tables: at least one replicate of that cell is flagged unreliable.")
     if "censored" in ok:
         lines.append(
@@ -242,10 +283,12 @@ def machine(runs: pd.DataFrame) -> str:
     )
 
 
-def verdict_section(runs: pd.DataFrame, baseline: str | None) -> str:
+def verdict_section(
+    runs: pd.DataFrame, baseline: str | None, calibration: pd.DataFrame | None = None
+) -> str:
     from essbench import verdict
 
-    said = verdict.sentences(runs, baseline) if baseline else []
+    said = verdict.sentences(runs, baseline, calibration) if baseline else []
     if not said:
         return (
             "No verdict: the baseline sampler needs at least"
@@ -254,7 +297,10 @@ def verdict_section(runs: pd.DataFrame, baseline: str | None) -> str:
         )
     intro = (
         "Ratios of geometric-mean cost per effective sample (sampling seconds ÷ mean bulk ESS)"
-        f" to the baseline `{baseline}`, with 95% bootstrap intervals over replicates.\n"
+        f" to the baseline `{baseline}`, with 95% bootstrap intervals over replicates; where a"
+        " sampler's estimator ESS disagrees with its empirical ESS beyond its interval, its"
+        " cost is mean sampling seconds ÷ the empirical ESS instead, and the sentence says"
+        " so.\n"
     )
     return intro + "\n" + "\n".join(f"- {s}" for s in said) + "\n"
 
@@ -306,7 +352,7 @@ def summary_markdown(
         "Cost per effective sample = sampling seconds (warm-up + draws; compilation excluded) "
         "÷ ArviZ rank-normalized bulk ESS. Lower is better.\n",
         "## Verdict\n",
-        verdict_section(runs, baseline),
+        verdict_section(runs, baseline, calibration),
         "## Headline\n",
         headline(summary, baseline),
     ]

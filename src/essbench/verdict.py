@@ -8,30 +8,59 @@ The interval resamples each sampler's replicates with replacement, independently
 coverage on synthetic runs with a known ratio is tested in tests/test_calibration.py). A
 sentence says when a cell's runs are flagged or censored, because then its number is not
 what it seems.
-"""
 
-import math
+Each sampler's cost is on its cell's basis (``aggregate.cost_bases``, the same as the
+headline table's): where the estimator's ESS disagrees with the empirical ESS beyond its
+interval, the cost is mean sampling seconds ÷ the empirical ESS (1 / mean over replicates
+of ``sq_error_mean``), recomputed for every bootstrap resample, and the sentence says so.
+"""
 
 import numpy as np
 import pandas as pd
 
-from essbench.aggregate import contenders
+from essbench.aggregate import EMPIRICAL_BASIS_REASON, contenders, cost_bases
 from essbench.plots import _order
 
 METRIC = "cost_per_ess_mean"
 MIN_REPLICATES = 2
 
 
+def _geometric_mean(costs):
+    """The statistic of the estimator basis: the geometric mean of replicates' costs, as a
+    function of bootstrap indices (rows of replicate positions)."""
+    logs = np.log(np.asarray(costs, float))
+    return logs.size, lambda idx: np.exp(logs[idx].mean(axis=-1))
+
+
+def _empirical_cost(seconds, sq_errors):
+    """The statistic of the empirical basis: mean seconds ÷ the empirical ESS, i.e. mean
+    seconds × mean ``sq_error_mean``, as a function of bootstrap indices."""
+    s, u = np.asarray(seconds, float), np.asarray(sq_errors, float)
+    return s.size, lambda idx: s[idx].mean(axis=-1) * u[idx].mean(axis=-1)
+
+
+def _bootstrap(mine, base, n_boot: int, level: float, seed):
+    """(ratio, lo, hi) of two cells' cost statistics, percentile bootstrap resampling each
+    cell's replicates with replacement, independently."""
+    (n_a, stat_a), (n_b, stat_b) = mine, base
+    ratio = float(stat_a(np.arange(n_a)) / stat_b(np.arange(n_b)))
+    rng = np.random.default_rng(seed)
+    boot_a = stat_a(rng.integers(0, n_a, size=(n_boot, n_a)))
+    boot_b = stat_b(rng.integers(0, n_b, size=(n_boot, n_b)))
+    lo, hi = np.quantile(boot_a / boot_b, [(1 - level) / 2, (1 + level) / 2])
+    return ratio, float(lo), float(hi)
+
+
 def ratio_interval(costs, baseline_costs, n_boot: int = 2000, level: float = 0.95, seed=0):
     """(ratio, lo, hi) of geometric-mean costs, percentile bootstrap over replicates."""
-    a = np.log(np.asarray(costs, float))
-    b = np.log(np.asarray(baseline_costs, float))
-    ratio = math.exp(a.mean() - b.mean())
-    rng = np.random.default_rng(seed)
-    boot_a = rng.choice(a, size=(n_boot, a.size)).mean(axis=1)
-    boot_b = rng.choice(b, size=(n_boot, b.size)).mean(axis=1)
-    lo, hi = np.quantile(np.exp(boot_a - boot_b), [(1 - level) / 2, (1 + level) / 2])
-    return ratio, float(lo), float(hi)
+    return _bootstrap(_geometric_mean(costs), _geometric_mean(baseline_costs), n_boot, level, seed)
+
+
+def _statistic(cell: pd.DataFrame, basis: str):
+    """The bootstrap statistic of one sampler's runs in one cell on its cost basis."""
+    if basis == "empirical":
+        return _empirical_cost(cell["sampling_seconds"], cell["sq_error_mean"])
+    return _geometric_mean(cell[METRIC])
 
 
 def _caveat(name: str, cell: pd.DataFrame) -> str:
@@ -81,8 +110,20 @@ def _all(cell: pd.DataFrame, column: str) -> bool:
     return column in cell and bool(cell[column].fillna(False).astype(bool).all())
 
 
-def sentences(runs: pd.DataFrame, baseline: str) -> list[str]:
-    """One sentence per (target, dim, sampler other than the baseline) with enough runs."""
+def _basis_note(names: list[str]) -> str:
+    """The clause that says which samplers' costs are divided by the empirical ESS."""
+    if not names:
+        return ""
+    who = " and ".join(f"`{n}`'s" for n in names)
+    return f"; {who} cost divided by the empirical ESS: {EMPIRICAL_BASIS_REASON}"
+
+
+def sentences(
+    runs: pd.DataFrame, baseline: str, calibration: pd.DataFrame | None = None
+) -> list[str]:
+    """One sentence per (target, dim, sampler other than the baseline) with enough runs;
+    each cost on its cell's basis from the ``calibration`` table (none: the estimator's)."""
+    bases = cost_bases(calibration)
     runs = contenders(runs)
     ok = runs[(runs["status"] == "ok") & np.isfinite(runs[METRIC]) & (runs[METRIC] > 0)]
     out = []
@@ -90,20 +131,27 @@ def sentences(runs: pd.DataFrame, baseline: str) -> list[str]:
         base = cell[cell["sampler"] == baseline]
         if len(base) < MIN_REPLICATES:
             continue
+        base_basis = bases.get((baseline, target, int(dim)), "estimator")
         for sampler in sorted(set(cell["sampler"]) - {baseline}, key=_order):
             mine = cell[cell["sampler"] == sampler]
             if len(mine) < MIN_REPLICATES:
                 continue
-            ratio, lo, hi = ratio_interval(mine[METRIC], base[METRIC])
+            basis = bases.get((sampler, target, int(dim)), "estimator")
+            ratio, lo, hi = _bootstrap(
+                _statistic(mine, basis), _statistic(base, base_basis), 2000, 0.95, 0
+            )
             n = min(len(mine), len(base))
             # Every run of one side censored (its cost a lower bound) bounds the ratio.
             bound = {(True, False): "at least ", (False, True): "at most "}.get(
                 (_all(mine, "censored"), _all(base, "censored")), ""
             )
+            empirical = [
+                s for s, b in ((sampler, basis), (baseline, base_basis)) if b != "estimator"
+            ]
             text = (
                 f"On `{target}` at d = {dim}, `{sampler}` costs {bound}{ratio:.3g}× [{lo:.3g},"
                 f" {hi:.3g}] what `{baseline}` costs per effective sample (bootstrap over"
-                f" {n} replicates)"
+                f" {n} replicates{_basis_note(empirical)})"
             )
             caveats = [c for c in (_caveat(sampler, mine), _caveat(baseline, base)) if c]
             out.append(text + ("; " + "; ".join(caveats) if caveats else "") + ".")

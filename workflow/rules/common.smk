@@ -73,8 +73,14 @@ def draws_path(run):
     return f"{RESULTS}draws/{run.key}.nc"
 
 
+def flagged_draws_path(run):
+    # Kept for flagged or censored runs only, whatever keep_draws says (flag figures).
+    return f"{RESULTS}flagged_draws/{run.key}.nc"
+
+
 def batch_runs(wildcards):
-    """Each run of the batch: its settings and where its record (and draws) go."""
+    """Each run of the batch: its settings and where its record (and draws, and a flagged
+    run's worst parameters' draws) go."""
     return [
         {
             "settings": ebconfig.run_settings(
@@ -82,6 +88,7 @@ def batch_runs(wildcards):
             ),
             "record": record_path(run),
             "draws": draws_path(run) if config["keep_draws"] else None,
+            "flagged_draws": flagged_draws_path(run),
         }
         for run in batch_of(wildcards).runs
     ]

@@ -116,10 +116,36 @@ rule scaling_figure:
         "../../scripts/scaling_figure.py"
 
 
+# For each flagged or censored cell, a trace and rank figure of its worst parameter: from the
+# worst parameters' draws that the sampling jobs keep for every flagged run (their records
+# name the files), so it never re-runs a sampler and needs no keep_draws.
+rule flag_figures:
+    input:
+        runs=f"{RESULTS}tables/runs.parquet",
+    output:
+        report(
+            directory(f"{RESULTS}figures/flagged"),
+            patterns=["{name}.png"],
+            caption="../report/flag_figures.rst",
+            category="Flagged runs",
+        ),
+    log:
+        f"{RESULTS}logs/flag_figures.log",
+    conda:
+        "../../envs/plotting.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    script:
+        "../../scripts/flag_figures.py"
+
+
 # The standalone report: one self-contained HTML file (figures inlined), opens offline.
 rule html_report:
     input:
         runs=f"{RESULTS}tables/runs.parquet",
+        flag_figures=f"{RESULTS}figures/flagged",
         summary=f"{RESULTS}tables/summary.csv",
         calibration=f"{RESULTS}tables/calibration.csv",
         alpha=f"{RESULTS}tables/alpha.csv",
