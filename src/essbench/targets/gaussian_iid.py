@@ -11,6 +11,21 @@ MIN_DIM = 1
 OPTIONS = ()
 PACKAGES = ()
 MAX_DIM = None
+STAN_PROGRAM = """
+data {
+  int<lower=1> d;
+}
+parameters {
+  vector[d] x;
+}
+model {
+  x ~ std_normal();
+}
+"""
+
+
+def stan_data(dim: int) -> dict:
+    return {"d": dim}
 
 
 def build_model(dim: int):

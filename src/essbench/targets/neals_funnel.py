@@ -15,6 +15,23 @@ MIN_DIM = 2
 OPTIONS = ()
 PACKAGES = ()
 MAX_DIM = None
+STAN_PROGRAM = """
+data {
+  int<lower=2> d;
+}
+parameters {
+  real v;
+  vector[d - 1] x;
+}
+model {
+  v ~ normal(0, 3);
+  x ~ normal(0, exp(v / 2));
+}
+"""
+
+
+def stan_data(dim: int) -> dict:
+    return {"d": dim}
 
 
 def build_model(dim: int):
