@@ -131,7 +131,8 @@ def test_makespan_of_chain_processes():
 
     seconds = np.array([3.0, 1.0, 2.0, 2.0])
     assert makespan(seconds, 1) == 8.0
-    assert makespan(seconds, 2) == 4.0  # [3], [1, 2] then 2 waits for the first free: 3 + 2
+    # Two processes: 3 | 1, then 2 on the one free at 1 (until 3), then 2 after 3: 5.
+    assert makespan(seconds, 2) == 5.0
     assert makespan(seconds, 4) == makespan(seconds, 8) == 3.0
 
 
