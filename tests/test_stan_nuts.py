@@ -199,3 +199,32 @@ def test_data_block_without_stan_data_is_unsupported():
         )
         is None
     )
+
+
+def test_a_run_stopped_by_its_budget_leaves_no_chain_running():
+    """The wall-time budget interrupts ``model.sample`` in this process; the chains, in their
+    own processes, are ended with it, and the next run samples normally."""
+    import psutil
+
+    settings = {
+        "sampler": "stan_nuts",
+        "target": "gaussian_iid",
+        "dim": 4,
+        "replicate": 0,
+        "random_seed": 1,
+        "backend": "numba",
+        "sampler_options": merged_options(
+            registry.sampler("stan_nuts"), {"tune": 10**6, "draws": 10**6, "cores": 2}
+        ),
+        "target_options": {},
+    }
+    record, _, _ = pipeline.sample(settings, 2, "stan.log", budget_seconds=3)
+    assert record["status"] == "failed" and "budget" in record["reason"], record["reason"]
+    # Stopped at its budget, not when httpstan's other chains would have finished.
+    assert record["finished_at"] - record["started_at"] < 30
+    psutil.wait_procs(psutil.Process().children(recursive=True), timeout=5)
+    busy = [p for p in psutil.Process().children(recursive=True) if p.cpu_percent(0.5) > 50]
+    assert busy == []
+    settings["sampler_options"].update(tune=100, draws=100)
+    record, draws, _ = pipeline.sample(settings, 2, "stan.log")
+    assert record["status"] == "ok" and draws.shape == (2, 100, 4), record["reason"]

@@ -155,6 +155,18 @@ class NutsFit:
     wall_seconds: float
 
 
+def _new_pool(workers: int):
+    """A pool like httpstan's own (fork, its initializer) with ``workers`` processes."""
+    import concurrent.futures
+    import multiprocessing as mp
+
+    import httpstan.services_stub as stub
+
+    return concurrent.futures.ProcessPoolExecutor(
+        max_workers=workers, mp_context=mp.get_context("fork"), initializer=stub.init_worker
+    )
+
+
 def _chain_processes(workers: int) -> None:
     """Run at most ``workers`` chains at a time.
 
@@ -162,17 +174,63 @@ def _chain_processes(workers: int) -> None:
     one worker per CPU, so every chain would run at once whatever the job's threads; it is
     replaced (same start method and initializer) by one with ``workers`` processes.
     """
-    import concurrent.futures
-    import multiprocessing as mp
-
     import httpstan.services_stub as stub
 
     if getattr(stub.executor, "_max_workers", None) == workers:
         return
     stub.executor.shutdown(wait=True)
-    stub.executor = concurrent.futures.ProcessPoolExecutor(
-        max_workers=workers, mp_context=mp.get_context("fork"), initializer=stub.init_worker
-    )
+    stub.executor = _new_pool(workers)
+
+
+def _terminate_chain_processes() -> None:
+    import httpstan.services_stub as stub
+
+    for process in list((getattr(stub.executor, "_processes", None) or {}).values()):
+        process.terminate()
+
+
+def _stop_chain_processes() -> None:
+    """End the chain processes and start a fresh pool: a ``model.sample`` interrupted in this
+    process leaves its chains running in theirs, where they would compete with the next run
+    for the job's cores."""
+    import httpstan.services_stub as stub
+
+    _terminate_chain_processes()
+    old = stub.executor
+    old.shutdown(wait=False, cancel_futures=True)
+    stub.executor = _new_pool(old._max_workers)
+
+
+@contextmanager
+def _alarm_ends_chains():
+    """Let ``SIGALRM`` (the run's wall-time budget, :func:`essbench.pipeline.wall_time_budget`)
+    stop a ``model.sample`` call: raised inside it, the handler's exception lands in one
+    chain's httpstan task, which httpstan turns into that chain's error while pystan waits for
+    the others to finish. Here the alarm first ends the chain processes (pystan then fails at
+    once), and the handler in place runs, and raises, when the call has returned."""
+    import signal
+    import threading
+
+    previous = signal.getsignal(signal.SIGALRM)
+    if threading.current_thread() is not threading.main_thread() or not callable(previous):
+        yield
+        return
+    fired = []
+
+    def on_alarm(signum, frame):
+        fired.append((signum, frame))
+        _terminate_chain_processes()
+
+    signal.signal(signal.SIGALRM, on_alarm)
+    try:
+        yield
+    except Exception:
+        if not fired:
+            raise
+    finally:
+        signal.signal(signal.SIGALRM, previous)
+        if fired:
+            previous(*fired[0])
 
 
 @contextmanager
@@ -255,7 +313,12 @@ def sample_nuts(model, names, seed: int, chains: int, workers: int, **stan_args)
     model = dataclasses.replace(model, random_seed=int(seed))
     with _fits_in_memory():
         start = perf_counter()
-        fit = model.sample(num_chains=chains, save_warmup=True, **stan_args)
+        try:
+            with _alarm_ends_chains():
+                fit = model.sample(num_chains=chains, save_warmup=True, **stan_args)
+        except BaseException:
+            _stop_chain_processes()
+            raise
         wall = perf_counter() - start
     stats = {
         name[:-2]: by_chain(fit[name], chains)[..., 0]
