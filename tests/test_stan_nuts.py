@@ -228,3 +228,16 @@ def test_a_run_stopped_by_its_budget_leaves_no_chain_running():
     settings["sampler_options"].update(tune=100, draws=100)
     record, draws, _ = pipeline.sample(settings, 2, "stan.log")
     assert record["status"] == "ok" and draws.shape == (2, 100, 4), record["reason"]
+
+
+def test_compile_stan_records_what_it_compiled(tmp_path, monkeypatch):
+    """The compile_stan rule's work: the program and data hashes, the build, the versions."""
+    monkeypatch.delenv(stan.CACHE_ENV, raising=False)
+    program, data = stan.target_program(registry.target("gaussian_iid"), 3, {})
+    stan.build(program, data)  # in the default cache from now on (if not already)
+    record = pipeline.compile_stan("gaussian_iid", 3, {}, tmp_path / "stan.json")
+    assert record["program_sha256"] == stan.program_sha256(program)
+    assert record["data_sha256"] == stan.data_sha256({"d": 3}) != stan.data_sha256({"d": 4})
+    assert record["cached"] is True and record["build_seconds"] < 30
+    assert record["versions"] == stan.versions()
+    assert (tmp_path / "stan.json").exists()

@@ -53,14 +53,14 @@ def compile_stan(target: str, dim: int, options: dict, out_json):
 
     Depends only on the program and its data, never on the study's samplers. The record
     says what was compiled (hashes of the program and of the data), how long the build took
-    (``cached``: the program was compiled already, e.g. for another dim) and with what.
+    (waiting for another job's build of the same program included; ``cached``: the program
+    was compiled already, e.g. for another dim) and with what.
     """
     from essbench import stan
 
     program, data = stan.target_program(registry.target(target), dim, options)
-    cached = stan.in_cache(program)
     start = perf_counter()
-    model = stan.build(program, data)
+    model, cached = stan.compile_program(program, data)
     record = {
         "target": target,
         "dim": dim,

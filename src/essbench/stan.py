@@ -63,11 +63,19 @@ def _build_lock(program_code: str):
 
 def build(program_code: str, data: dict | None = None, random_seed: int | None = None):
     """The pystan model of ``program_code`` with ``data`` (compiled once per program)."""
+    return compile_program(program_code, data, random_seed)[0]
+
+
+def compile_program(program_code: str, data: dict | None = None, random_seed=None):
+    """``(model, cached)``: :func:`build`, and whether the program was compiled already
+    (checked under the build lock, so a build that waited for another one says True)."""
     _use_cache_root()
     import stan
 
     with _build_lock(program_code):
-        return stan.build(program_code, data=plain(data or {}), random_seed=random_seed)
+        cached = in_cache(program_code)
+        model = stan.build(program_code, data=plain(data or {}), random_seed=random_seed)
+    return model, cached
 
 
 def in_cache(program_code: str) -> bool:
