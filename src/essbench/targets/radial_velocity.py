@@ -26,6 +26,9 @@ machine precision for e <= 0.99), wrapped in one op whose gradient is the implic
 one, dE/dM = 1 / (1 - e cos E) and dE/de = sin E / (1 - e cos E). It compiles with the Numba,
 C and JAX backends, and vectorises (``Problem.compile_logp_batched``).
 
+``STAN_PROGRAM`` is the same model in Stan (the same Newton steps, differentiated through by
+Stan's autodiff, which at the converged root gives the implicit-function gradient).
+
 No closed-form posterior moments: the ``reference`` rule computes them with long gated NUTS
 runs. Parameters are the model's value variables: log_period_interval__,
 phase_interval__, K_log__, ecc_u[0..1], gamma, jitter_log__.
