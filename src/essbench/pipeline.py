@@ -47,6 +47,36 @@ def compile_model(target: str, dim: int, options: dict, backend: str, out_json):
     return record
 
 
+def compile_stan(target: str, dim: int, options: dict, out_json):
+    """Compile the target's Stan program with its data at ``dim`` into the Stan cache
+    (``$ESSBENCH_STAN_CACHE``: the workflow's shared one), so that runs only load it.
+
+    Depends only on the program and its data, never on the study's samplers. The record
+    says what was compiled (hashes of the program and of the data), how long the build took
+    (waiting for another job's build of the same program included; ``cached``: the program
+    was compiled already, e.g. for another dim) and with what.
+    """
+    from essbench import stan
+
+    program, data = stan.target_program(registry.target(target), dim, options)
+    start = perf_counter()
+    model, cached = stan.compile_program(program, data)
+    record = {
+        "target": target,
+        "dim": dim,
+        "options": options,
+        "program_sha256": stan.program_sha256(program),
+        "data_sha256": stan.data_sha256(data),
+        "model_name": model.model_name,
+        "cached": cached,
+        "build_seconds": perf_counter() - start,
+        "versions": stan.versions(),
+    }
+    log.info("compiled the Stan program of %s d=%d: %s", target, dim, record)
+    io.write_json(out_json, record)
+    return record
+
+
 class RunBudgetExceeded(TimeoutError):
     pass
 

@@ -24,6 +24,10 @@ def package_versions() -> dict[str, str]:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             out[name] = "absent"
+    if "httpstan" in names:  # the Stan library httpstan ships is no distribution of its own
+        from essbench.stan import stan_version
+
+        out["stan"] = stan_version()
     return out
 
 

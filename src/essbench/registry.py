@@ -122,6 +122,9 @@ _SHARED = {
         "ORACLE": lambda p: False,
         # True: a study skips the targets this sampler cannot run on instead of refusing them.
         "SKIP_UNSUPPORTED": lambda p: False,
+        # True: it runs the target's Stan program, which the workflow compiles first (rule
+        # compile_stan).
+        "STAN_MODEL": lambda p: False,
         "QUICK_OPTIONS": lambda p: {"cores": 1} if "cores" in p.OPTIONS else {},
         # The smallest dimension it can run at (the config check refuses smaller ones).
         "MIN_DIM": lambda p: None,

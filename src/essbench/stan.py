@@ -8,36 +8,340 @@ variable is ``tau_log__``). Stan's draws then map into essbench's parameter spac
 flattened value variables) through PyMC's own transforms, draw by draw, and every
 diagnostic and truth applies to them unchanged.
 
+Sampling (:func:`sample_nuts`) runs Stan's adaptive NUTS with a bounded number of chain
+processes, keeps httpstan's fits out of its on-disk cache (a cached fit would be returned
+without sampling) and reads Stan's own elapsed warm-up and sampling times per chain.
+
 Compiled models live in httpstan's cache, ``<cache>/httpstan/<httpstan version>/models``,
 keyed by the program's code: the first build of a program takes ~30 s with g++, later
 ones read the cache. ``<cache>`` is ``$ESSBENCH_STAN_CACHE`` when set (the workflow sets
 it to ``results/shared/stan``), else the user's cache directory.
 """
 
+import fcntl
+import hashlib
+import json
 import os
+import re
+from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
+from time import perf_counter
 
 import numpy as np
 
 CACHE_ENV = "ESSBENCH_STAN_CACHE"
 
 
-def build(program_code: str, data: dict | None = None, random_seed: int | None = None):
-    """The pystan model of ``program_code`` with ``data`` (compiled once per program)."""
+def _use_cache_root() -> None:
+    """Point httpstan at ``$ESSBENCH_STAN_CACHE`` when it is set."""
     root = os.environ.get(CACHE_ENV)
     if root:
         # httpstan asks appdirs for its cache directory on every call, and appdirs reads
         # XDG_CACHE_HOME each time.
         os.environ["XDG_CACHE_HOME"] = os.path.abspath(root)
+
+
+@contextmanager
+def _build_lock(program_code: str):
+    """One build of a program at a time across processes (jobs share the cache: two g++
+    writing one model's library would corrupt it); the second finds it in the cache."""
+    import httpstan.cache
+    import httpstan.models
+
+    model_id = httpstan.models.calculate_model_name(program_code).split("/")[-1]
+    locks = httpstan.cache.cache_directory() / "locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    with open(locks / f"{model_id}.lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def build(program_code: str, data: dict | None = None, random_seed: int | None = None):
+    """The pystan model of ``program_code`` with ``data`` (compiled once per program)."""
+    return compile_program(program_code, data, random_seed)[0]
+
+
+def compile_program(program_code: str, data: dict | None = None, random_seed=None):
+    """``(model, cached)``: :func:`build`, and whether the program was compiled already
+    (checked under the build lock, so a build that waited for another one says True)."""
+    _use_cache_root()
     import stan
 
-    return stan.build(program_code, data=dict(data or {}), random_seed=random_seed)
+    with _build_lock(program_code):
+        cached = in_cache(program_code)
+        model = stan.build(program_code, data=plain(data or {}), random_seed=random_seed)
+    return model, cached
+
+
+def in_cache(program_code: str) -> bool:
+    """Whether httpstan's cache already holds the compiled program."""
+    _use_cache_root()
+    import httpstan.cache
+    import httpstan.models
+
+    return httpstan.models.calculate_model_name(program_code) in httpstan.cache.list_model_names()
+
+
+def plain(data: dict) -> dict:
+    """``data`` with arrays as nested lists and NumPy scalars as Python numbers."""
+    return json.loads(json.dumps(data, default=lambda x: np.asarray(x).tolist()))
+
+
+def data_sha256(data: dict) -> str:
+    return hashlib.sha256(json.dumps(plain(data), sort_keys=True).encode()).hexdigest()
+
+
+def program_sha256(program_code: str) -> str:
+    return hashlib.sha256(program_code.encode()).hexdigest()
+
+
+def target_program(target, dim: int, options: dict) -> tuple[str, dict]:
+    """A target plugin's Stan program and its data at ``dim`` with ``options``."""
+    program = getattr(target.module, "STAN_PROGRAM", None)
+    if program is None:
+        raise ValueError(f"target {target.NAME} declares no STAN_PROGRAM")
+    make_data = getattr(target.module, "stan_data", None)
+    return program, plain(make_data(dim, **options)) if make_data is not None else {}
+
+
+def has_data_block(program_code: str) -> bool:
+    code = re.sub(r"//[^\n]*|/\*.*?\*/", "", program_code, flags=re.S)
+    # A block keyword opens the program or follows the previous block's closing brace
+    # (``transformed data`` is another block).
+    return re.search(r"(?:^|\})\s*data\s*\{", code) is not None
+
+
+@cache
+def stan_version() -> str:
+    """The version of Stan (the C++ library) that httpstan ships, from its own header
+    ``stan/version.hpp`` (httpstan exposes no attribute for it); "absent" without httpstan."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("httpstan")
+    if spec is None or spec.origin is None:
+        return "absent"
+    header = Path(spec.origin).parent / "include" / "stan" / "version.hpp"
+    try:
+        text = header.read_text()
+    except OSError:
+        return "unknown"
+    parts = [re.search(rf"#define STAN_{k} (\d+)", text) for k in ("MAJOR", "MINOR", "PATCH")]
+    return ".".join(m.group(1) for m in parts) if all(parts) else "unknown"
 
 
 def versions() -> dict:
     from importlib import metadata
 
-    return {name: metadata.version(name) for name in ("pystan", "httpstan")}
+    out = {name: metadata.version(name) for name in ("pystan", "httpstan")}
+    out["stan"] = stan_version()
+    return out
+
+
+@dataclass
+class NutsFit:
+    """Stan's NUTS chains, warm-up included, one row per chain.
+
+    ``params``: each parameter's constrained draws, (chains, warm-up + draws, *shape);
+    ``stats``: Stan's per-iteration sampler quantities without the trailing ``__``
+    (``n_leapfrog``, ``divergent``, ``stepsize``, ``treedepth``, ``energy``,
+    ``accept_stat``, ``lp``), (chains, warm-up + draws); ``warmup_seconds`` and
+    ``sampling_seconds``: each chain's own times as Stan's services measure them
+    (``Elapsed Time``: a steady clock around the warm-up loop and around the sampling loop,
+    truncated to milliseconds); ``wall_seconds``: this process's clock around the whole
+    ``model.sample`` call.
+    """
+
+    params: dict
+    stats: dict
+    warmup_seconds: np.ndarray
+    sampling_seconds: np.ndarray
+    wall_seconds: float
+
+
+def _new_pool(workers: int):
+    """A pool like httpstan's own (fork, its initializer) with ``workers`` processes."""
+    import concurrent.futures
+    import multiprocessing as mp
+
+    import httpstan.services_stub as stub
+
+    return concurrent.futures.ProcessPoolExecutor(
+        max_workers=workers, mp_context=mp.get_context("fork"), initializer=stub.init_worker
+    )
+
+
+def _chain_processes(workers: int) -> None:
+    """Run at most ``workers`` chains at a time.
+
+    httpstan runs each chain in a process of one module-level ``ProcessPoolExecutor`` with
+    one worker per CPU, so every chain would run at once whatever the job's threads; it is
+    replaced (same start method and initializer) by one with ``workers`` processes.
+    """
+    import httpstan.services_stub as stub
+
+    if getattr(stub.executor, "_max_workers", None) == workers:
+        return
+    stub.executor.shutdown(wait=True)
+    stub.executor = _new_pool(workers)
+
+
+def _terminate_chain_processes() -> None:
+    import httpstan.services_stub as stub
+
+    for process in list((getattr(stub.executor, "_processes", None) or {}).values()):
+        process.terminate()
+
+
+def _stop_chain_processes() -> None:
+    """End the chain processes and start a fresh pool: a ``model.sample`` interrupted in this
+    process leaves its chains running in theirs, where they would compete with the next run
+    for the job's cores."""
+    import httpstan.services_stub as stub
+
+    _terminate_chain_processes()
+    old = stub.executor
+    old.shutdown(wait=False, cancel_futures=True)
+    stub.executor = _new_pool(old._max_workers)
+
+
+@contextmanager
+def _alarm_ends_chains():
+    """Let ``SIGALRM`` (the run's wall-time budget, :func:`essbench.pipeline.wall_time_budget`)
+    stop a ``model.sample`` call: raised inside it, the handler's exception lands in one
+    chain's httpstan task, which httpstan turns into that chain's error while pystan waits for
+    the others to finish. Here the alarm first ends the chain processes (pystan then fails at
+    once), and the handler in place runs, and raises, when the call has returned."""
+    import signal
+    import threading
+
+    previous = signal.getsignal(signal.SIGALRM)
+    if threading.current_thread() is not threading.main_thread() or not callable(previous):
+        yield
+        return
+    fired = []
+
+    def on_alarm(signum, frame):
+        fired.append((signum, frame))
+        _terminate_chain_processes()
+
+    signal.signal(signal.SIGALRM, on_alarm)
+    try:
+        yield
+    except Exception:
+        if not fired:
+            raise
+    finally:
+        signal.signal(signal.SIGALRM, previous)
+        if fired:
+            previous(*fired[0])
+
+
+@contextmanager
+def _fits_in_memory():
+    """Keep httpstan's fits in this process's memory instead of its on-disk cache.
+
+    httpstan caches every fit made with a random seed and answers the same request again
+    from that cache without sampling: a rerun of a run would time nothing, and every run's
+    output would pile up in the shared cache. Within this context a fit is stored only until
+    pystan has read it.
+    """
+    import httpstan.cache as disk
+
+    store: dict[str, bytes] = {}
+    saved = disk.dump_fit, disk.load_fit, disk.delete_fit
+
+    def dump_fit(fit_bytes: bytes, name: str) -> None:
+        store[name] = fit_bytes
+
+    def load_fit(name: str) -> bytes:
+        try:
+            return store[name]
+        except KeyError:
+            raise KeyError(f"Fit `{name}` not found.") from None
+
+    def delete_fit(name: str) -> None:
+        if store.pop(name, None) is None:
+            raise KeyError(f"Fit `{name}` not found.")
+
+    disk.dump_fit, disk.load_fit, disk.delete_fit = dump_fit, load_fit, delete_fit
+    try:
+        yield
+    finally:
+        disk.dump_fit, disk.load_fit, disk.delete_fit = saved
+
+
+_ELAPSED = re.compile(r"([0-9.eE+-]+) seconds \((Warm-up|Sampling)\)")
+
+
+def _chain_output(output: bytes) -> tuple[dict, float, float]:
+    """One chain's raw httpstan output: its first draw's values and Stan's elapsed
+    warm-up and sampling seconds (from the logger's ``Elapsed Time`` lines)."""
+    first, seconds = None, {}
+    for line in output.splitlines():
+        if b'"logger"' in line and b" seconds (" in line:
+            found = _ELAPSED.search(json.loads(line)["values"][0])
+            if found:
+                seconds[found.group(2)] = float(found.group(1))
+        elif first is None and b'"sample"' in line:
+            msg = json.loads(line)
+            if msg.get("topic") == "sample" and isinstance(msg.get("values"), dict):
+                first = msg["values"]
+    if set(seconds) != {"Warm-up", "Sampling"}:
+        raise RuntimeError("Stan's output has no 'Elapsed Time' lines for this chain")
+    return first or {}, seconds["Warm-up"], seconds["Sampling"]
+
+
+def by_chain(values: np.ndarray, chains: int) -> np.ndarray:
+    """pystan's ``fit[name]``, (*shape, iterations x chains), as (chains, iterations, *shape).
+
+    pystan interleaves the chains on the last axis (iteration i of chain c at
+    ``i * chains + c``), whatever its docstring's "stack chains" suggests.
+    """
+    values = np.asarray(values)
+    per_chain = values.reshape(*values.shape[:-1], -1, chains)
+    return np.moveaxis(per_chain, (-1, -2), (0, 1))
+
+
+def sample_nuts(model, names, seed: int, chains: int, workers: int, **stan_args) -> NutsFit:
+    """Stan's adaptive NUTS (``hmc_nuts_diag_e_adapt``) with warm-up kept.
+
+    ``names``: the parameters to return; ``stan_args``: Stan's own arguments
+    (``num_warmup``, ``num_samples``, ``delta``, ``max_depth``, ...). ``workers``: chains
+    run at a time (each in its own process).
+    """
+    import dataclasses
+
+    _use_cache_root()
+    _chain_processes(workers)
+    model = dataclasses.replace(model, random_seed=int(seed))
+    with _fits_in_memory():
+        start = perf_counter()
+        try:
+            with _alarm_ends_chains():
+                fit = model.sample(num_chains=chains, save_warmup=True, **stan_args)
+        except BaseException:
+            _stop_chain_processes()
+            raise
+        wall = perf_counter() - start
+    stats = {
+        name[:-2]: by_chain(fit[name], chains)[..., 0]
+        for name in fit.sample_and_sampler_param_names
+    }
+    shapes = dict(zip(fit.param_names, fit.dims, strict=True))
+    params = {
+        name: by_chain(fit[name], chains).reshape(chains, -1, *shapes[name]) for name in names
+    }
+    warm, samp = np.zeros(chains), np.zeros(chains)
+    for c, output in enumerate(fit.stan_outputs):
+        first, warm[c], samp[c] = _chain_output(output)
+        if first and not np.isclose(first["lp__"], stats["lp"][c, 0], rtol=1e-12, atol=0):
+            raise RuntimeError("pystan's chain order is not the one by_chain assumes")
+    return NutsFit(params, stats, warm, samp, wall)
 
 
 @cache

@@ -1,4 +1,5 @@
 # Config validation (JSON schema + semantic checks) and helpers shared by all rules.
+import os
 import sys
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from essbench import config as ebconfig
 from essbench import registry
 from essbench import resources as ebresources
 from essbench.runtime import export_pythonpath
+from essbench.stan import CACHE_ENV as STAN_CACHE_ENV
 
 # Scripts run in their own processes (and conda envs): let them import the package too.
 export_pythonpath(SRC)
@@ -34,6 +36,10 @@ CONFIG_HASH = ebconfig.settings_hash(config)
 RESULTS = f"results/{config['study']}/"
 SHARED = "results/shared/"
 COMPILEDIR = f"{SHARED}pytensor"
+# Compiled Stan models (httpstan's cache), filled by the compile_stan rule and read by every
+# job that runs Stan: jobs inherit the variable.
+STANDIR = f"{SHARED}stan"
+os.environ[STAN_CACHE_ENV] = STANDIR
 
 
 wildcard_constraints:
@@ -59,6 +65,10 @@ def compile_path(target, dim):
     return (
         f"{SHARED}compile/{target}/d{dim}/{options_of(target)}.{config['backend']}.json"
     )
+
+
+def stan_path(target, dim):
+    return f"{STANDIR}/{target}/d{dim}/{options_of(target)}.json"
 
 
 def reference_path(target, dim):
@@ -126,6 +136,8 @@ def batch_runtime(wildcards):
 def batch_inputs(wildcards):
     # ancient(): a shared model recompiled for another study is no reason to redo runs.
     inputs = {"model": ancient(compile_path(wildcards.target, wildcards.dim))}
+    if registry.sampler(wildcards.sampler).STAN_MODEL:
+        inputs["stan"] = ancient(stan_path(wildcards.target, wildcards.dim))
     if registry.target(wildcards.target).TRUTH == "reference":
         inputs["reference"] = ancient(reference_path(wildcards.target, wildcards.dim))
     return inputs

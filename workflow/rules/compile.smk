@@ -21,6 +21,27 @@ rule compile:
         "../../scripts/compile_model.py"
 
 
+# Compile each (target, dim, options) Stan program once, for the samplers that run the
+# target's Stan program (STAN_MODEL, e.g. stan_nuts): into httpstan's cache under
+# results/shared/stan, which their runs then only read. Keyed by the model, never by the
+# samplers; the record holds the program's and the data's hashes and the build time.
+rule compile_stan:
+    output:
+        f"{STANDIR}/{{target}}/d{{dim}}/{{options}}.json",
+    log:
+        f"{SHARED}logs/compile_stan/{{target}}/d{{dim}}/{{options}}.log",
+    conda:
+        "../../envs/stan.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    params:
+        options=lambda wc: ebconfig.target_options_by_key(config, wc.target, wc.options),
+    script:
+        "../../scripts/compile_stan.py"
+
+
 # Targets without closed-form moments (TRUTH = "reference"): long, many-chain NUTS runs
 # that must pass strict gates; every run is compared with these moments. Shared between
 # studies, keyed by target, dimension and target options.

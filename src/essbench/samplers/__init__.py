@@ -29,6 +29,9 @@ these declarations, and the shared rule for an optional one a module leaves out)
 - optionally ``VARIANTS``: other names for the same module with other defaults
   (``{"emcee_vectorized": {"description": ..., "defaults": {"vectorize": True}, "color":
   ..., "marker": ...}}``);
+- optionally ``unsupported(target) -> str | None``: why it cannot run on a target (the
+  config check refuses the pair with that phrase), and ``STAN_MODEL`` (shared rule False):
+  it runs the target's Stan program, which the workflow's ``compile_stan`` rule builds first;
 - optionally ``chunks(problem, options, seed)``: a generator for ESS-goal runs
   (:mod:`essbench.ess_goal`) that first yields the same :class:`SamplerRun` as ``run``,
   then, for each ``n`` sent to it, a :class:`SamplerRun` of ``n`` more draws of the same

@@ -18,6 +18,10 @@ may name one in any file, ``targets: {my_model: {file: models/my_model.py}}``):
   once with the NUTS settings ``REFERENCE_NUTS`` (shared rule: 4 chains x 10,000 draws after
   1,000 warm-up steps, target_accept 0.9), gated (R-hat < 1.01, no divergences, bulk ESS >
   10,000);
+- optionally ``STAN_PROGRAM`` (str) and, where it has a ``data`` block, ``stan_data(dim,
+  **options) -> dict``: the same model in Stan, its parameters the PyMC model's free random
+  variables (same names and shapes, constrained), for samplers that run Stan (``stan_nuts``;
+  see :mod:`essbench.stan`);
 - optionally ``initial_points(dim, n, rng, **options) -> ndarray (n, dim)``: starting points
   for ensemble samplers (``rng`` is a ``numpy.random.RandomState``); shared rule: the
   model's initial point plus N(0, 0.1²) jitter per coordinate;

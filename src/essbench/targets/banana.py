@@ -20,6 +20,28 @@ PACKAGES = ()
 LOG_NORMALISER = 0.0
 BOX_SDS = 8.0
 
+# ``rest`` is empty at d = 2, where the PyMC model has no such variable.
+STAN_PROGRAM = """
+data {
+  int<lower=2> d;
+  real<lower=0> b;
+}
+parameters {
+  real x1;
+  real x2;
+  vector[d - 2] rest;
+}
+model {
+  x1 ~ normal(0, 10);
+  x2 ~ normal(b * (100 - square(x1)), 1);
+  rest ~ std_normal();
+}
+"""
+
+
+def stan_data(dim: int, b: float = DEFAULT_B) -> dict:
+    return {"d": dim, "b": b}
+
 
 def build_model(dim: int, b: float = DEFAULT_B):
     import pymc as pm

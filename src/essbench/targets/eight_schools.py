@@ -23,6 +23,28 @@ REFERENCE_NUTS = {"chains": 8, "tune": 2000, "draws": 5000, "target_accept": 0.9
 
 Y = np.array([28.0, 8.0, -3.0, 7.0, -1.0, 1.0, 18.0, 12.0])
 SIGMA = np.array([15.0, 10.0, 16.0, 11.0, 9.0, 11.0, 10.0, 18.0])
+STAN_PROGRAM = """
+data {
+  int<lower=1> J;
+  vector[J] y;
+  vector<lower=0>[J] sigma;
+}
+parameters {
+  real mu;
+  real<lower=0> tau;
+  vector[J] theta_tilde;
+}
+model {
+  mu ~ normal(0, 5);
+  tau ~ cauchy(0, 5);
+  theta_tilde ~ std_normal();
+  y ~ normal(mu + tau * theta_tilde, sigma);
+}
+"""
+
+
+def stan_data(dim: int = 10) -> dict:
+    return {"J": len(Y), "y": Y, "sigma": SIGMA}
 
 
 def build_model(dim: int = 10):

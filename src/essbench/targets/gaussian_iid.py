@@ -23,6 +23,22 @@ def prior_box(dim: int):
 
 PRIOR = prior_box
 
+STAN_PROGRAM = """
+data {
+  int<lower=1> d;
+}
+parameters {
+  vector[d] x;
+}
+model {
+  x ~ std_normal();
+}
+"""
+
+
+def stan_data(dim: int) -> dict:
+    return {"d": dim}
+
 
 def build_model(dim: int):
     import pymc as pm

@@ -22,6 +22,20 @@ PACKAGES = ()
 LOG_NORMALISER = 0.0
 BOX_SDS = 8.0
 
+# Sigma's Cholesky factor is data, computed here as for the PyMC model.
+STAN_PROGRAM = """
+data {
+  int<lower=2> d;
+  matrix[d, d] L;
+}
+parameters {
+  vector[d] x;
+}
+model {
+  x ~ multi_normal_cholesky(rep_vector(0, d), L);
+}
+"""
+
 
 def covariance(dim: int, condition: float = DEFAULT_CONDITION, rotation_seed: int = 0):
     rng = np.random.default_rng(rotation_seed)
@@ -38,6 +52,10 @@ def build_model(dim: int, condition: float = DEFAULT_CONDITION, rotation_seed: i
     with pm.Model() as model:
         pm.MvNormal("x", mu=np.zeros(dim), chol=chol)
     return model
+
+
+def stan_data(dim: int, condition: float = DEFAULT_CONDITION, rotation_seed: int = 0) -> dict:
+    return {"d": dim, "L": np.linalg.cholesky(covariance(dim, condition, rotation_seed))}
 
 
 def truth(dim: int, condition: float = DEFAULT_CONDITION, rotation_seed: int = 0) -> Truth:

@@ -32,6 +32,24 @@ def prior_box(dim: int):
 
 PRIOR = prior_box
 
+STAN_PROGRAM = """
+data {
+  int<lower=2> d;
+}
+parameters {
+  real v;
+  vector[d - 1] x;
+}
+model {
+  v ~ normal(0, 3);
+  x ~ normal(0, exp(v / 2));
+}
+"""
+
+
+def stan_data(dim: int) -> dict:
+    return {"d": dim}
+
 
 def build_model(dim: int):
     import pymc as pm

@@ -26,6 +26,9 @@ machine precision for e <= 0.99), wrapped in one op whose gradient is the implic
 one, dE/dM = 1 / (1 - e cos E) and dE/de = sin E / (1 - e cos E). It compiles with the Numba,
 C and JAX backends, and vectorises (``Problem.compile_logp_batched``).
 
+``STAN_PROGRAM`` is the same model in Stan (the same Newton steps, differentiated through by
+Stan's autodiff, which at the converged root gives the implicit-function gradient).
+
 No closed-form posterior moments: the ``reference`` rule computes them with long gated NUTS
 runs. Parameters are the model's value variables: log_period_interval__,
 phase_interval__, K_log__, ecc_u[0..1], gamma, jitter_log__.
@@ -70,6 +73,69 @@ K_SIGMA = 50.0
 GAMMA_SIGMA = 20.0
 JITTER_SIGMA = 10.0
 N_NEWTON = 8
+# The same model in Stan: the same Newton steps (differentiated through by Stan's autodiff,
+# which at the converged root is the implicit-function gradient of the PyMC op).
+STAN_PROGRAM = """
+functions {
+  // E for |M| in [0, pi]: Newton steps from Danby's start, each kept in [0, pi].
+  real kepler_abs(real m_abs, real e, int steps) {
+    real big_e = fmin(m_abs + 0.85 * e, pi());
+    for (i in 1:steps) {
+      big_e = big_e - (big_e - e * sin(big_e) - m_abs) / (1 - e * cos(big_e));
+      big_e = fmin(fmax(big_e, 0), pi());
+    }
+    return big_e;
+  }
+}
+data {
+  int<lower=1> N;
+  vector[N] t;
+  vector[N] y;
+  vector<lower=0>[N] sigma;
+  real t_ref;
+  array[2] real log_period_bounds;
+  array[2] real phase_bounds;
+  real<lower=0> K_sigma;
+  real<lower=0> gamma_sigma;
+  real<lower=0> jitter_sigma;
+  int<lower=1> n_newton;
+}
+parameters {
+  real<lower=log_period_bounds[1], upper=log_period_bounds[2]> log_period;
+  real<lower=phase_bounds[1], upper=phase_bounds[2]> phase;
+  real<lower=0> K;
+  vector[2] ecc_u;
+  real gamma;
+  real<lower=0> jitter;
+}
+model {
+  real rho2 = dot_self(ecc_u);
+  real ecc = rho2 / (1 + rho2);
+  real cos_w = 1;
+  real sin_w = 0;
+  if (rho2 > 0) {
+    cos_w = ecc_u[1] / sqrt(rho2);
+    sin_w = ecc_u[2] / sqrt(rho2);
+  }
+  real omega = atan2(sin_w, cos_w);
+  real root = sqrt(1 - square(ecc));
+  vector[N] v;
+  for (i in 1:N) {
+    real m = phase - omega + 2 * pi() * (t[i] - t_ref) * exp(-log_period);
+    m = m - 2 * pi() * floor((m + pi()) / (2 * pi()));
+    real s = m < 0 ? -1.0 : 1.0;
+    real big_e = s * kepler_abs(s * m, ecc, n_newton);
+    v[i] = gamma + K * root / (1 - ecc * cos(big_e))
+                   * (root * cos_w * cos(big_e) - sin_w * sin(big_e));
+  }
+  // log_period and phase: uniform within their bounds.
+  K ~ normal(0, K_sigma);
+  ecc_u ~ multi_student_t(2, rep_vector(0, 2), diag_matrix(rep_vector(0.5, 2)));
+  gamma ~ normal(0, gamma_sigma);
+  jitter ~ normal(0, jitter_sigma);
+  y ~ normal(v, sqrt(square(sigma) + square(jitter)));
+}
+"""
 
 
 def kepler_numpy(mean_anomaly, ecc, steps: int = 50) -> np.ndarray:
@@ -102,6 +168,22 @@ def simulate():
 
 
 T, Y, SIGMA = simulate()
+
+
+def stan_data(dim: int = 7) -> dict:
+    return {
+        "N": N_EPOCHS,
+        "t": T,
+        "y": Y,
+        "sigma": SIGMA,
+        "t_ref": T_REF,
+        "log_period_bounds": np.log(PERIOD_BOUNDS),
+        "phase_bounds": PHASE_BOUNDS,
+        "K_sigma": K_SIGMA,
+        "gamma_sigma": GAMMA_SIGMA,
+        "jitter_sigma": JITTER_SIGMA,
+        "n_newton": N_NEWTON,
+    }
 
 
 def kepler_solve(mean_anomaly, ecc, steps: int = N_NEWTON):
