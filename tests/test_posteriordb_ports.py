@@ -7,9 +7,12 @@ Each port's log density and gradient against its Stan program: tests/test_poster
 """
 
 import itertools
+import json
 
 import numpy as np
 import pytest
+
+from essbench import posteriordb
 
 
 def _brute_force_logp(log_a, log_e):
@@ -101,3 +104,55 @@ def test_stan_simplex_is_stans_transform(k):
     assert np.linalg.slogdet(jac)[1] == pytest.approx(log_jac_stan, rel=1e-6)
     if k == 2:
         assert y[0] == pytest.approx(np.log(x_stan[0] / x_stan[1]) / np.sqrt(2))
+
+
+def _posteriordb_summary(statistic: str) -> dict:
+    """posteriordb's vendored summary of accel_gp: names, values and their MCSEs."""
+    path = (
+        posteriordb.ROOT
+        / "reference_posteriors"
+        / "summary_statistics"
+        / statistic
+        / statistic
+        / "mcycle_gp-accel_gp.json"
+    )
+    return json.loads(path.read_text())
+
+
+def test_accel_gp_agrees_with_posteriordbs_summary_statistics():
+    """accel_gp has no vendored reference draws: one NUTS run of the port (1 chain, 1,000
+    draws after 1,000 warm-up steps at target_accept 0.99, no divergence) has posteriordb's
+    mean and mean square of all 66 parameters (constrained) within 4.5 combined MCSEs."""
+    import pymc as pm
+
+    from essbench import metrics
+    from essbench.problem import build_problem
+
+    problem = build_problem("accel_gp", 66)
+    with problem.model:
+        idata = pm.sample(
+            tune=1000,
+            draws=1000,
+            chains=1,
+            cores=1,
+            target_accept=0.99,
+            random_seed=2,
+            nuts_sampler="pymc",
+            progressbar=False,
+            compute_convergence_checks=False,
+        )
+    assert int(idata.sample_stats["diverging"].sum()) == 0
+    means = _posteriordb_summary("mean_value")
+    columns = []
+    for name in means["names"]:
+        base, _, index = name.partition("[")
+        values = np.asarray(idata.posterior[base])
+        columns.append(values[..., int(index[:-1]) - 1] if index else values)
+    draws = np.stack(columns, axis=-1)  # (chains, draws, 66), posteriordb's order
+    squares = _posteriordb_summary("mean_squared_value")
+    assert squares["names"] == means["names"]
+    for x, ref, key in [(draws, means, "mean_value"), (draws**2, squares, "mean_squared_value")]:
+        per = metrics.per_parameter(x)
+        z = (per["mean"] - np.array(ref[key])) / np.hypot(per["mcse_mean"], ref["mcse_mean"])
+        worst = int(np.argmax(np.abs(z)))
+        assert np.abs(z).max() < 4.5, f"{key} of {means['names'][worst]}: z = {z[worst]:.2f}"

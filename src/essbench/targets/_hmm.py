@@ -29,7 +29,7 @@ class StanSimplex(Transform):
     For K = 2, y = logit(x_1) / sqrt(2), where PyMC's ``simplex`` gives logit(x_1) / 2.
     """
 
-    name = "stan_simplex"
+    name = "stansimplex"  # value variables theta1_stansimplex__ (PyMC strips one word)
     ndim_supp = 1
 
     def forward(self, value, *inputs):
