@@ -20,6 +20,9 @@ these declarations, and the shared rule for an optional one a module leaves out)
   ``TEXTBOOK_ALPHA`` (the textbook d-scaling exponent of its cost per ESS, or None),
   ``COLOR`` and ``MARKER`` (its colour and marker in every figure: figures never give two
   samplers one colour, see :func:`essbench.plots.colours`);
+- ``BACKEND`` (shared rule None: the study's ``backend``): the PyTensor backend it always
+  compiles the model with (nutpie ``"numba"``, NumPyro and BlackJAX ``"jax"``); the config
+  check refuses it on a target whose ops do not compile with it (the target's ``BACKENDS``);
 - optionally ``threads(options) -> int``: how many cores one run keeps busy (shared rule:
   ``min(chains, cores)`` when it has those options, else 1);
 - optionally ``VARIANTS``: other names for the same module with other defaults
