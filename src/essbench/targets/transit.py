@@ -77,8 +77,10 @@ OPTIONS = (
         high=1e-2,
     ),
 )
-# The reference run: 4 chains x 10,000 draws after 1,000 warm-up steps, target_accept 0.9.
-REFERENCE_NUTS = {"chains": 4, "tune": 1000, "draws": 10_000, "target_accept": 0.9}
+# The reference run: 4 chains x 13,000 draws after 1,000 warm-up steps, target_accept 0.9.
+# PyMC's NUTS reaches a bulk ESS of 0.27 to 0.3 per draw on the worst parameters (ror, b:
+# correlated 0.8), so 52,000 draws leave a margin over the 10,000 gate.
+REFERENCE_NUTS = {"chains": 4, "tune": 1000, "draws": 13_000, "target_accept": 0.9}
 
 SEED = 20_261_117
 EPOCHS = (-1, 0, 1)
