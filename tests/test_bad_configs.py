@@ -163,6 +163,21 @@ CASES = {
         _model_file("imports.py"),
         "config: targets.mine: models/imports.py: importing it raised ModuleNotFoundError",
     ),
+    "backend without the target's ops": (
+        variant(lambda c: c.update(backend="c", targets={"transit": {"dims": [8]}})),
+        "config: backend: c cannot compile the ops of target transit (they compile with numba,"
+        " jax only); set backend: numba, or remove the target",
+    ),
+    "sampler backend without the target's ops": (
+        variant(
+            lambda c: (
+                c["targets"].update(mine={"file": "models/numba_only.py"}),
+                c["samplers"].update(numpyro_nuts={}),
+            )
+        ),
+        "config: samplers.numpyro_nuts: cannot run on target mine (it compiles with PyTensor's"
+        " jax backend; the target's ops compile with numba only); remove one of them",
+    ),
     "YAML syntax error": (
         "study: x\nreplicates: [0, 1\ndims: [2]\n",
         "Config file is not valid JSON or YAML",
@@ -175,6 +190,14 @@ MODEL_FILES = {
     "empty.py": "DESCRIPTION = 'a model file without its model'\n",
     "raises.py": "def build_model(dim):\n    raise ValueError('no data')\n",
     "imports.py": "import no_such_package_here\n",
+    "numba_only.py": (
+        "BACKENDS = ('numba',)\n"
+        "def build_model(dim):\n"
+        "    import pymc as pm\n"
+        "    with pm.Model() as model:\n"
+        "        pm.Normal('x', 0.0, 1.0, shape=dim)\n"
+        "    return model\n"
+    ),
 }
 
 
@@ -204,6 +227,7 @@ DRY_RUN_CASES = (
     "old key seeds",
     "user model that raises",
     "target option not a number",
+    "backend without the target's ops",
     "YAML syntax error",
 )
 

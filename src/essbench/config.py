@@ -15,6 +15,7 @@ from pathlib import Path
 
 from essbench import options as opts
 from essbench import registry
+from essbench.problem import BACKEND_MODES
 from essbench.seeds import derive_seed
 
 SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
@@ -132,6 +133,15 @@ def _sampler_problems(config: dict, name: str, plugin) -> list[str]:
 def _target_problems(config: dict, name: str, plugin) -> list[str]:
     own = {k: v for k, v in (config["targets"][name] or {}).items() if k not in STUDY_KEYS}
     problems = opts.check(plugin.OPTIONS, own, f"targets.{name}")
+    if config["backend"] not in plugin.BACKENDS:
+        # Every target is compiled with the study's backend (the compile rule), whatever
+        # its samplers use.
+        usable = [b for b in plugin.BACKENDS if b in BACKEND_MODES]
+        fix = f"set backend: {' or '.join(usable)}, or " if usable else ""
+        problems.append(
+            f"config: backend: {config['backend']} cannot compile the ops of target {name}"
+            f" (they compile with {', '.join(plugin.BACKENDS)} only); {fix}remove the target"
+        )
     given = "dims" in (config["targets"][name] or {})
     for dim in target_dims(config, name):
         lo, hi = plugin.MIN_DIM, plugin.MAX_DIM

@@ -27,6 +27,9 @@ from essbench import options as opts
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLER_REQUIRED = ("DESCRIPTION", "NEEDS_GRADIENT", "ENSEMBLE", "run")
+# The PyTensor backends a model may be compiled with: the study's (``backend``: numba or c),
+# or the one a sampler always uses (nutpie: numba; NumPyro and BlackJAX: jax).
+PYTENSOR_BACKENDS = ("numba", "c", "jax")
 TARGET_REQUIRED = ("build_model",)
 
 
@@ -87,10 +90,16 @@ class Plugin:
         return 1
 
     def unsupported(self, target) -> str | None:
-        """Why this sampler cannot run on ``target`` (a short phrase), or None: the gradient
-        rule shared by all, then the module's own ``unsupported(target)`` if it has one."""
+        """Why this sampler cannot run on ``target`` (a short phrase), or None: the rules
+        shared by all (gradients; a backend of its own that the target's ops do not compile
+        with), then the module's own ``unsupported(target)`` if it has one."""
         if self.NEEDS_GRADIENT and not target.GRADIENT:
             return "needs gradients"
+        if self.BACKEND is not None and self.BACKEND not in target.BACKENDS:
+            return (
+                f"it compiles with PyTensor's {self.BACKEND} backend; the target's ops compile"
+                f" with {', '.join(target.BACKENDS)} only"
+            )
         own = getattr(self.module, "unsupported", None)
         return own(target) if own is not None else None
 
@@ -128,6 +137,8 @@ _SHARED = {
         "QUICK_OPTIONS": lambda p: {"cores": 1} if "cores" in p.OPTIONS else {},
         # The smallest dimension it can run at (the config check refuses smaller ones).
         "MIN_DIM": lambda p: None,
+        # The PyTensor backend it compiles the model with; None: the study's ``backend``.
+        "BACKEND": lambda p: None,
     },
     "target": {
         "ENV": lambda p: "sampling",
@@ -136,6 +147,8 @@ _SHARED = {
         "MIN_DIM": lambda p: None,
         "MAX_DIM": lambda p: None,
         "TRUTH": lambda p: "analytic" if hasattr(p.module, "truth") else "reference",
+        # The PyTensor backends its model compiles with (an op without C code: no "c").
+        "BACKENDS": lambda p: PYTENSOR_BACKENDS,
         # The reference rule's NUTS run for a target without closed-form moments.
         "REFERENCE_NUTS": lambda p: {
             "chains": 4,

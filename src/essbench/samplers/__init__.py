@@ -24,6 +24,9 @@ these declarations, and the shared rule for an optional one a module leaves out)
   config check refuses smaller ones;
 - optionally ``unsupported(target) -> str | None``: why it cannot run on a target (a short
   phrase; the config check refuses the pair), besides the shared gradient rule;
+- ``BACKEND`` (shared rule None: the study's ``backend``): the PyTensor backend it always
+  compiles the model with (nutpie ``"numba"``, NumPyro and BlackJAX ``"jax"``); the config
+  check refuses it on a target whose ops do not compile with it (the target's ``BACKENDS``);
 - optionally ``threads(options) -> int``: how many cores one run keeps busy (shared rule:
   ``min(chains, cores)`` when it has those options, else 1);
 - optionally ``VARIANTS``: other names for the same module with other defaults

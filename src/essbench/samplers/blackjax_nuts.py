@@ -24,6 +24,7 @@ NAME = "blackjax_nuts"
 DESCRIPTION = "BlackJAX NUTS (JAX, window adaptation) on the PyMC model's JAX log-density"
 NEEDS_GRADIENT = True
 ENSEMBLE = False
+BACKEND = "jax"  # PyTensor's JAX backend, whatever the study's
 OPTIONS = jax_options(min_tune=1)
 PACKAGES = ("blackjax", *JAX_PACKAGES)
 ENV = "jax"

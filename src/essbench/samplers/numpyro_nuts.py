@@ -24,6 +24,7 @@ NAME = "numpyro_nuts"
 DESCRIPTION = "NumPyro NUTS (JAX) on the PyMC model's JAX log-density"
 NEEDS_GRADIENT = True
 ENSEMBLE = False
+BACKEND = "jax"  # PyTensor's JAX backend, whatever the study's
 OPTIONS = jax_options(min_tune=0)
 PACKAGES = ("numpyro", *JAX_PACKAGES)
 ENV = "jax"

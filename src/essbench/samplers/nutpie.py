@@ -18,6 +18,7 @@ NAME = "nutpie"
 DESCRIPTION = "nutpie NUTS (Rust) on the compiled PyMC model"
 NEEDS_GRADIENT = True
 ENSEMBLE = False
+BACKEND = "numba"  # whatever the study's backend (nutpie has no C backend)
 OPTIONS = pm_options()
 PACKAGES = ("nutpie", *PM_PACKAGES)
 ENV = "sampling"

@@ -10,6 +10,9 @@ may name one in any file, ``targets: {my_model: {file: models/my_model.py}}``):
   :class:`essbench.options.Option`;
 - ``GRADIENT`` (bool, shared rule True): whether its log-density has gradients;
 - ``MIN_DIM`` / ``MAX_DIM`` (int or None, shared rule None): the dimensions it supports;
+- ``BACKENDS`` (shared rule: numba, c and jax): the PyTensor backends its model compiles
+  with (an op without C code rules out ``"c"``); the config check refuses a study
+  ``backend`` or a sampler's own ``BACKEND`` outside it;
 - ``PACKAGES`` (distribution names for provenance) and ``ENV`` (its conda env, shared rule
   ``"sampling"``);
 - either ``truth(dim, **options) -> Truth`` with exact moments and ``sample_truth(dim, n,
