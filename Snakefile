@@ -5,7 +5,12 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+# The default study, unless the command line names its own config: a --configfile replaces
+# config/config.yaml instead of being merged into it (Snakemake merges nested mappings, so
+# the default study's targets and samplers would otherwise leak into every other study).
+if not workflow.overwrite_configfiles:
+
+    configfile: "config/config.yaml"
 
 
 report: "workflow/report/workflow.rst"

@@ -52,6 +52,16 @@ def dry_runs(tmp_path_factory):
         return dict(zip(CONFIGS, pool.map(dry_run, CONFIGS), strict=True))
 
 
+def test_a_configfile_replaces_the_default_study_in_the_repo():
+    """Where config/config.yaml exists (the repo, where users run), --configfile must not
+    merge the default study's targets and samplers into another study."""
+    config = REPO / "config" / "tutorial.yaml"
+    proc = snakemake("-n", "--configfile", str(config), cwd=REPO, timeout=300)
+    study = ebconfig.validate(yaml.safe_load(config.read_text()))
+    planned = set(re.findall(r"output: results/tutorial/batches/(\w+)/d\d+/(\w+)/", proc.stdout))
+    assert planned == {(b.target, b.sampler) for b in ebconfig.batches(study)}, planned
+
+
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda p: str(p.relative_to(REPO)))
 def test_dry_run_of_every_shipped_config(config, dry_runs):
     proc = dry_runs[config]
