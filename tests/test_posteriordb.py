@@ -7,58 +7,37 @@ gradients, when the two unconstrained spaces coincide (``perm`` of
 :func:`essbench.stan.compare_log_density`). A port that declares ``SAME_TRANSFORMS =
 False`` (PyMC lacks Stan's transform) is compared without the Jacobian.
 
-The first build of a Stan program takes ~30 s (httpstan caches it under
-``~/.cache/httpstan``): one build per program serves every test here.
+Stan's side comes from ``tests/data/stan_log_density.json``, made with the real toolchain
+by ``tests/stan_fixtures.py`` (a build takes ~30-50 s per program, and a fresh virtualenv
+builds every program again); PyMC's side is computed here. A port whose Stan program or
+data no longer match the fixture's hashes fails, asking to regenerate its cases.
+eight_schools_noncentered's program, compiled for tests/test_stan_nuts.py's run anyway,
+recomputes its cases with Stan itself.
 """
 
 import math
-from functools import cache
 
 import numpy as np
 import pytest
+import stan_fixtures as fixtures
 
 from essbench import posteriordb, registry
 from essbench import stan as es
-from essbench.problem import build_problem
 from essbench.targets import _posteriordb, load_truth
 
 PORTS = sorted(n for n, p in registry.targets().items() if hasattr(p.module, "POSTERIOR"))
 POSTERIORDB_TRUTH = sorted(n for n in PORTS if registry.target(n).TRUTH == "posteriordb")
-REFERENCE_POINTS = 5
-PERTURBED_POINTS = 2
 LOGP_RTOL = 1e-8
 GRAD_RTOL = 1e-6
 
 
-@cache
-def stan_model(name: str):
-    module = registry.target(name)
-    return es.build(module.STAN_PROGRAM, module.stan_data(module.MIN_DIM))
-
-
-@cache
 def problem(name: str):
-    return build_problem(name, registry.target(name).MIN_DIM)
+    return fixtures.problem_of(name, registry.target(name).MIN_DIM)
 
 
-def points(name: str) -> np.ndarray:
-    """Reference draws spread over the chains, then two of them moved ~2 posterior sd in
-    every coordinate (away from the bulk, where a wrong term would show). A posterior
-    without vendored draws uses its target's initial points and unit steps instead."""
-    module = registry.target(name)
-    rng = np.random.default_rng(0)
-    if posteriordb.has_reference_draws(module.POSTERIOR):
-        x = _posteriordb.value_space_reference(module.POSTERIOR, name, module.MIN_DIM)
-        flat = x.reshape(-1, x.shape[-1])
-        chosen = flat[rng.choice(len(flat), REFERENCE_POINTS, replace=False)]
-        scale = flat.std(axis=0)
-    else:
-        chosen = problem(name).initial_points(REFERENCE_POINTS, np.random.RandomState(0))
-        scale = np.ones(chosen.shape[1])
-    moved = chosen[:PERTURBED_POINTS] + 2.0 * scale * rng.standard_normal(
-        (PERTURBED_POINTS, chosen.shape[1])
-    )
-    return np.vstack([chosen, moved])
+def stored(name: str) -> dict:
+    """The fixture's Stan values at the port's reference points (checked to be current)."""
+    return fixtures.stored(name, registry.target(name).MIN_DIM, fixtures.REFERENCE)
 
 
 def assert_constant_difference(pymc: np.ndarray, stan: np.ndarray):
@@ -68,18 +47,39 @@ def assert_constant_difference(pymc: np.ndarray, stan: np.ndarray):
     assert spread <= LOGP_RTOL * max(1.0, np.abs(stan).max()), (spread, diff)
 
 
-@pytest.mark.parametrize("name", PORTS)
-def test_port_has_stans_log_density_and_gradient(name):
+def assert_port_matches(name: str, case: dict, pymc: dict):
+    """PyMC's values ``pymc`` (:func:`essbench.stan.pymc_log_density`) against Stan's
+    ``case`` (the fixture's, or Stan's own recomputed)."""
     module = registry.target(name)
-    result = es.compare_log_density(problem(name), stan_model(name), points(name))
+    stan = {k: np.asarray(case[k], float) for k in ("stan", "stan_nojac", "stan_grad")}
     if getattr(module.module, "SAME_TRANSFORMS", True):
-        assert result["perm"] is not None, f"{name}: its unconstrained space is not Stan's"
-        assert_constant_difference(result["pymc"], result["stan"])
-        grad, want = result["pymc_grad"], result["stan_grad"]
+        assert case["perm"] is not None, f"{name}: its unconstrained space is not Stan's"
+        assert_constant_difference(pymc["pymc"], stan["stan"])
+        grad, want = pymc["pymc_grad"], stan["stan_grad"]
         assert np.allclose(grad, want, rtol=GRAD_RTOL, atol=1e-8 * np.abs(want).max())
     else:
-        assert result["perm"] is None, f"{name} declares SAME_TRANSFORMS = False, yet they are"
-    assert_constant_difference(result["pymc_nojac"], result["stan_nojac"])
+        assert case["perm"] is None, f"{name} declares SAME_TRANSFORMS = False, yet they are"
+    assert_constant_difference(pymc["pymc_nojac"], stan["stan_nojac"])
+
+
+@pytest.mark.parametrize("name", PORTS)
+def test_port_has_stans_log_density_and_gradient(name):
+    case = stored(name)
+    thetas = np.asarray(case["points"])
+    # The fixture's points are the ones the generator draws from the port as it is now.
+    np.testing.assert_allclose(
+        thetas, fixtures.points(problem(name), fixtures.REFERENCE), rtol=1e-12, atol=1e-14
+    )
+    assert_port_matches(name, case, es.pymc_log_density(problem(name), thetas))
+
+
+def test_fixture_is_stans_own_output_at_eight_schools_reference_points():
+    """Stan itself (its program is compiled for tests/test_stan_nuts.py's run anyway), at the
+    fixture's points, gives the fixture's values; and the live comparison passes."""
+    name = "eight_schools_noncentered"
+    live = fixtures.stan_case(name, registry.target(name).MIN_DIM, fixtures.REFERENCE)
+    fixtures.assert_same_stan_values(live, stored(name))
+    assert_port_matches(name, live, es.pymc_log_density(problem(name), np.asarray(live["points"])))
 
 
 @pytest.mark.parametrize("name", PORTS)
@@ -89,9 +89,9 @@ def test_port_declares_stans_parameters_and_its_dimension(name):
     quantities); the declared dimension is the unconstrained one."""
     module = registry.target(name)
     model = problem(name).model
-    stan = stan_model(name)
+    case = stored(name)
     mine = [(rv.name, [int(s) for s in rv.shape.eval()]) for rv in model.free_RVs]
-    theirs = list(zip(stan.param_names, [list(d) for d in stan.dims], strict=True))
+    theirs = list(zip(case["param_names"], case["dims"], strict=True))
     assert mine == theirs[: len(mine)]
     assert module.MIN_DIM == module.MAX_DIM == problem(name).ndim
     assert posteriordb.stan_code(module.POSTERIOR) == module.STAN_PROGRAM

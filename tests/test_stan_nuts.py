@@ -1,61 +1,95 @@
 """stan_nuts: Stan programs equal their PyMC models, Stan's NUTS recovers the truth, and the
 config check refuses targets without a Stan program.
 
-Each distinct Stan program builds once (~30-80 s with g++), then lives in httpstan's cache
-(``~/.cache/httpstan`` unless ``ESSBENCH_STAN_CACHE`` is set), so reruns are fast.
+Stan's log densities at the test points come from ``tests/data/stan_log_density.json``
+(``tests/stan_fixtures.py`` makes it with the real toolchain): a build takes ~30-50 s per
+program, and a fresh virtualenv builds every program again. The suite compiles two programs,
+gaussian_iid's (at every dimension: the data enter when the model is loaded, not when it is
+compiled) and eight_schools_noncentered's; both are sampled here and both recompute their
+fixture cases live. httpstan caches a build (``~/.cache/httpstan`` unless
+``ESSBENCH_STAN_CACHE`` is set), so reruns are fast.
 """
 
 import numpy as np
 import pytest
+import stan_fixtures as fixtures
 import yaml
 
 from essbench import pipeline, registry, stan
 from essbench.problem import build_problem
 from essbench.samplers import merged_options
 
-STAN_TARGETS = sorted(
-    name
-    for name, plugin in registry.targets().items()
-    if getattr(plugin.module, "STAN_PROGRAM", None) is not None
-)
 # The synthetic targets that have a Stan program (posteriordb's ports have one by nature).
 SYNTHETIC = ("banana", "eight_schools", "gaussian_iid", "gaussian_illcond", "neals_funnel")
-
-
-def _dims(plugin) -> list[int]:
-    if plugin.MAX_DIM is not None:
-        return [plugin.MAX_DIM]
-    low = plugin.MIN_DIM or 1
-    # banana at d = 2 has no ``rest`` in PyMC (an empty vector in Stan): check both.
-    return sorted({low, max(low, 4)})
-
-
-CASES = [(name, dim) for name in STAN_TARGETS for dim in _dims(registry.target(name))]
+CASES = [(name, dim) for name, dim, kind in fixtures.cases() if kind == fixtures.STARTS]
+# The programs the suite compiles anyway (the runs below): their cases are recomputed live.
+LIVE = [("gaussian_iid", 4), ("eight_schools_noncentered", 10)]
 
 
 def test_the_synthetic_targets_have_stan_programs():
-    assert set(SYNTHETIC) <= set(STAN_TARGETS)
+    assert set(SYNTHETIC) <= set(fixtures.stan_targets())
+
+
+def test_every_stan_program_has_its_fixture_cases_made_by_this_stan():
+    """Every target with a STAN_PROGRAM is checked (a new one cannot go unchecked), nothing
+    else is stored, and the values are this httpstan's and this Stan's."""
+    stored = [fixtures.key(c) for c in fixtures.load()]
+    regenerate = f"regenerate the fixture: {fixtures.COMMAND}"
+    missing = sorted(set(fixtures.cases()) - set(stored))
+    assert not missing, f"no Stan values for {missing}; {regenerate} --only NAME"
+    assert sorted(stored) == sorted(fixtures.cases()), f"stale or repeated cases; {regenerate}"
+    made_by = {tuple(sorted(c["versions"].items())) for c in fixtures.load()}
+    assert made_by == {tuple(sorted(stan.versions().items()))}, f"{made_by}; {regenerate}"
+
+
+@pytest.mark.parametrize("change", ["STAN_PROGRAM", "stan_data"])
+def test_a_changed_program_or_data_fails_asking_to_regenerate(monkeypatch, change):
+    module = registry.target("gaussian_iid").module
+    if change == "STAN_PROGRAM":
+        monkeypatch.setattr(module, "STAN_PROGRAM", module.STAN_PROGRAM + "// changed\n")
+    else:
+        monkeypatch.setattr(module, "stan_data", lambda dim: {"d": dim + 1})
+    with pytest.raises(AssertionError) as info:
+        fixtures.stored("gaussian_iid", 4, fixtures.STARTS)
+    assert "changed since the fixture was made" in str(info.value)
+    assert f"regenerate it: {fixtures.COMMAND} --only gaussian_iid" in str(info.value)
+
+
+def assert_pymc_equals_stan(case: dict, pymc: dict):
+    """Log density (Jacobian included) equal up to a constant, gradients equal, in the same
+    unconstrained space: PyMC's values ``pymc`` against Stan's ``case``."""
+    assert case["perm"] is not None, "Stan's unconstrained space is not PyMC's"
+    offset = np.asarray(case["stan"]) - pymc["pymc"]
+    assert np.all(np.isfinite(offset))
+    np.testing.assert_allclose(
+        offset, offset[0], rtol=0, atol=1e-8 * (1 + np.abs(pymc["pymc"])).max()
+    )
+    np.testing.assert_allclose(case["stan_grad"], pymc["pymc_grad"], rtol=1e-7, atol=1e-9)
+    # A real check: the log density changes between the points.
+    assert np.ptp(pymc["pymc"]) > 1e-3
 
 
 @pytest.mark.parametrize(("target", "dim"), CASES)
 def test_stan_program_equals_the_pymc_model(target, dim):
-    """Log density (Jacobian included) equal up to a constant, gradients equal, at points
-    spread like the target's starting points, in the same unconstrained space."""
-    problem = build_problem(target, dim)
-    program, data = stan.target_program(problem.module, dim, problem.options)
-    model = stan.build(program, data)
-    rng = np.random.RandomState(7)
-    thetas = np.vstack([problem.initial_points(3, rng), problem.initial_points(2, rng) * 1.5])
-    result = stan.compare_log_density(problem, model, thetas)
-    assert result["perm"] is not None, "Stan's unconstrained space is not PyMC's"
-    offset = result["stan"] - result["pymc"]
-    assert np.all(np.isfinite(offset))
+    """At points spread like the target's starting points (Stan's values: the fixture's)."""
+    case = fixtures.stored(target, dim, fixtures.STARTS)
+    problem = fixtures.problem_of(target, dim)
+    thetas = np.asarray(case["points"])
+    # The fixture's points are the ones the generator draws from the target as it is now.
     np.testing.assert_allclose(
-        offset, offset[0], rtol=0, atol=1e-8 * (1 + np.abs(result["pymc"])).max()
+        thetas, fixtures.points(problem, fixtures.STARTS), rtol=1e-12, atol=1e-14
     )
-    np.testing.assert_allclose(result["stan_grad"], result["pymc_grad"], rtol=1e-7, atol=1e-9)
-    # A real check: the log density changes between the points.
-    assert np.ptp(result["pymc"]) > 1e-3
+    assert_pymc_equals_stan(case, stan.pymc_log_density(problem, thetas))
+
+
+@pytest.mark.parametrize(("target", "dim"), LIVE)
+def test_fixture_is_stans_own_output(target, dim):
+    """Stan itself, at the fixture's points, gives the fixture's values; and the live
+    comparison of the two models passes."""
+    live = fixtures.stan_case(target, dim, fixtures.STARTS)
+    fixtures.assert_same_stan_values(live, fixtures.stored(target, dim, fixtures.STARTS))
+    pymc = stan.pymc_log_density(fixtures.problem_of(target, dim), np.asarray(live["points"]))
+    assert_pymc_equals_stan(live, pymc)
 
 
 def _record(target: str, dim: int, options: dict, seed: int, reference_json=None):

@@ -389,6 +389,21 @@ def stan_point(point: dict) -> dict:
     return {k: (v.tolist() if np.ndim(v) else float(v)) for k, v in point.items()}
 
 
+def pymc_log_density(problem, thetas: np.ndarray) -> dict:
+    """PyMC's side of :func:`compare_log_density` at value-space points ``thetas``: log
+    density with the Jacobian (``pymc``), without it (``pymc_nojac``) and its gradient
+    (``pymc_grad``, essbench's parameter order)."""
+    logp = problem.model.compile_logp(mode=problem.mode)
+    dlogp = problem.model.compile_dlogp(mode=problem.mode)
+    logp_nojac = problem.model.compile_logp(jacobian=False, mode=problem.mode)
+    points = [problem.point(theta) for theta in np.atleast_2d(thetas)]
+    return {
+        "pymc": np.array([float(logp(p)) for p in points]),
+        "pymc_nojac": np.array([float(logp_nojac(p)) for p in points]),
+        "pymc_grad": np.array([np.asarray(dlogp(p), float) for p in points]),
+    }
+
+
 def compare_log_density(problem, stan_model, thetas: np.ndarray) -> dict:
     """PyMC's and Stan's log densities and gradients at value-space points ``thetas``.
 
@@ -398,27 +413,20 @@ def compare_log_density(problem, stan_model, thetas: np.ndarray) -> dict:
     ``perm`` is that permutation, else ``None`` (the transforms differ, and only the
     densities without Jacobian, ``*_nojac``, are comparable).
     """
-    logp = problem.model.compile_logp(mode=problem.mode)
-    dlogp = problem.model.compile_dlogp(mode=problem.mode)
-    logp_nojac = problem.model.compile_logp(jacobian=False, mode=problem.mode)
-    out = {k: [] for k in ("pymc", "stan", "pymc_nojac", "stan_nojac", "pymc_grad", "stan_grad")}
+    out = {k: [] for k in ("stan", "stan_nojac", "stan_grad")}
     perm = None
     for theta in np.atleast_2d(thetas):
-        point = problem.point(theta)
         u = np.asarray(stan_model.unconstrain_pars(stan_point(constrained(problem, theta))))
         if perm is None and u.shape == theta.shape:
             order_u, order_t = np.argsort(u), np.argsort(theta)
             if np.allclose(u[order_u], theta[order_t], rtol=1e-8, atol=1e-10):
                 perm = np.empty_like(order_u)
                 perm[order_t] = order_u
-        out["pymc"].append(float(logp(point)))
-        out["pymc_nojac"].append(float(logp_nojac(point)))
         out["stan"].append(float(stan_model.log_prob(u.tolist(), adjust_transform=True)))
         out["stan_nojac"].append(float(stan_model.log_prob(u.tolist(), adjust_transform=False)))
-        out["pymc_grad"].append(np.asarray(dlogp(point), float))
         out["stan_grad"].append(np.asarray(stan_model.grad_log_prob(u.tolist()), float))
     result = {k: np.array(v) for k, v in out.items()}
     if perm is not None:
         result["stan_grad"] = result["stan_grad"][:, perm]
     result["perm"] = perm
-    return result
+    return {**pymc_log_density(problem, thetas), **result}
