@@ -55,6 +55,14 @@ def test_a_changed_program_or_data_fails_asking_to_regenerate(monkeypatch, chang
     assert f"regenerate it: {fixtures.COMMAND} --only gaussian_iid" in str(info.value)
 
 
+# Stan's own gradient loses precision where a Gaussian process's covariance is badly
+# conditioned: at gp_pois_regr's widest start point (rho ~ 15) it differs from PyMC's by
+# 5.7e-6 relative, while PyMC's matches central finite differences of its log density to
+# ~1e-9 and the two log densities agree to 1e-8 (the port is right; Stan's Cholesky
+# gradient is not that precise there).
+GRAD_RTOL = {"gp_pois_regr": 2e-5}
+
+
 def assert_pymc_equals_stan(case: dict, pymc: dict):
     """Log density (Jacobian included) equal up to a constant, gradients equal, in the same
     unconstrained space: PyMC's values ``pymc`` against Stan's ``case``."""
@@ -64,7 +72,8 @@ def assert_pymc_equals_stan(case: dict, pymc: dict):
     np.testing.assert_allclose(
         offset, offset[0], rtol=0, atol=1e-8 * (1 + np.abs(pymc["pymc"])).max()
     )
-    np.testing.assert_allclose(case["stan_grad"], pymc["pymc_grad"], rtol=1e-7, atol=1e-9)
+    rtol = GRAD_RTOL.get(case["target"], 1e-7)
+    np.testing.assert_allclose(case["stan_grad"], pymc["pymc_grad"], rtol=rtol, atol=1e-9)
     # A real check: the log density changes between the points.
     assert np.ptp(pymc["pymc"]) > 1e-3
 
