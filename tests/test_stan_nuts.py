@@ -169,6 +169,17 @@ def test_same_seed_samples_again_and_gives_the_same_chains():
     assert not np.array_equal(first.draws[0], first.draws[1])  # chains differ
 
 
+def test_seeds_above_two_to_the_31_run():
+    """essbench's run seeds span 32 bits; httpstan takes a C int (the posteriordb study's
+    seed 3,623,342,488 failed before they were folded)."""
+    problem = build_problem("gaussian_iid", 4)
+    plugin = registry.sampler("stan_nuts")
+    options = merged_options(plugin, {"tune": 100, "draws": 100, "cores": 1})
+    big = plugin.run(problem, options, seed=3_623_342_488)
+    folded = plugin.run(problem, options, seed=3_623_342_488 - 2**31)
+    np.testing.assert_array_equal(big.draws, folded.draws)
+
+
 def test_makespan_of_chain_processes():
     from essbench.samplers.stan_nuts import makespan
 

@@ -307,6 +307,12 @@ def by_chain(values: np.ndarray, chains: int) -> np.ndarray:
     return np.moveaxis(per_chain, (-1, -2), (0, 1))
 
 
+# httpstan's services take the seed as a C int: essbench's 32-bit run seeds (up to 2**32 - 1)
+# are folded into [0, 2**31); a seed of 3,623,342,488 failed with "incompatible function
+# arguments" before (the posteriordb study, 3 of 9 stan_nuts runs).
+STAN_SEED_MODULUS = 2**31
+
+
 def sample_nuts(model, names, seed: int, chains: int, workers: int, **stan_args) -> NutsFit:
     """Stan's adaptive NUTS (``hmc_nuts_diag_e_adapt``) with warm-up kept.
 
@@ -318,7 +324,7 @@ def sample_nuts(model, names, seed: int, chains: int, workers: int, **stan_args)
 
     _use_cache_root()
     _chain_processes(workers)
-    model = dataclasses.replace(model, random_seed=int(seed))
+    model = dataclasses.replace(model, random_seed=int(seed) % STAN_SEED_MODULUS)
     with _fits_in_memory():
         start = perf_counter()
         try:
