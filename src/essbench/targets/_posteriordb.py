@@ -8,14 +8,7 @@ with the loader and this helper::
     POSTERIOR = "arK-arK"
     TRUTH = "posteriordb"
     STAN_PROGRAM = posteriordb.stan_code(POSTERIOR)
-
-
-    def stan_data(dim):
-        return posteriordb.data(POSTERIOR)
-
-
-    def truth(dim):
-        return _posteriordb.reference_truth(POSTERIOR, NAME, dim)
+    stan_data, truth = _posteriordb.functions(POSTERIOR, NAME)
 
 Where posteriordb's draws lack a parameter, the module also defines ``from_reference(ref)``
 (``ref(name, shape)`` gives a reference quantity's draws, (n, *shape)) returning every
@@ -90,3 +83,16 @@ def reference_truth(posterior: str, target: str, dim: int):
         # p = 1/2 with the smallest bulk ESS of any parameter.
         quantile_prob_mcse=math.sqrt(0.25 / float(np.min(per["ess_bulk"]))),
     )
+
+
+def functions(posterior: str, target: str):
+    """The posteriordb target's ``stan_data(dim)`` (posteriordb's data, which fixes the
+    dimension) and ``truth(dim)`` (:func:`reference_truth`)."""
+
+    def stan_data(dim: int) -> dict:
+        return posteriordb.data(posterior)
+
+    def truth(dim: int):
+        return reference_truth(posterior, target, dim)
+
+    return stan_data, truth

@@ -22,12 +22,7 @@ STAN_PROGRAM = posteriordb.stan_code(POSTERIOR)
 PRIOR = "model"
 
 
-def stan_data(dim: int) -> dict:
-    return posteriordb.data(POSTERIOR)
-
-
-def truth(dim: int):
-    return _posteriordb.reference_truth(POSTERIOR, NAME, dim)
+stan_data, truth = _posteriordb.functions(POSTERIOR, NAME)
 
 
 def from_reference(ref) -> dict:

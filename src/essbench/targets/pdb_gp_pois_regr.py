@@ -22,12 +22,7 @@ STAN_PROGRAM = posteriordb.stan_code(POSTERIOR)
 JITTER = 1e-10  # Stan's diag_matrix(rep_vector(1e-10, N))
 
 
-def stan_data(dim: int) -> dict:
-    return posteriordb.data(POSTERIOR)
-
-
-def truth(dim: int):
-    return _posteriordb.reference_truth(POSTERIOR, NAME, dim)
+stan_data, truth = _posteriordb.functions(POSTERIOR, NAME)
 
 
 def _covariance(x, alpha, rho, xp):

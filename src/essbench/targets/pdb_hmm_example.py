@@ -23,12 +23,7 @@ TRUTH = "posteriordb"
 STAN_PROGRAM = posteriordb.stan_code(POSTERIOR)
 
 
-def stan_data(dim: int) -> dict:
-    return posteriordb.data(POSTERIOR)
-
-
-def truth(dim: int):
-    return _posteriordb.reference_truth(POSTERIOR, NAME, dim)
+stan_data, truth = _posteriordb.functions(POSTERIOR, NAME)
 
 
 def build_model(dim: int = 4):
