@@ -27,8 +27,13 @@ run: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES)
 	$(BIN)/snakemake --cores $(CORES) --report results/$(STUDY)/snakemake_report.html
 
+# Two pytest-xdist workers: much of the suite waits (SLURM's polling, Snakemake's jobs,
+# single-threaded compiles), so two overlap where one would idle. tests/conftest.py keeps a
+# file's tests, and the tests of the tiny study's directory, on one worker each.
+TEST_WORKERS ?= 2
+
 test: $(STAMP)
-	$(BIN)/python -m pytest -v -rs
+	$(BIN)/python -m pytest -v -rs -n $(TEST_WORKERS) --dist loadgroup --durations=25
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

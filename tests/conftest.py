@@ -59,6 +59,16 @@ def tiny_run(tmp_path_factory):
     return runs
 
 
+def pytest_collection_modifyitems(items):
+    """Under pytest-xdist (``make test`` runs two workers): a file's tests stay on one worker
+    (its module fixtures are built once), and every test that reads the tiny study's
+    directory shares one worker with it (``tiny_run`` is built once, and the tests that run a
+    second study beside it see no other writer)."""
+    for item in items:
+        group = "tiny_run" if "tiny_run" in item.fixturenames else item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture(autouse=True)
 def _forget_user_plugins():
     """A test that validates a config naming files registers them: drop them afterwards."""

@@ -13,7 +13,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 from conftest import REPO, SNAKEMAKE
+
+from essbench import config as ebconfig
 
 HERE = Path(__file__).parent
 pytestmark = pytest.mark.workflow
@@ -34,7 +37,12 @@ def slurm_cluster():
     subprocess.run(["bash", str(HERE / "stop-slurm.sh")], timeout=120)
 
 
-def test_tiny_study_runs_through_slurm(slurm_cluster, tiny_run, tmp_path):
+def test_tiny_study_runs_through_slurm(slurm_cluster, tmp_path):
+    # (not beside tiny_run: this test mostly waits on SLURM, and under pytest-xdist it waits
+    # on a worker of its own while the tiny study's tests run on the other)
+    config = REPO / "config" / "test" / "tiny.yaml"
+    study = ebconfig.validate(yaml.safe_load(config.read_text()))
+    expected = len(ebconfig.runs(study))
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
     env.pop("PYTENSOR_FLAGS", None)
@@ -51,7 +59,7 @@ def test_tiny_study_runs_through_slurm(slurm_cluster, tiny_run, tmp_path):
             "--profile",
             str(REPO / "profiles" / "slurm"),
             "--configfile",
-            str(REPO / "config" / "test" / "tiny.yaml"),
+            str(config),
             # The plugin's first status check waits 40 s (and every check after one that
             # saw no job finish waits 10 s more): right for a real cluster, but on this
             # one-node cluster it made the test wait ~40 s per stage of the DAG.
@@ -78,7 +86,7 @@ def test_tiny_study_runs_through_slurm(slurm_cluster, tiny_run, tmp_path):
     # Small runs were bundled: runs_per_job puts a cell's replicates in one `sample` job, and
     # group-components puts several `sample` jobs in one SLURM job.
     stats = dict(re.findall(r"^(\w+)\s+(\d+)$", out, re.M))
-    assert int(stats["sample"]) < len(tiny_run), stats
+    assert int(stats["sample"]) < expected, stats
     jobs = sum(int(n) for rule, n in stats.items() if rule not in ("all", "total"))
     assert len(job_ids) < jobs, (len(job_ids), stats)
     # SLURM's accounting saw every job complete, and each left its log.
@@ -92,7 +100,8 @@ def test_tiny_study_runs_through_slurm(slurm_cluster, tiny_run, tmp_path):
     assert set(job_ids) <= set(states) and set(states.values()) == {"COMPLETED"}, sacct.stdout
     logs = list((tmp_path / ".snakemake" / "slurm_logs").rglob("*.log"))
     assert {p.stem for p in logs} >= set(job_ids)
-    # Same study as a local run: same columns and run count.
+    # The whole study, as a local run makes it: every run, each with its costs and provenance.
     runs = pd.read_parquet(tmp_path / "results" / "tiny" / "tables" / "runs.parquet")
-    assert list(runs.columns) == list(tiny_run.columns)
-    assert len(runs) == len(tiny_run) and (runs["status"] == "ok").all()
+    assert len(runs) == expected and (runs["status"] == "ok").all()
+    for column in ("cost_per_ess_mean", "ess_bulk_min", "sampling_seconds", "prov_git_commit"):
+        assert runs[column].notna().all(), column
