@@ -66,9 +66,12 @@ def assert_port_matches(name: str, case: dict, pymc: dict):
 def test_port_has_stans_log_density_and_gradient(name):
     case = stored(name)
     thetas = np.asarray(case["points"])
-    # The fixture's points are the ones the generator draws from the port as it is now.
+    # The fixture's points are the ones the generator draws from the port as it is now (to
+    # 1e-6: gp_pois_regr's latent f_tilde = L^-1 f goes through the Cholesky factor of a
+    # kernel matrix near singular at large rho, whose last bits differ between CPUs; here
+    # its points moved by 4e-7 relative, where a changed port moves them by O(1)).
     np.testing.assert_allclose(
-        thetas, fixtures.points(problem(name), fixtures.REFERENCE), rtol=1e-12, atol=1e-14
+        thetas, fixtures.points(problem(name), fixtures.REFERENCE), rtol=1e-6, atol=1e-12
     )
     assert_port_matches(name, case, es.pymc_log_density(problem(name), thetas))
 
