@@ -87,3 +87,20 @@ def test_seed_comparison_ratio():
     assert "| `pymc_nuts` | 0.60 | 0.6 | 1.00 |" in text
     assert "| `emcee` | 50.72 | 25.4 | 0.50 |" in text
     assert "published 84.5×, ours 42.3×" in text
+
+
+def test_truth_recovered_counts_unbiased_runs_per_cell():
+    """The summary's "Truth recovered" table: unbiased of judged runs per (target, dim) and
+    sampler, the truth's source, failed and unjudged runs left out, the oracle too."""
+    judged = {"bias_test": "mean+variance", "truth_source": "posteriordb"}
+    recs = [record("pymc_nuts", 4, s, 1.0) | judged for s in range(3)]
+    recs += [record("emcee", 4, 0, 1.0) | judged | {"biased": True}]
+    recs += [record("emcee", 4, 1, 1.0) | judged, record("emcee", 4, 2, 1.0, status="failed")]
+    recs += [record("exact", 4, 0, 1.0) | judged | {"biased": True}]
+    recs += [record("pymc_nuts", 8, 0, 1.0)]  # no truth: not judged
+    text = report.truth_recovered(aggregate.runs_table(recs, "t"))
+    rows = [line for line in text.splitlines() if line.startswith("| gaussian_iid")]
+    assert rows == ["| gaussian_iid | 4 | posteriordb's reference draws | 3/3 | 1/2 ✗ |"], text
+    assert "`pymc_nuts` | `emcee`" in text and "exact" not in text
+    no_truth = [record("pymc_nuts", 8, 0, 1.0)]
+    assert report.truth_recovered(aggregate.runs_table(no_truth, "t")) == ""

@@ -134,6 +134,8 @@ def test_tiny_study_end_to_end(tiny_run):
     assert all("what `emcee` costs per effective sample (bootstrap over 2" in v for v in verdicts)
     assert text.index("## Verdict") < text.index("## Headline")
     assert "<h2>Verdict</h2>" in (results / "report.html").read_text()
+    assert "| gaussian_iid | 2 | analytic |" in text  # the truth-recovered table
+    assert "<h2>Truth recovered</h2>" in (results / "report.html").read_text()
     assert "| gaussian_iid | 2 | 2 | 0% | – | – | – | 0% |" in text
     assert "`exact` ms/ESS" not in text
     assert "## Headline" in text and "`pymc_nuts` ÷ `emcee`" in text

@@ -155,6 +155,12 @@ def build(
         if len(bad)
         else "<p>None.</p>"
     )
+    recovered = report.truth_recovered_table(runs)
+    if len(recovered):
+        parts.append("<h2>Truth recovered</h2>")
+        text = report.TRUTH_RECOVERED_TEXT.format(meaning=policy.BIASED_MEANING)
+        parts.append(f"<p>{html.escape(text.replace('*', ''))}</p>")
+        parts.append(_table(recovered))
     costed = contenders(ok)
     flagged = (
         costed[costed["unreliable"].fillna(False).astype(bool)]

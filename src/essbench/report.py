@@ -268,6 +268,58 @@ def flagged(runs: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
+TRUTH_TEXT = {
+    "analytic": "analytic",
+    "posteriordb": "posteriordb's reference draws",
+    "reference": "the reference rule's long NUTS run",
+}
+
+
+def truth_recovered_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per (target, dim), per sampler: "k/n", the finished runs that recover the truth (not
+    ``biased``) of those the bias test judged, "✗" where any is biased; the truth's source.
+    Empty where no run was judged (no truth)."""
+    ok = contenders(runs)
+    ok = ok[ok["status"] == "ok"]
+    if "biased" not in ok or "bias_test" not in ok:
+        return pd.DataFrame()
+    judged = ok[ok["bias_test"].fillna("none") != "none"]
+    samplers = sorted(judged["sampler"].unique(), key=_order)
+    rows = []
+    for (target, dim), g in judged.groupby(["target", "dim"]):
+        source = g["truth_source"].iloc[0] if "truth_source" in g else "unknown"
+        row = {"target": target, "d": dim, "truth": TRUTH_TEXT.get(source, source)}
+        for sampler in samplers:
+            h = g[g["sampler"] == sampler]
+            biased = int(h["biased"].fillna(False).astype(bool).sum())
+            row[sampler] = (
+                f"{len(h) - biased}/{len(h)}" + (" ✗" if biased else "") if len(h) else "–"
+            )
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+TRUTH_RECOVERED_TEXT = (
+    "Runs whose moments agree with the truth (not *biased*: {meaning}) out of the finished"
+    " runs the bias test judged; ✗: at least one run of that cell is biased; –: not run."
+)
+
+
+def truth_recovered(runs: pd.DataFrame) -> str:
+    table = truth_recovered_table(runs)
+    if table.empty:
+        return ""
+    samplers = list(table.columns[3:])
+    lines = [
+        "## Truth recovered\n",
+        TRUTH_RECOVERED_TEXT.format(meaning=policy.BIASED_MEANING) + "\n",
+        "| target | d | truth | " + " | ".join(f"`{s}`" for s in samplers) + " |",
+        "|---|---|---|" + "---|" * len(samplers),
+    ]
+    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in table.itertuples(False)]
+    return "\n".join(lines) + "\n"
+
+
 def machine(runs: pd.DataFrame) -> str:
     first = runs.iloc[0]
     get = lambda k: first.get(k, "unknown")  # noqa: E731
@@ -362,6 +414,7 @@ def summary_markdown(
         parts.append(calibration_section(calibration))
     parts += [
         timing_section(runs),
+        truth_recovered(runs),
         flagged(runs),
         oracle_section(runs),
         censored(runs),
