@@ -76,8 +76,8 @@ def headline(summary: pd.DataFrame, baseline: str | None = None) -> str:
                     cells.append(
                         f"{ms_text(med * 1e3)} [{ms_text(lo * 1e3)}–{ms_text(hi * 1e3)}]{mark}"
                     )
-                else:
-                    cells.append("failed")
+                else:  # a cell never run (the sampler skips that dim) is not a failure
+                    cells.append("failed" if s in by.index else "–")
             ratios = []
             ref_cost, ref_basis = cost.get(ref, (math.nan, "estimator"))
             for s in samplers:
