@@ -11,10 +11,19 @@ nominal rate (``policy.NOMINAL_RATE``); "over" marks a flag whose observed rate 
 Ensemble shapes above ``--max-ensemble-dim`` (default 16) are left out unless raised: their
 diagnostics (autocorrelation times of 2.5 d walkers) take seconds per replicate.
 
+The full table takes hours of one core (an ensemble cell at d = 16 is about a second per
+replicate). ``--out FILE`` keeps each finished cell's counts there (tab-separated); a rerun
+with the same file and replicate count prints the kept cells and computes only the others,
+so a stopped run loses no finished cell. ``--shard K/N`` computes every N-th cell from the
+K-th (N processes with one ``--out`` file share the cores); a last run without it prints
+the whole table from the file.
+
     .venv/bin/python benchmarks/flag_calibration.py [--replicates 1000] [--configs ...]
+        [--out flag_calibration.tsv] [--shard K/N]
 """
 
 import argparse
+import csv
 import sys
 import time
 from pathlib import Path
@@ -57,6 +66,38 @@ def shapes(configs, max_ensemble_dim: int):
     return list(seen.values())
 
 
+def cell_key(target, dim, options, label) -> str:
+    """One cell's name in ``--out``'s file."""
+    return f"{target}|{dim}|{sorted(options.items())!r}|{label}"
+
+
+def kept_cells(path: Path | None, replicates: int, flags) -> dict:
+    """Cells already in ``path`` at this replicate count: key -> (fired per flag, seconds)."""
+    if path is None or not path.exists():
+        return {}
+    kept = {}
+    with path.open(newline="") as handle:
+        for row in csv.DictReader(handle, delimiter="\t"):
+            if int(row["replicates"]) != replicates:
+                continue
+            fired = {f: None if row[f] == "" else int(row[f]) for f in flags}
+            kept[row["cell"]] = (fired, float(row["seconds"]))
+    return kept
+
+
+def keep_cell(path: Path | None, key: str, replicates: int, fired: dict, seconds: float, flags):
+    """Append one finished cell to ``path`` (a header first if the file is new)."""
+    if path is None:
+        return
+    new = not path.exists()
+    with path.open("a", newline="") as handle:
+        writer = csv.writer(handle, delimiter="\t")
+        if new:
+            writer.writerow(["cell", "replicates", *flags, "seconds"])
+        counts = ["" if fired[f] is None else fired[f] for f in flags]
+        writer.writerow([key, replicates, *counts, f"{seconds:.1f}"])
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--replicates", type=int, default=1000)
@@ -66,29 +107,45 @@ def main() -> int:
         default=[str(REPO / "config" / "config.yaml"), str(REPO / "config" / "field.yaml")],
     )
     parser.add_argument("--max-ensemble-dim", type=int, default=16)
+    parser.add_argument("--out", type=Path, help="keep finished cells here; a rerun skips them")
+    parser.add_argument("--shard", default="0/1", help="K/N: compute cells K, K+N, K+2N, ...")
     args = parser.parse_args()
+    shard, shards = (int(part) for part in args.shard.split("/"))
+    if not 0 <= shard < shards:
+        parser.error(f"--shard {args.shard}: K/N needs 0 <= K < N")
     flags = list(policy.FLAGS)
+    kept = kept_cells(args.out, args.replicates, flags)
     print(f"nominal rate per flag and run: {policy.NOMINAL_RATE:.1%}; {args.replicates} replicates")
     head = f"{'target':17s} {'d':>3s} {'shape':>11s} " + " ".join(f"{f:>22s}" for f in flags)
     print(head)
     worst = 0.0
-    for target, dim, options, shape, ensemble in shapes(args.configs, args.max_ensemble_dim):
-        start = time.perf_counter()
-        fired = calibration.rates(target, dim, options, shape, args.replicates, 0, ensemble)
-        cells = []
+    cells = shapes(args.configs, args.max_ensemble_dim)
+    for index, (target, dim, options, shape, ensemble) in enumerate(cells):
+        label = f"{shape[0]}{'w' if ensemble else 'c'}x{shape[1]}"
+        key = cell_key(target, dim, options, label)
+        if index % shards != shard and key not in kept:
+            continue
+        if key in kept:
+            fired, seconds = kept[key]
+            note = " (kept)"
+        else:
+            start = time.perf_counter()
+            fired = calibration.rates(target, dim, options, shape, args.replicates, 0, ensemble)
+            seconds = time.perf_counter() - start
+            keep_cell(args.out, key, args.replicates, fired, seconds, flags)
+            note = ""
+        row = []
         for flag in flags:
             if fired[flag] is None:
-                cells.append(f"{'–':>22s}")
+                row.append(f"{'–':>22s}")
                 continue
             rate = fired[flag] / args.replicates
             bound = calibration.upper_bound(fired[flag], args.replicates)
             worst = max(worst, rate)
             mark = " over" if rate > policy.NOMINAL_RATE else ""
-            cells.append(f"{f'{rate:.3f} (≤{bound:.3f}){mark}':>22s}")
-        kind = "w" if ensemble else "c"
-        label = f"{shape[0]}{kind}x{shape[1]}"
-        seconds = time.perf_counter() - start
-        print(f"{target:17s} {dim:3d} {label:>11s} " + " ".join(cells) + f"  {seconds:.0f} s")
+            row.append(f"{f'{rate:.3f} (≤{bound:.3f}){mark}':>22s}")
+        line = f"{target:17s} {dim:3d} {label:>11s} " + " ".join(row)
+        print(line + f"  {seconds:.0f} s{note}")
         sys.stdout.flush()
     print(f"largest observed rate: {worst:.3f} (nominal {policy.NOMINAL_RATE:.3f})")
     return 0 if worst <= policy.NOMINAL_RATE else 1

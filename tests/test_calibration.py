@@ -156,3 +156,22 @@ def test_verdict_sentences_name_the_baseline_and_the_flags():
     assert "4 of 4 of pymc_nuts's runs have an unreliable ESS (rhat=1.050>1.01), so its figure" in (
         sentence
     )
+
+
+def test_the_calibration_benchmark_keeps_finished_cells_and_reruns_skip_them(tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "flag_calibration.py"
+    spec = importlib.util.spec_from_file_location("flag_calibration", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    out, flags = tmp_path / "cells.tsv", list(policy.FLAGS)
+    key = bench.cell_key("banana", 2, {"b": 0.03}, "2cx500")
+    fired = {flag: None if flag == "flag_chain_tau" else 3 for flag in flags}
+    bench.keep_cell(out, key, 1000, fired, 12.5, flags)
+    bench.keep_cell(out, bench.cell_key("banana", 16, {}, "2cx500"), 50, fired, 1.0, flags)
+    kept = bench.kept_cells(out, 1000, flags)
+    # Only the cell at this replicate count; "not assessable" (None) survives the round trip.
+    assert kept == {key: (fired, 12.5)}
+    assert bench.kept_cells(tmp_path / "absent.tsv", 1000, flags) == {}
