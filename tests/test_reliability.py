@@ -64,6 +64,29 @@ def test_a_failing_run_is_recorded_not_raised(tmp_path, mode, budget, reason):
     assert json.loads(out.read_text())["status"] == "failed"
 
 
+def test_a_run_over_its_budget_is_redone_when_the_budget_is_raised_other_failures_are_kept(
+    tmp_path,
+):
+    def batch(mode, budget, **extra):
+        out = tmp_path / f"{mode}.json"
+        runs = [{"settings": _fault_settings(mode, **extra), "record": out, "draws": None}]
+        pipeline.run_batch(runs, tmp_path / "batch.json", 1, 1, "x.log", False, budget)
+        done = json.loads((tmp_path / "batch.json").read_text())["done_now"]
+        return done, json.loads(out.read_text())
+
+    done, record = batch("sleep", 0.5, seconds=1.0)
+    assert done == 1 and record["status"] == "failed" and record["failed_budget_seconds"] == 0.5
+    # The same budget (or a smaller one) keeps the failure: rerunning would fail again.
+    assert batch("sleep", 0.5, seconds=1.0)[0] == 0
+    assert batch("sleep", 0.3, seconds=1.0)[0] == 0
+    # A larger budget redoes it, and now it succeeds.
+    done, record = batch("sleep", 5.0, seconds=1.0)
+    assert done == 1 and record["status"] == "ok" and "failed_budget_seconds" not in record
+    # Any other failure is a result: no budget, however large, redoes it.
+    assert batch("raise", None)[0] == 1
+    assert batch("raise", None)[0] == 0
+
+
 def test_a_working_run_passes():
     record, draws, _ = pipeline.sample(_fault_settings("ok"), 1, "x.log")
     assert record["status"] == "ok" and draws.shape == (2, 200, 2)

@@ -197,6 +197,8 @@ def sample(
     except Exception as exc:  # a failed run is a result, not a crash of the study
         record["status"] = "failed"
         record["reason"] = _failure(exc)
+        if isinstance(exc, RunBudgetExceeded):
+            record["failed_budget_seconds"] = budget_seconds
     record["finished_at"] = time.time()
     record["draws_sha256"] = hashlib.sha256(np.ascontiguousarray(draws).tobytes()).hexdigest()
     record.update(provenance.collect(threads))
@@ -277,14 +279,19 @@ def diagnose(
     return record
 
 
-def finished_record(path, settings: dict) -> dict | None:
+def finished_record(path, settings: dict, budget_seconds: float | None = None) -> dict | None:
     """The record at ``path`` if it is a finished run of exactly these settings, else None
-    (missing, unreadable, or from other settings: then the run is done again)."""
+    (missing, unreadable, or from other settings: then the run is done again). A run that
+    failed on its wall-time budget is done again once ``budget_seconds`` is larger than the
+    budget it failed at (or unlimited): the one failure that raising the budget can mend."""
     try:
         record = io.read_json(path)
     except (OSError, ValueError):
         return None
     if record.get("settings_hash") != settings_hash(settings) or "diagnosed_at" not in record:
+        return None
+    failed_at = record.get("failed_budget_seconds")
+    if failed_at is not None and (not budget_seconds or budget_seconds > failed_at):
         return None
     return record
 
@@ -325,7 +332,7 @@ def run_batch(
 
     process_started_at = _process_started_at()
     batch_started_at = time.time()
-    kept = [finished_record(r["record"], r["settings"]) for r in runs]
+    kept = [finished_record(r["record"], r["settings"], budget_seconds) for r in runs]
     todo = [r for r, record in zip(runs, kept, strict=True) if record is None]
     model_compile_seconds = io.read_json(compile_json)["compile_seconds"] if compile_json else None
     problem = None
