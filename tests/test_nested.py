@@ -258,3 +258,22 @@ def test_config_refuses_nautilus_below_two_dimensions():
         "config: samplers.nautilus: runs at dim 2 or more, not [1] (target gaussian_iid);"
         " give gaussian_iid its own dims: targets: {gaussian_iid: {dims: [...]}}"
     ]
+
+
+def test_nautilus_stopped_by_its_timeout_is_flagged_and_says_so(gaussian):
+    plugin = registry.sampler("nautilus")
+    options = merged_options(plugin, {**plugin.QUICK_OPTIONS, "timeout_seconds": 0.5})
+    run = plugin.run(gaussian, options, seed=3)
+    assert run.stats["stopped_by"] == "timeout" and run.stats["timeout_seconds"] == 0.5
+    assert run.stats["converged"] is False
+    record = {
+        "status": "ok",
+        "target": "gaussian_iid",
+        "dim": 3,
+        "sampling_seconds": run.sampling_seconds,
+        "logp_evals": run.logp_evals,
+        **pipeline.namespaced("stat", run.stats),
+    }
+    out = pipeline.diagnose(record, run.draws, weights=run.weights)
+    assert out["flag_call_cap"] is True and out["unreliable"]
+    assert "stopped at its timeout of 0.5 s" in out["unreliable_reason"]

@@ -70,7 +70,8 @@ FLAGS = {
     "flag_rhat": "rank R-hat above its threshold",
     "flag_chain_tau": f"ensemble chains shorter than {MIN_CHAIN_OVER_TAU:g} τ",
     "flag_divergences": "divergent transitions",
-    "flag_call_cap": "stopped by its likelihood-call cap before its own stopping rule",
+    "flag_call_cap": "stopped by its cap (likelihood calls, or a timeout) before its own"
+    " stopping rule",
     "biased": "biased (the bias test)",
 }
 # Importance-weighted runs (nested sampling) are one weighted sample, not chains: the chain
@@ -129,7 +130,11 @@ def unreliable_reasons(record: dict) -> list[str]:
     if flags["flag_divergences"]:
         reasons.append(f"{record['stat_divergences']} divergences")
     if flags["flag_call_cap"]:
-        reasons.append(f"stopped at its cap of {record['logp_evals']} likelihood calls")
+        if record.get("stat_stopped_by") == "timeout":
+            timeout = record.get("stat_timeout_seconds")
+            reasons.append(f"stopped at its timeout of {timeout:g} s")
+        else:
+            reasons.append(f"stopped at its cap of {record['logp_evals']} likelihood calls")
     return reasons
 
 

@@ -44,6 +44,17 @@ OPTIONS = (
         low=1,
         nullable=True,
     ),
+    Option(
+        "timeout_seconds",
+        float,
+        None,
+        "stop after this many seconds of exploration and sampling (nautilus's own timeout,"
+        " checked between its batches, so a bound being trained finishes first): a run"
+        " stopped by it before n_eff is flagged unreliable, as by n_like_max (null: none)",
+        low=0,
+        low_open=True,
+        nullable=True,
+    ),
 )
 PACKAGES = ("nautilus-sampler", "scikit-learn", *PACKAGES_COMMON)
 ENV = "sampling"
@@ -77,15 +88,24 @@ def run(problem, options: dict, seed: int):
     )
     compile_seconds = perf_counter() - start
 
+    timeout = options["timeout_seconds"]
+    timeout = np.inf if timeout is None else float(timeout)
     start = perf_counter()
     # n_eff = 0: the exploration, then one point per shell.
-    sampler.run(n_eff=0, n_like_max=n_like_max, discard_exploration=discard)
+    sampler.run(n_eff=0, n_like_max=n_like_max, discard_exploration=discard, timeout=timeout)
     explored = perf_counter()
     calls_exploration = int(sampler.n_like)
     converged = sampler.run(
-        n_eff=int(options["n_eff"]), n_like_max=n_like_max, discard_exploration=discard
+        n_eff=int(options["n_eff"]),
+        n_like_max=n_like_max,
+        discard_exploration=discard,
+        timeout=max(timeout - (explored - start), 0.0),
     )
     end = perf_counter()
+    # Which cap stopped it, if one did: the likelihood calls, else the timeout.
+    stopped_by = ""
+    if not (converged and sampler.explored):
+        stopped_by = "calls" if sampler.n_like >= n_like_max else "timeout"
 
     points, log_w, _ = sampler.posterior()
     n_eff = float(sampler.n_eff)
@@ -102,6 +122,8 @@ def run(problem, options: dict, seed: int):
         stats={
             **log_z_stats(float(sampler.log_z), log_z_err, built.log_z_true),
             "converged": bool(converged and sampler.explored),
+            "stopped_by": stopped_by,
+            "timeout_seconds": None if np.isinf(timeout) else timeout,
             "n_eff_nautilus": n_eff,
             "logp_evals_exploration": calls_exploration,
             "shells": len(sampler.bounds),
