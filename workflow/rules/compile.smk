@@ -44,7 +44,8 @@ rule compile_stan:
 
 # Targets without closed-form moments (TRUTH = "reference"): long, many-chain NUTS runs
 # that must pass strict gates; every run is compared with these moments. Shared between
-# studies, keyed by target, dimension and target options.
+# studies, keyed by target, dimension and target options. A reference is one long job that
+# every batch of its target waits for: it starts before the other ready jobs (priority).
 rule reference:
     input:
         model=lambda wc: compile_path(wc.target, wc.dim),
@@ -52,6 +53,7 @@ rule reference:
         f"{SHARED}reference/{{target}}/d{{dim}}/{{options}}.json",
     log:
         f"{SHARED}logs/reference/{{target}}/d{{dim}}/{{options}}.log",
+    priority: 10
     conda:
         "../../envs/sampling.yaml"
     threads: 2
