@@ -108,12 +108,8 @@ def gaussian():
     return build_problem("gaussian_iid", 3)
 
 
-@pytest.mark.parametrize("name", NESTED)
-def test_nested_sampler_recovers_a_gaussian_and_its_evidence(gaussian, name):
-    plugin = registry.sampler(name)
-    run = plugin.run(gaussian, merged_options(plugin, plugin.QUICK_OPTIONS), seed=3)
-    assert run.weights.shape == run.draws.shape[:2] and run.draws.shape[0] == 1
-    assert run.logp_evals > 0 and run.grad_evals == 0
+def _diagnosed(run):
+    """A nested run on the ``gaussian`` fixture's target, through the diagnose path."""
     record = {
         "status": "ok",
         "target": "gaussian_iid",
@@ -122,7 +118,16 @@ def test_nested_sampler_recovers_a_gaussian_and_its_evidence(gaussian, name):
         "logp_evals": run.logp_evals,
         **pipeline.namespaced("stat", run.stats),
     }
-    out = pipeline.diagnose(record, run.draws, weights=run.weights)
+    return pipeline.diagnose(record, run.draws, weights=run.weights)
+
+
+@pytest.mark.parametrize("name", NESTED)
+def test_nested_sampler_recovers_a_gaussian_and_its_evidence(gaussian, name):
+    plugin = registry.sampler(name)
+    run = plugin.run(gaussian, merged_options(plugin, plugin.QUICK_OPTIONS), seed=3)
+    assert run.weights.shape == run.draws.shape[:2] and run.draws.shape[0] == 1
+    assert run.logp_evals > 0 and run.grad_evals == 0
+    out = _diagnosed(run)
     assert out["status"] == "ok" and out["ess_basis"] == "kish"
     assert out["ess_kish"] == pytest.approx(metrics.kish_ess(run.weights))
     assert out["cost_per_ess_mean"] == pytest.approx(run.sampling_seconds / out["ess_kish"])
@@ -266,14 +271,6 @@ def test_nautilus_stopped_by_its_timeout_is_flagged_and_says_so(gaussian):
     run = plugin.run(gaussian, options, seed=3)
     assert run.stats["stopped_by"] == "timeout" and run.stats["timeout_seconds"] == 0.5
     assert run.stats["converged"] is False
-    record = {
-        "status": "ok",
-        "target": "gaussian_iid",
-        "dim": 3,
-        "sampling_seconds": run.sampling_seconds,
-        "logp_evals": run.logp_evals,
-        **pipeline.namespaced("stat", run.stats),
-    }
-    out = pipeline.diagnose(record, run.draws, weights=run.weights)
+    out = _diagnosed(run)
     assert out["flag_call_cap"] is True and out["unreliable"]
     assert "stopped at its timeout of 0.5 s" in out["unreliable_reason"]
