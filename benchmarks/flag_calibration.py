@@ -16,10 +16,12 @@ replicate). ``--out FILE`` keeps each finished cell's counts there (tab-separate
 with the same file and replicate count prints the kept cells and computes only the others,
 so a stopped run loses no finished cell. ``--shard K/N`` computes every N-th cell from the
 K-th (N processes with one ``--out`` file share the cores); a last run without it prints
-the whole table from the file.
+the whole table from the file. ``--kept-only`` prints the file's cells and computes none
+(a cell not in it is listed as not run). ``benchmarks/measured/flag_calibration.tsv`` holds
+the cells measured so far at 1,000 replicates.
 
     .venv/bin/python benchmarks/flag_calibration.py [--replicates 1000] [--configs ...]
-        [--out flag_calibration.tsv] [--shard K/N]
+        [--out flag_calibration.tsv] [--shard K/N] [--kept-only]
 """
 
 import argparse
@@ -109,6 +111,7 @@ def main() -> int:
     parser.add_argument("--max-ensemble-dim", type=int, default=16)
     parser.add_argument("--out", type=Path, help="keep finished cells here; a rerun skips them")
     parser.add_argument("--shard", default="0/1", help="K/N: compute cells K, K+N, K+2N, ...")
+    parser.add_argument("--kept-only", action="store_true", help="print --out's cells only")
     args = parser.parse_args()
     shard, shards = (int(part) for part in args.shard.split("/"))
     if not 0 <= shard < shards:
@@ -118,12 +121,16 @@ def main() -> int:
     print(f"nominal rate per flag and run: {policy.NOMINAL_RATE:.1%}; {args.replicates} replicates")
     head = f"{'target':17s} {'d':>3s} {'shape':>11s} " + " ".join(f"{f:>22s}" for f in flags)
     print(head)
-    worst = 0.0
+    worst, missing = 0.0, 0
     cells = shapes(args.configs, args.max_ensemble_dim)
     for index, (target, dim, options, shape, ensemble) in enumerate(cells):
         label = f"{shape[0]}{'w' if ensemble else 'c'}x{shape[1]}"
         key = cell_key(target, dim, options, label)
         if index % shards != shard and key not in kept:
+            continue
+        if args.kept_only and key not in kept:
+            missing += 1
+            print(f"{target:17s} {dim:3d} {label:>11s}  not run")
             continue
         if key in kept:
             fired, seconds = kept[key]
@@ -148,6 +155,8 @@ def main() -> int:
         print(line + f"  {seconds:.0f} s{note}")
         sys.stdout.flush()
     print(f"largest observed rate: {worst:.3f} (nominal {policy.NOMINAL_RATE:.3f})")
+    if missing:
+        print(f"{missing} of {len(cells)} cells not run")
     return 0 if worst <= policy.NOMINAL_RATE else 1
 
 
