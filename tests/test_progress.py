@@ -31,9 +31,13 @@ def test_tables_of_the_runs_finished_so_far(tmp_path, capsys):
     assert "| 16 | 2 [2–2] | – | n/a |" in out  # not run yet: no "failed"
     assert "| gaussian_iid | 4 | analytic | 1/1 | 1/1 |" in out
     assert "boom" in out  # the failed run, under "Failed runs"
-    # Only some samplers.
-    assert progress.main([str(study), "--sampler", "emcee"]) == 0
-    assert "pymc_nuts" not in capsys.readouterr().out.split("Failed runs")[0]
+    assert "has no finished run yet" not in out
+    # Only some samplers; a baseline without runs is said, not silently replaced.
+    assert progress.main([str(study), "--sampler", "emcee", "--baseline", "pymc_nuts"]) == 0
+    out = capsys.readouterr().out
+    said, tables = out.split("has no finished run yet")
+    assert said.endswith("`pymc_nuts` ")
+    assert "pymc_nuts" not in tables.split("Failed runs")[0]
     assert progress.main([str(study), "--target", "banana"]) == 1
     with pytest.raises(SystemExit):
         progress.main([str(tmp_path / "nowhere")])
