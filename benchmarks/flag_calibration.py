@@ -16,7 +16,9 @@ replicate). ``--out FILE`` keeps each finished cell's counts there (tab-separate
 with the same file and replicate count prints the kept cells and computes only the others,
 so a stopped run loses no finished cell. ``--shard K/N`` computes every N-th cell from the
 K-th (N processes with one ``--out`` file share the cores); a last run without it prints
-the whole table from the file. ``--kept-only`` prints the file's cells and computes none
+the whole table from the file; each process rereads the file before a cell, so a helper
+started later with ``--reverse`` (last cell first) takes a busy shard's cells from the
+other end. ``--kept-only`` prints the file's cells and computes none
 (a cell not in it is listed as not run). ``benchmarks/measured/flag_calibration.tsv`` holds
 the cells measured so far at 1,000 replicates.
 
@@ -112,6 +114,9 @@ def main() -> int:
     parser.add_argument("--out", type=Path, help="keep finished cells here; a rerun skips them")
     parser.add_argument("--shard", default="0/1", help="K/N: compute cells K, K+N, K+2N, ...")
     parser.add_argument("--kept-only", action="store_true", help="print --out's cells only")
+    parser.add_argument(
+        "--reverse", action="store_true", help="last cell first (a helper for a busy shard)"
+    )
     args = parser.parse_args()
     shard, shards = (int(part) for part in args.shard.split("/"))
     if not 0 <= shard < shards:
@@ -123,7 +128,8 @@ def main() -> int:
     print(head)
     worst, missing = 0.0, 0
     cells = shapes(args.configs, args.max_ensemble_dim)
-    for index, (target, dim, options, shape, ensemble) in enumerate(cells):
+    order = list(enumerate(cells))
+    for index, (target, dim, options, shape, ensemble) in order[::-1] if args.reverse else order:
         label = f"{shape[0]}{'w' if ensemble else 'c'}x{shape[1]}"
         key = cell_key(target, dim, options, label)
         if index % shards != shard and key not in kept:
@@ -132,6 +138,8 @@ def main() -> int:
             missing += 1
             print(f"{target:17s} {dim:3d} {label:>11s}  not run")
             continue
+        if key not in kept:
+            kept = kept_cells(args.out, args.replicates, flags)  # another process's cells
         if key in kept:
             fired, seconds = kept[key]
             note = " (kept)"
