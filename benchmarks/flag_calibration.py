@@ -20,7 +20,7 @@ the whole table from the file; each process rereads the file before a cell, so a
 started later with ``--reverse`` (last cell first) takes a busy shard's cells from the
 other end. ``--kept-only`` prints the file's cells and computes none
 (a cell not in it is listed as not run). ``benchmarks/measured/flag_calibration.tsv`` holds
-the cells measured so far at 1,000 replicates.
+the measured table (every cell at 1,000 replicates).
 
     .venv/bin/python benchmarks/flag_calibration.py [--replicates 1000] [--configs ...]
         [--out flag_calibration.tsv] [--shard K/N] [--kept-only]

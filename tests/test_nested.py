@@ -116,6 +116,7 @@ def _diagnosed(run):
         "dim": 3,
         "sampling_seconds": run.sampling_seconds,
         "logp_evals": run.logp_evals,
+        **pipeline.namespaced("option", run.settings),
         **pipeline.namespaced("stat", run.stats),
     }
     return pipeline.diagnose(record, run.draws, weights=run.weights)
@@ -269,7 +270,7 @@ def test_nautilus_stopped_by_its_timeout_is_flagged_and_says_so(gaussian):
     plugin = registry.sampler("nautilus")
     options = merged_options(plugin, {**plugin.QUICK_OPTIONS, "timeout_seconds": 0.5})
     run = plugin.run(gaussian, options, seed=3)
-    assert run.stats["stopped_by"] == "timeout" and run.stats["timeout_seconds"] == 0.5
+    assert run.stats["stopped_by"] == "timeout" and run.settings["timeout_seconds"] == 0.5
     assert run.stats["converged"] is False
     out = _diagnosed(run)
     assert out["flag_call_cap"] is True and out["unreliable"]

@@ -131,7 +131,7 @@ def unreliable_reasons(record: dict) -> list[str]:
         reasons.append(f"{record['stat_divergences']} divergences")
     if flags["flag_call_cap"]:
         if record.get("stat_stopped_by") == "timeout":
-            timeout = record.get("stat_timeout_seconds")
+            timeout = record.get("option_timeout_seconds")
             reasons.append(f"stopped at its timeout of {timeout:g} s")
         else:
             reasons.append(f"stopped at its cap of {record['logp_evals']} likelihood calls")

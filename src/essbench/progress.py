@@ -38,16 +38,16 @@ def tables(records: list[dict], study: str, baseline: str | None = None) -> str:
     runs = aggregate.runs_table(records, study)
     summary = aggregate.summary_table(runs)
     n_ok = int((runs["status"] == "ok").sum())
-    missing = ""
+    no_baseline = ""
     if baseline and baseline not in set(runs["sampler"]):
-        missing = (
+        no_baseline = (
             f"The baseline `{baseline}` has no finished run yet: each target's ratios are to"
             " the sampler its table names.\n"
         )
     parts = [
         f"# `{study}` so far: {len(runs)} finished runs ({n_ok} succeeded) of"
         f" {runs['sampler'].nunique()} samplers on {runs['target'].nunique()} target(s)\n",
-        missing,
+        no_baseline,
         report.headline(summary, baseline),
         report.truth_recovered(runs),
         report.failures(runs),

@@ -118,12 +118,15 @@ def run(problem, options: dict, seed: int):
         draw_seconds=end - explored,
         grad_evals=0,
         logp_evals=int(sampler.n_like),
-        settings={"n_live": int(options["n_live"]), "n_eff": int(options["n_eff"])},
+        settings={
+            "n_live": int(options["n_live"]),
+            "n_eff": int(options["n_eff"]),
+            "timeout_seconds": None if np.isinf(timeout) else timeout,
+        },
         stats={
             **log_z_stats(float(sampler.log_z), log_z_err, built.log_z_true),
             "converged": bool(converged and sampler.explored),
             "stopped_by": stopped_by,
-            "timeout_seconds": None if np.isinf(timeout) else timeout,
             "n_eff_nautilus": n_eff,
             "logp_evals_exploration": calls_exploration,
             "shells": len(sampler.bounds),
