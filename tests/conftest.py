@@ -63,9 +63,12 @@ def pytest_collection_modifyitems(items):
     """Under pytest-xdist (``make test`` runs two workers): a file's tests stay on one worker
     (its module fixtures are built once), and every test that reads the tiny study's
     directory shares one worker with it (``tiny_run`` is built once, and the tests that run a
-    second study beside it see no other writer)."""
+    second study beside it see no other writer). The tests of the killed-and-resumed study
+    (``resumed``, one of them also reads ``tiny_run``) share that worker too, so that it is
+    built once."""
     for item in items:
-        group = "tiny_run" if "tiny_run" in item.fixturenames else item.nodeid.split("::")[0]
+        shared = {"tiny_run", "resumed"} & set(item.fixturenames)
+        group = "tiny_run" if shared else item.nodeid.split("::")[0]
         item.add_marker(pytest.mark.xdist_group(group))
 
 

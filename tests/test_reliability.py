@@ -152,10 +152,14 @@ def _half_done_batch(results):
     return None
 
 
-@pytest.mark.workflow
-def test_sigkill_mid_batch_then_resume(tmp_path, tiny_run):
+@pytest.fixture(scope="module")
+def resumed(tmp_path_factory):
+    """The tiny study, keeping its draws, SIGKILLed in the middle of a batch and resumed:
+    (its directory, the records before the kill, the half-done batch, the runs table)."""
+    tmp_path = tmp_path_factory.mktemp("resumed")
     env = dict(os.environ)
     env.pop("PYTENSOR_FLAGS", None)
+    keep = ("--config", "keep_draws=True")
     proc = subprocess.Popen(
         [
             SNAKEMAKE,
@@ -163,6 +167,7 @@ def test_sigkill_mid_batch_then_resume(tmp_path, tiny_run):
             str(REPO / "Snakefile"),
             "--configfile",
             str(TINY),
+            *keep,
             "--cores",
             "2",
         ],
@@ -184,17 +189,24 @@ def test_sigkill_mid_batch_then_resume(tmp_path, tiny_run):
     os.killpg(proc.pid, signal.SIGKILL)  # snakemake and every job: as if the node died
     proc.wait()
     before = _records(results)
+    snakemake("--unlock", "--configfile", str(TINY), *keep, cwd=tmp_path)
+    snakemake("--cores", "2", "--configfile", str(TINY), *keep, cwd=tmp_path)
+    runs = pd.read_parquet(results / "tables/runs.parquet")
+    return tmp_path, before, half, runs
+
+
+@pytest.mark.workflow
+def test_sigkill_mid_batch_then_resume(resumed, tiny_run):
+    tmp_path, before, half, runs = resumed
+    results = tmp_path / "results" / "tiny"
     in_half = [p for p in before if p.parent == half]
     assert in_half, "no finished run in the half-done batch"
-    snakemake("--unlock", "--configfile", str(TINY), cwd=tmp_path)
-    snakemake("--cores", "2", "--configfile", str(TINY), cwd=tmp_path)
     after = _records(results)
     # Finished runs were not recomputed, those of the half-done batch included: same file,
     # same start time, same draws.
     for path, stamp in before.items():
         assert after[path] == stamp, f"{path} was recomputed"
     assert len(list(half.glob("r*.json"))) == 2
-    runs = pd.read_parquet(results / "tables/runs.parquet")
     assert len(runs) == len(tiny_run) and (runs["status"] == "ok").all()
     assert not list(results.rglob("*.part")), "a partial file was left behind"
     # And the resumed study equals an uninterrupted one (determinism across processes).
@@ -215,13 +227,11 @@ def test_different_seeds_give_different_draws(tiny_run):
 
 
 @pytest.mark.workflow
-def test_keep_draws_stores_datatrees_arviz_opens(tmp_path):
+def test_keep_draws_stores_datatrees_arviz_opens(resumed):
+    """Every run keeps its DataTree, those finished before the kill included."""
     import arviz as az
 
-    snakemake(
-        "--cores", "2", "--configfile", str(TINY), "--config", "keep_draws=True", cwd=tmp_path
-    )
-    runs = pd.read_parquet(tmp_path / "results/tiny/tables/runs.parquet")
+    tmp_path, _, _, runs = resumed
     assert (runs["draws_bytes"] > 0).all()
     for r in runs.itertuples():
         path = tmp_path / f"results/tiny/draws/{r.target}/d{r.dim}/{r.sampler}/r{r.replicate}.nc"
@@ -236,6 +246,6 @@ def test_keep_draws_stores_datatrees_arviz_opens(tmp_path):
             stats = tree["sample_stats"]
             assert {"diverging", "n_steps"} <= set(stats.data_vars)
             assert int(np.asarray(stats["diverging"]).sum()) == r.stat_divergences
-    # This is the third full --cores 2 run of the tiny study (with two PyMC jobs side by
-    # side at times); none of them hit a compile-lock timeout or a corrupted cache.
+    # A full --cores 2 run of the tiny study beside tiny_run's (two PyMC jobs side by side
+    # at times): none of them hit a compile-lock timeout or a corrupted cache.
     assert (runs["status"] == "ok").all()

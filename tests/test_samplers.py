@@ -199,3 +199,15 @@ def test_timed_sample_call_pays_no_first_import(repo, tmp_path, name, module):
     if module == "pymc":
         assert timed["arviz_stats_loaded"]
     assert timed["new_packages"] == []
+
+
+def test_a_reference_run_can_raise_pymc_nuts_tree_depth_cap(problem):
+    """``max_treedepth`` (set only by a target's REFERENCE_NUTS, never a study option) reaches
+    PyMC's NUTS: at a cap of 1 no draw's tree is deeper, at PyMC's default some are."""
+    module = registry.sampler("pymc_nuts")
+    assert "max_treedepth" not in module.DEFAULTS  # a study's runs keep PyMC's cap
+    options = {**module.DEFAULTS, "tune": 200, "draws": 200, "chains": 1, "cores": 1}
+    capped = module.run(problem, {**options, "max_treedepth": 1}, seed=3)
+    free = module.run(problem, options, seed=3)
+    assert capped.sample_stats["tree_depth"].max() == 1
+    assert free.sample_stats["tree_depth"].max() > 1

@@ -18,6 +18,14 @@ QUICK_OPTIONS = {"tune": 300, "draws": 300, "chains": 2, "cores": 1}
 
 
 def run(problem, options: dict, seed: int):
+    # ``max_treedepth`` is not a study option (a study's runs keep PyMC's cap of 10): only a
+    # target's ``REFERENCE_NUTS`` sets it, for the reference rule's long run.
+    depth = {"max_treedepth": int(options["max_treedepth"])} if "max_treedepth" in options else {}
     return run_pm_sample(
-        problem, options, seed, nuts_sampler="pymc", target_accept=float(options["target_accept"])
+        problem,
+        options,
+        seed,
+        nuts_sampler="pymc",
+        target_accept=float(options["target_accept"]),
+        **depth,
     )
