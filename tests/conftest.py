@@ -59,6 +59,7 @@ def tiny_run(tmp_path_factory):
     return runs
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the marks (it names the group)
 def pytest_collection_modifyitems(items):
     """Under pytest-xdist (``make test`` runs two workers): a file's tests stay on one worker
     (its module fixtures are built once), and every test that reads the tiny study's
