@@ -42,8 +42,12 @@ STAN_PROGRAM = posteriordb.stan_code(POSTERIOR)
 # at 4 x (4,000 + 25,000) at 0.995 (2,196 s, 2026-12-02) the smallest bulk ESS was 9,085,
 # and every chain reached the maximum tree depth. Stan's NUTS on this posterior sits at depth
 # 10 on every draw at a cap of 10, and at depths 10-11 (none at 12) at a cap of 12: the cap
-# cuts the trajectories short. So the reference raises PyMC's cap to 12 (about 1.5x the
-# gradients per draw). Not yet run at these settings.
+# cuts the trajectories short. So the reference raises PyMC's cap to 12. Tried 2026-12-03:
+# far dearer than Stan's depths predicted (1.5x). PyMC runs the 4 chains two at a time, and
+# each of the first two took about 85 CPU-minutes, against about 18 per chain at a cap of
+# 10: PyMC's trees reach depth 12 on most draws. The whole reference would take about
+# 170 minutes on 2 cores, more than the reference rule's SLURM runtime of 120. It was
+# stopped after the first pair, so it has not passed or failed its gates yet.
 REFERENCE_NUTS = {
     "chains": 4,
     "tune": 4000,
