@@ -12,12 +12,17 @@ def _norm(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+def _lines(filename: str):
+    """A pip requirements file's lines as pip reads them: a comment after a pin dropped."""
+    for line in (REPO / filename).read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            yield line
+
+
 def requirements() -> dict[str, str]:
     pins = {}
-    for line in (REPO / "requirements.txt").read_text().splitlines():
-        line = line.split("#", 1)[0].strip()
-        if not line:
-            continue
+    for line in _lines("requirements.txt"):
         name, sep, version = line.partition("==")
         assert sep, f"requirements.txt: {line!r} is not pinned with =="
         pins[_norm(name)] = version.strip()
@@ -74,8 +79,7 @@ def test_python_pin_is_the_interpreter_family():
 
 def test_constraints_agree_with_requirements():
     pins = requirements()
-    for line in (REPO / "constraints.txt").read_text().splitlines():
-        line = line.split("#", 1)[0].strip()  # pip allows a comment after a pin
+    for line in _lines("constraints.txt"):
         if "==" in line:
             name, version = line.split("==")
             if _norm(name) in pins:

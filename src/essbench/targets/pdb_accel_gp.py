@@ -45,9 +45,10 @@ STAN_PROGRAM = posteriordb.stan_code(POSTERIOR)
 # cuts the trajectories short. So the reference raises PyMC's cap to 12. Tried 2026-12-03:
 # far dearer than Stan's depths predicted (1.5x). PyMC runs the 4 chains two at a time, and
 # each of the first two took about 85 CPU-minutes, against about 18 per chain at a cap of
-# 10: PyMC's trees reach depth 12 on most draws. The whole reference would take about
-# 170 minutes on 2 cores, more than the reference rule's SLURM runtime of 120. It was
-# stopped after the first pair, so it has not passed or failed its gates yet.
+# 10, which suggests PyMC's trees reach depth 12 on most draws (not counted). The whole
+# reference would take about 170 minutes on 2 cores, more than the reference rule's SLURM
+# runtime of 120. It was stopped after the first pair, so it has not passed or failed its
+# gates yet.
 REFERENCE_NUTS = {
     "chains": 4,
     "tune": 4000,
