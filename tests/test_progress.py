@@ -2,6 +2,7 @@
 
 import math
 
+import pandas as pd
 import pytest
 from test_aggregate import record
 
@@ -38,6 +39,16 @@ def test_tables_of_the_runs_finished_so_far(tmp_path, capsys):
     said, tables = out.split("has no finished run yet")
     assert said.endswith("`pymc_nuts` ")
     assert "pymc_nuts" not in tables.split("Failed runs")[0]
+    # --runs-csv keeps the runs it read, one row each, as the study's runs.csv would.
+    kept = tmp_path / "kept" / "runs.csv"
+    assert progress.main([str(study), "--target", "gaussian_iid", "--runs-csv", str(kept)]) == 0
+    rows = pd.read_csv(kept)
+    assert sorted(zip(rows["sampler"], rows["dim"], rows["status"], strict=True)) == [
+        ("emcee", 4, "failed"),
+        ("emcee", 4, "ok"),
+        ("pymc_nuts", 4, "ok"),
+        ("pymc_nuts", 16, "ok"),
+    ]
     assert progress.main([str(study), "--target", "banana"]) == 1
     with pytest.raises(SystemExit):
         progress.main([str(tmp_path / "nowhere")])

@@ -14,6 +14,7 @@ import yaml
 from conftest import REPO, SNAKEMAKE, snakemake
 
 from essbench import config as ebconfig
+from essbench import registry
 
 # Every shipped study: config/ and the worked example of "Benchmark your own model".
 CONFIGS = sorted((REPO / "config").rglob("*.yaml")) + sorted((REPO / "examples").glob("*.yaml"))
@@ -72,6 +73,19 @@ def test_dry_run_of_every_shipped_config(config, dry_runs):
     counts = {r[0]: int(r[1]) for r in rows if len(r) == 2 and r[1].isdigit()}
     assert counts["sample"] == len(ebconfig.batches(study))
     assert sum(len(b.replicates) for b in ebconfig.batches(study)) == len(ebconfig.runs(study))
+
+
+def test_reference_jobs_ask_for_their_targets_runtime(dry_runs):
+    """The reference rule's SLURM runtime is the target's ``REFERENCE_MINUTES`` (accel_gp's
+    reference runs longer than the shared two hours)."""
+    proc = dry_runs[REPO / "config" / "posteriordb.yaml"]
+    jobs = re.findall(
+        r"rule reference:.*?wildcards: target=(\w+),.*?runtime=(\d+)", proc.stdout, re.S
+    )
+    asked = {target: int(minutes) for target, minutes in jobs}
+    assert "accel_gp" in asked, proc.stdout[-2000:]
+    assert asked == {t: registry.target(t).REFERENCE_MINUTES for t in asked}
+    assert asked["accel_gp"] > 120
 
 
 @pytest.mark.workflow

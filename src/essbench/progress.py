@@ -6,8 +6,11 @@ the summary's headline and truth-recovered tables from the records already there
 same format, and says how many runs they cover:
 
     .venv/bin/python -m essbench.progress results/field [--sampler S ...] [--target T ...]
+        [--baseline S] [--runs-csv FILE]
 
-Nothing is written; the study itself is untouched. Cells still running or not started are
+The study itself is untouched; only ``--runs-csv`` writes (the runs table of the records it
+read, one row per run as in the study's own ``tables/runs.csv``, to keep a partial study's
+numbers beyond its folder). Cells still running or not started are
 absent, so a ratio to the baseline appears only where the baseline's run of that cell is
 done. The ESS calibration (and so the empirical-ESS basis) needs every replicate of a cell,
 and is left to the study's own summary.
@@ -61,6 +64,7 @@ def main(argv=None) -> int:
     parser.add_argument("--sampler", action="append", default=[], help="only this sampler")
     parser.add_argument("--target", action="append", default=[], help="only this target")
     parser.add_argument("--baseline", help="the sampler ratios are to (default: none)")
+    parser.add_argument("--runs-csv", type=Path, help="also write these runs' table here")
     args = parser.parse_args(argv)
     if not (args.study_dir / "runs").is_dir():
         parser.error(
@@ -72,6 +76,8 @@ def main(argv=None) -> int:
         return 1
     pd.set_option("display.width", 200)
     print(tables(records, args.study_dir.name, args.baseline))
+    if args.runs_csv:
+        aggregate.write_table(aggregate.runs_table(records, args.study_dir.name), csv=args.runs_csv)
     return 0
 
 

@@ -156,6 +156,8 @@ _SHARED = {
             "draws": 10_000,
             "target_accept": 0.9,
         },
+        # Minutes the reference rule asks a cluster for (SLURM's runtime): one long job.
+        "REFERENCE_MINUTES": lambda p: 120,
         # Nested samplers' prior (essbench.nested): none declared, none run.
         "PRIOR": lambda p: None,
         "PRIOR_ICDF": lambda p: {},

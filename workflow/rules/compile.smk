@@ -59,7 +59,7 @@ rule reference:
     threads: 2
     resources:
         mem_mb=4000,
-        runtime=120,
+        runtime=lambda wc: registry.target(wc.target).REFERENCE_MINUTES,
     params:
         options=lambda wc: ebconfig.target_options_by_key(config, wc.target, wc.options),
         backend=config["backend"],

@@ -20,7 +20,7 @@ may name one in any file, ``targets: {my_model: {file: models/my_model.py}}``):
   no ``truth`` (``TRUTH = "reference"``): the ``reference`` rule then computes the moments
   once with the NUTS settings ``REFERENCE_NUTS`` (shared rule: 4 chains x 10,000 draws after
   1,000 warm-up steps, target_accept 0.9), gated (R-hat < 1.01, no divergences, bulk ESS >
-  10,000);
+  10,000), in one job that asks a cluster for ``REFERENCE_MINUTES`` (int, shared rule 120);
 - optionally ``STAN_PROGRAM`` (str) and, where it has a ``data`` block, ``stan_data(dim,
   **options) -> dict``: the same model in Stan, its parameters the PyMC model's free random
   variables (same names and shapes, constrained), for samplers that run Stan (``stan_nuts``;
