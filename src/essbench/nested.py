@@ -21,7 +21,8 @@ A target declares its prior with ``PRIOR`` (see the ``essbench.targets`` docstri
   mass: ``LOG_NORMALISER - log vol(box)``.
 
 A target without ``PRIOR`` cannot be run by a nested sampler: :func:`unsupported` says what
-to declare, and the config check refuses the pair.
+to declare (or, where the target says why it has none in ``PRIOR_MISSING``, that), and the
+config check refuses the pair.
 """
 
 from dataclasses import dataclass
@@ -40,7 +41,7 @@ def unsupported(target) -> str | None:
     """Why a nested sampler cannot run on ``target`` (None: it can)."""
     prior = target.PRIOR
     if prior is None:
-        return NO_PRIOR
+        return f"no prior: {target.PRIOR_MISSING}" if target.PRIOR_MISSING else NO_PRIOR
     if prior != "model" and not callable(prior):
         return f"PRIOR is {prior!r}: must be 'model' or a function prior_box(dim, **options)"
     return None

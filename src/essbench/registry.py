@@ -160,6 +160,8 @@ _SHARED = {
         "REFERENCE_MINUTES": lambda p: 120,
         # Nested samplers' prior (essbench.nested): none declared, none run.
         "PRIOR": lambda p: None,
+        # Why a target without PRIOR has none (an improper prior, ...); None: not said.
+        "PRIOR_MISSING": lambda p: None,
         "PRIOR_ICDF": lambda p: {},
         # log of the integral of exp(model log density) over the value space (0: a
         # normalised density); None: unknown.

@@ -46,6 +46,10 @@ may name one in any file, ``targets: {my_model: {file: models/my_model.py}}``):
     then the whole log density, so the box must be wide enough that truncation changes no
     reported moment (the synthetic targets' boxes leave less than 1e-6 of the mass out;
     say in the module how wide and why);
+
+  a target that cannot have one (an improper prior, ...) says why in ``PRIOR_MISSING``
+  (str), which the config check and the compatibility table give instead of the shared
+  "no prior declared";
 - optionally ``LOG_NORMALISER`` (float; shared rule None, unknown): the log of the integral
   of the model's density over the value space (0 for a normalised density). With a box
   prior it gives the true evidence, ``LOG_NORMALISER - log vol(box)``, which nested runs

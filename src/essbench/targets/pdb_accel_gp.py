@@ -30,6 +30,7 @@ KIND = "Gaussian process"
 OPTIONS = ()
 MIN_DIM = MAX_DIM = 66
 TRUTH = "reference"
+PRIOR = "model"  # every prior proper, univariate, with an inverse CDF (nested samplers)
 STAN_PROGRAM = posteriordb.stan_code(POSTERIOR)
 # Measured here with PyMC NUTS (one chain, seed 2): after 500 warm-up steps at target_accept
 # 0.9 a chain stuck (13 divergences, R-hat 2.2); after 1,000 at 0.99, no divergence, tree

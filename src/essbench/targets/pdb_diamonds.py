@@ -22,6 +22,7 @@ KIND = "linear regression"
 OPTIONS = ()
 MIN_DIM = MAX_DIM = 26
 TRUTH = "posteriordb"
+PRIOR = "model"  # every prior proper, univariate, with an inverse CDF (nested samplers)
 STAN_PROGRAM = posteriordb.stan_code(POSTERIOR)
 
 

@@ -21,6 +21,11 @@ KIND = "time series"
 OPTIONS = ()
 MIN_DIM = MAX_DIM = 4
 TRUTH = "posteriordb"
+# Why nested samplers cannot run on it (the config check's message).
+PRIOR_MISSING = (
+    "mu and alpha0 have flat (improper) priors, as in its Stan program: no prior to"
+    " transform the unit cube with"
+)
 STAN_PROGRAM = posteriordb.stan_code(POSTERIOR)
 
 

@@ -18,6 +18,7 @@ KIND = "Gaussian process"
 OPTIONS = ()
 MIN_DIM = MAX_DIM = 13
 TRUTH = "posteriordb"
+PRIOR = "model"  # every prior proper, univariate, with an inverse CDF (nested samplers)
 STAN_PROGRAM = posteriordb.stan_code(POSTERIOR)
 JITTER = 1e-10  # Stan's diag_matrix(rep_vector(1e-10, N))
 

@@ -18,6 +18,7 @@ KIND = "Gaussian process"
 OPTIONS = ()
 MIN_DIM = MAX_DIM = 3
 TRUTH = "posteriordb"
+PRIOR = "model"  # every prior proper, univariate, with an inverse CDF (nested samplers)
 STAN_PROGRAM = posteriordb.stan_code(POSTERIOR)
 
 

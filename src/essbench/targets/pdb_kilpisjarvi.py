@@ -21,6 +21,11 @@ KIND = "linear regression"
 OPTIONS = ()
 MIN_DIM = MAX_DIM = 3
 TRUTH = "posteriordb"
+# Why nested samplers cannot run on it (the config check's message).
+PRIOR_MISSING = (
+    "sigma has a flat (improper) prior, as in its Stan program: no prior to transform the"
+    " unit cube with"
+)
 STAN_PROGRAM = posteriordb.stan_code(POSTERIOR)
 
 

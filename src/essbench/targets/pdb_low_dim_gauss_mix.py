@@ -18,6 +18,12 @@ KIND = "mixture"
 OPTIONS = ()
 MIN_DIM = MAX_DIM = 5
 TRUTH = "posteriordb"
+# Why nested samplers cannot run on it (the config check's message).
+PRIOR_MISSING = (
+    "mu is an ordered vector with N(0, 2) on each component and no normalisation for the"
+    " ordering (Stan's ordered): drawing it by inverse CDFs breaks the order, and no cube"
+    " transform is written for it"
+)
 STAN_PROGRAM = posteriordb.stan_code(POSTERIOR)
 
 
