@@ -20,6 +20,7 @@ import math
 import numpy as np
 import pytest
 import stan_fixtures as fixtures
+from conftest import REPO
 
 from essbench import posteriordb, registry
 from essbench import stan as es
@@ -155,3 +156,37 @@ def test_every_vendored_posterior_reads():
             shapes = {a.shape for a in draws.values()}
             assert shapes == {(10, 1000)} and all(np.isfinite(a).all() for a in draws.values())
     assert (posteriordb.ROOT / "LICENCE.md").read_text().startswith("BSD 3-Clause License")
+
+
+def test_reference_check_compares_with_posteriordbs_summary(tmp_path, capsys):
+    """benchmarks/reference_check.py: a reference with posteriordb's own moments agrees;
+    one whose first untransformed mean is 10 MCSEs off does not."""
+    import importlib.util
+    import json
+
+    spec = importlib.util.spec_from_file_location(
+        "reference_check", REPO / "benchmarks" / "reference_check.py"
+    )
+    check = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(check)
+    posterior = registry.target("accel_gp").POSTERIOR
+    means = check.summary("mean_value", posterior)
+    squares = check.summary("mean_squared_value", posterior)
+    coords = check.untransformed("accel_gp", 66)
+    assert len(coords) == 62 and coords[0] == (0, "Intercept")  # 4 log-transformed left out
+    ref = {"target": "accel_gp", "dim": 66, "mean": [0.0] * 66, "var": [1.0] * 66}
+    ref["mean_mcse"] = [1e-3] * 66
+    ref["var_mcse"] = [1e-3] * 66
+    for i, label in coords:
+        j = means["names"].index(label)
+        ref["mean"][i] = means["mean_value"][j]
+        ref["var"][i] = squares["mean_squared_value"][j] - means["mean_value"][j] ** 2
+    path = tmp_path / "reference.json"
+    path.write_text(json.dumps(ref))
+    assert check.main([str(path)]) == 0
+    assert "62 untransformed parameters" in capsys.readouterr().out
+    j = means["names"].index("Intercept")
+    ref["mean"][0] += 10 * np.hypot(1e-3, means["mcse_mean"][j])
+    path.write_text(json.dumps(ref))
+    assert check.main([str(path)]) == 1
+    assert "largest |z| 10.00 (Intercept)" in capsys.readouterr().out
