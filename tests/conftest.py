@@ -10,6 +10,13 @@ REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 SNAKEMAKE = str(BIN / "snakemake") if (BIN / "snakemake").exists() else shutil.which("snakemake")
 
+# A worker's JAX backend may first start in any test (PyTensor's JAX mode, a JAX sampler),
+# and then keeps its device count: give it the CPU devices essbench's JAX samplers set up in
+# a fresh run process, so chain_method='parallel' works whichever test came first.
+from essbench.samplers._jax import xla_flags  # noqa: E402
+
+os.environ["XLA_FLAGS"] = xla_flags(os.environ.get("XLA_FLAGS", ""), max(os.cpu_count() or 1, 2))
+
 
 def snakemake(*args, cwd, timeout=900, check=True):
     """Run the real workflow (the repo's Snakefile) in ``cwd``."""
