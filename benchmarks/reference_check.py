@@ -27,12 +27,7 @@ sys.path.insert(0, str(REPO / "src"))
 from essbench import posteriordb, registry  # noqa: E402
 from essbench.problem import build_problem  # noqa: E402
 
-SUMMARIES = posteriordb.ROOT / "reference_posteriors" / "summary_statistics"
 MAX_Z = 4.5
-
-
-def summary(statistic: str, posterior: str) -> dict:
-    return json.loads((SUMMARIES / statistic / statistic / f"{posterior}.json").read_text())
 
 
 def untransformed(target: str, dim: int) -> list[tuple[int, str]]:
@@ -58,8 +53,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     ref = json.loads(args.reference.read_text())
     posterior = registry.target(ref["target"]).POSTERIOR
-    means = summary("mean_value", posterior)
-    squares = summary("mean_squared_value", posterior)
+    means = posteriordb.summary_statistic(posterior, "mean_value")
+    squares = posteriordb.summary_statistic(posterior, "mean_squared_value")
     rows = []
     for i, label in untransformed(ref["target"], ref["dim"]):
         j = means["names"].index(label)

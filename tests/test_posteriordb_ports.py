@@ -7,7 +7,6 @@ Each port's log density and gradient against its Stan program: tests/test_poster
 """
 
 import itertools
-import json
 
 import numpy as np
 import pytest
@@ -106,19 +105,6 @@ def test_stan_simplex_is_stans_transform(k):
         assert y[0] == pytest.approx(np.log(x_stan[0] / x_stan[1]) / np.sqrt(2))
 
 
-def _posteriordb_summary(statistic: str) -> dict:
-    """posteriordb's vendored summary of accel_gp: names, values and their MCSEs."""
-    path = (
-        posteriordb.ROOT
-        / "reference_posteriors"
-        / "summary_statistics"
-        / statistic
-        / statistic
-        / "mcycle_gp-accel_gp.json"
-    )
-    return json.loads(path.read_text())
-
-
 def test_accel_gp_agrees_with_posteriordbs_summary_statistics():
     """accel_gp has no vendored reference draws: one NUTS run of the port (1 chain, 1,000
     draws after 1,000 warm-up steps at target_accept 0.99, no divergence) has posteriordb's
@@ -142,14 +128,14 @@ def test_accel_gp_agrees_with_posteriordbs_summary_statistics():
             compute_convergence_checks=False,
         )
     assert int(idata.sample_stats["diverging"].sum()) == 0
-    means = _posteriordb_summary("mean_value")
+    means = posteriordb.summary_statistic("mcycle_gp-accel_gp", "mean_value")
     columns = []
     for name in means["names"]:
         base, _, index = name.partition("[")
         values = np.asarray(idata.posterior[base])
         columns.append(values[..., int(index[:-1]) - 1] if index else values)
     draws = np.stack(columns, axis=-1)  # (chains, draws, 66), posteriordb's order
-    squares = _posteriordb_summary("mean_squared_value")
+    squares = posteriordb.summary_statistic("mcycle_gp-accel_gp", "mean_squared_value")
     assert squares["names"] == means["names"]
     for x, ref, key in [(draws, means, "mean_value"), (draws**2, squares, "mean_squared_value")]:
         per = metrics.per_parameter(x)

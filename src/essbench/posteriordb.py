@@ -70,6 +70,13 @@ def licence(name: str) -> str:
     return ", ".join(sorted(found)) or "see LICENCE.md"
 
 
+def summary_statistic(name: str, statistic: str) -> dict:
+    """posteriordb's summary of a posterior without draws (``statistic``: ``"mean_value"``
+    or ``"mean_squared_value"``): its flat ``names``, the values and their ``mcse_mean``."""
+    root = ROOT / "reference_posteriors" / "summary_statistics" / statistic / statistic
+    return json.loads((root / f"{name}.json").read_text())
+
+
 def has_reference_draws(name: str) -> bool:
     return (ROOT / "reference_posteriors" / "draws" / "draws" / f"{name}.json.zip").exists()
 

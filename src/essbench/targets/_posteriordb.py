@@ -36,6 +36,13 @@ import numpy as np
 
 from essbench import posteriordb
 
+# Why nested samplers cannot run on posteriordb's hidden Markov models (their PRIOR_MISSING).
+HMM_PRIOR_MISSING = (
+    "its transition rows have Dirichlet priors (no inverse CDF) and its ordered emission"
+    " parameters an unnormalised one (Stan's target += on an ordered vector): no cube"
+    " transform is written for them"
+)
+
 
 @cache
 def value_space_reference(posterior: str, target: str, dim: int) -> np.ndarray:

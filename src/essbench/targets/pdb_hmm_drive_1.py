@@ -25,12 +25,7 @@ KIND = "hidden Markov model"
 OPTIONS = ()
 MIN_DIM = MAX_DIM = 6
 TRUTH = "posteriordb"
-# Why nested samplers cannot run on it (the config check's message).
-PRIOR_MISSING = (
-    "its transition rows have Dirichlet priors (no inverse CDF) and its ordered emission"
-    " parameters an unnormalised one (Stan's target += on an ordered vector): no cube"
-    " transform is written for them"
-)
+PRIOR_MISSING = _posteriordb.HMM_PRIOR_MISSING  # no nested samplers
 STAN_PROGRAM = posteriordb.stan_code(POSTERIOR)
 
 
