@@ -1,6 +1,6 @@
 """Snakemake adapter: one tidy table of all runs, the per-cell summary, the ESS calibration."""
 
-from essbench.runtime import start
+from essbench.runtime import finish, start
 
 start(snakemake)  # noqa: F821 - injected by Snakemake
 
@@ -19,3 +19,4 @@ calibration = aggregate.calibration_table(records)
 summary = aggregate.summary_table(runs, calibration)
 aggregate.write_table(summary, csv=out.summary, provenance=prov)
 aggregate.write_table(calibration, csv=out.calibration, provenance=prov)
+finish()  # outputs written: skip the interpreter teardown

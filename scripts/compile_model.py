@@ -1,6 +1,6 @@
 """Snakemake adapter: build and compile one (target, dim, options, backend) model."""
 
-from essbench.runtime import start
+from essbench.runtime import finish, start
 
 start(snakemake)  # noqa: F821 - injected by Snakemake; before NumPy/PyTensor are imported
 
@@ -13,3 +13,4 @@ compile_model(
     backend=snakemake.wildcards.backend,  # noqa: F821
     out_json=snakemake.output[0],  # noqa: F821
 )
+finish()  # outputs written: skip the interpreter teardown

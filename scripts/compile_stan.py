@@ -1,6 +1,6 @@
 """Snakemake adapter: compile one (target, dim, options) Stan program into the Stan cache."""
 
-from essbench.runtime import start
+from essbench.runtime import finish, start
 
 start(snakemake)  # noqa: F821 - injected by Snakemake; before NumPy is imported
 
@@ -12,3 +12,4 @@ compile_stan(
     options=snakemake.params.options,  # noqa: F821
     out_json=snakemake.output[0],  # noqa: F821
 )
+finish()  # outputs written: skip the interpreter teardown

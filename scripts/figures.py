@@ -1,6 +1,6 @@
 """Snakemake adapter: the cost-per-ESS figure, from the aggregated table only."""
 
-from essbench.runtime import start
+from essbench.runtime import finish, start
 
 start(snakemake)  # noqa: F821 - injected by Snakemake
 
@@ -19,3 +19,4 @@ plots.ess_calibration(
     [snakemake.output.calibration_png, snakemake.output.calibration_pdf],  # noqa: F821
     caption,
 )
+finish()  # outputs written: skip the interpreter teardown

@@ -1,6 +1,6 @@
 """Snakemake adapter: the standalone results/report.html."""
 
-from essbench.runtime import start
+from essbench.runtime import finish, start
 
 start(snakemake)  # noqa: F821 - injected by Snakemake
 
@@ -29,3 +29,4 @@ text = html_report.build(
     flag_figures=inp.flag_figures,
 )
 io.write_text(snakemake.output[0], text)  # noqa: F821
+finish()  # outputs written: skip the interpreter teardown

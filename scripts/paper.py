@@ -1,6 +1,6 @@
 """Snakemake adapter: scaling-law fits, speed-ups, LaTeX tables and macros."""
 
-from essbench.runtime import start
+from essbench.runtime import finish, start
 
 start(snakemake)  # noqa: F821 - injected by Snakemake
 
@@ -28,3 +28,4 @@ aggregate.write_table(speedup, csv=out.speedup, provenance=table_prov)
 io.write_text(out.alpha_tex, paper.alpha_latex(alpha, prov))
 io.write_text(out.speedup_tex, paper.speedup_latex(speedup, prov))
 io.write_text(out.macros, paper.macros(alpha, speedup, prov))
+finish()  # outputs written: skip the interpreter teardown

@@ -1,6 +1,6 @@
 """Snakemake adapter: gated reference moments for a target without closed-form truth."""
 
-from essbench.runtime import start
+from essbench.runtime import finish, start
 
 start(snakemake)  # noqa: F821 - injected by Snakemake
 
@@ -14,3 +14,4 @@ reference(
     out_json=snakemake.output[0],  # noqa: F821
     threads=snakemake.threads,  # noqa: F821
 )
+finish()  # outputs written: skip the interpreter teardown

@@ -1,6 +1,6 @@
 """Snakemake adapter: one batch of runs (sampled and diagnosed in turn, one record each)."""
 
-from essbench.runtime import start
+from essbench.runtime import finish, start
 
 start(snakemake)  # noqa: F821 - injected by Snakemake; before NumPy/PyTensor are imported
 params = snakemake.params  # noqa: F821
@@ -20,3 +20,4 @@ run_batch(
     compile_json=snakemake.input.model,  # noqa: F821
     reference_json=snakemake.input.get("reference"),  # noqa: F821
 )
+finish()  # outputs written: skip the interpreter teardown

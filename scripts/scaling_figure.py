@@ -1,6 +1,6 @@
 """Snakemake adapter: the scaling-law figure, from the aggregated tables only."""
 
-from essbench.runtime import start
+from essbench.runtime import finish, start
 
 start(snakemake)  # noqa: F821 - injected by Snakemake
 
@@ -18,3 +18,4 @@ plots.scaling(
     [snakemake.output.png, snakemake.output.pdf],  # noqa: F821
     caption,
 )
+finish()  # outputs written: skip the interpreter teardown

@@ -1,6 +1,6 @@
 """Snakemake adapter: results/summary.md."""
 
-from essbench.runtime import start
+from essbench.runtime import finish, start
 
 start(snakemake)  # noqa: F821 - injected by Snakemake
 
@@ -18,3 +18,4 @@ text = report.summary_markdown(
     baseline=snakemake.params.baseline,  # noqa: F821
 )
 io.write_text(snakemake.output[0], text)  # noqa: F821
+finish()  # outputs written: skip the interpreter teardown

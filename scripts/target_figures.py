@@ -1,6 +1,6 @@
 """Snakemake adapter: one target's cost-per-ESS and scaling figures (report category)."""
 
-from essbench.runtime import start
+from essbench.runtime import finish, start
 
 start(snakemake)  # noqa: F821 - injected by Snakemake
 
@@ -19,3 +19,4 @@ runs = runs[runs["target"] == target]
 alpha = pd.read_csv(smk.input.alpha)
 plots.cost_vs_dim(runs, [smk.output.cost], caption)
 plots.scaling(runs, alpha[alpha["target"] == target], [smk.output.scaling], caption)
+finish()  # outputs written: skip the interpreter teardown

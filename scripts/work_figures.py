@@ -1,6 +1,6 @@
 """Snakemake adapter: ESS per gradient, speed-up over emcee, time breakdown."""
 
-from essbench.runtime import start
+from essbench.runtime import finish, start
 
 start(snakemake)  # noqa: F821 - injected by Snakemake
 
@@ -17,3 +17,4 @@ runs = pd.read_parquet(snakemake.input.runs)  # noqa: F821
 plots.ess_per_grad(runs, [out.ess_per_grad, out.ess_per_grad_pdf], caption)
 plots.speedup(pd.read_csv(snakemake.input.speedup), [out.speedup, out.speedup_pdf], caption)  # noqa: F821
 plots.time_breakdown(runs, [out.time_breakdown, out.time_breakdown_pdf], caption)
+finish()  # outputs written: skip the interpreter teardown

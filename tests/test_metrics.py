@@ -288,3 +288,28 @@ def test_ess_bulk_alone_is_per_parameter_s():
     np.testing.assert_array_equal(
         metrics.ess_bulk(x, threads=2), metrics.per_parameter(x)["ess_bulk"]
     )
+
+
+def test_per_parameter_once_computes_each_arrays_diagnostics_once(monkeypatch):
+    """The ESS goal's last check, diagnose and the flag figures ask about the same draws:
+    the second ask is answered from the first, a different array (even equal) is not."""
+    rng = np.random.default_rng(3)
+    draws = rng.normal(size=(4, 300, 5))
+    plain = metrics.per_parameter(draws, walkers=True)
+    calls = []
+    real = metrics.per_parameter
+    monkeypatch.setattr(metrics, "per_parameter", lambda *a, **k: calls.append(1) or real(*a, **k))
+    first = metrics.per_parameter_once(draws, 2, walkers=True)
+    second = metrics.per_parameter_once(draws, 1, walkers=True)
+    assert len(calls) == 1
+    for key, values in plain.items():
+        np.testing.assert_array_equal(first[key], values)
+        np.testing.assert_array_equal(second[key], values)
+    second["z_mean"] = np.zeros(5)  # a caller's own key stays its own
+    assert "z_mean" not in metrics.per_parameter_once(draws, walkers=True)
+    with pytest.raises(ValueError):  # nor can it change the shared arrays
+        first["ess_bulk"][0] = 0.0
+    metrics.per_parameter_once(draws.copy(), walkers=True)
+    metrics.per_parameter_once(draws, walkers=False)  # no tau: another answer
+    assert len(calls) == 3
+    assert "tau" not in metrics.per_parameter_once(draws, walkers=False)

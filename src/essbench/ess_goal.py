@@ -72,7 +72,7 @@ class Goal:
         if not self.reliable:
             ess = ess_bulk_min(draws, threads)
             return ess, _factor(ess, self.ess), f"bulk ESS {ess:.0f} < {self.ess:g}", "bulk_min"
-        per = metrics.per_parameter(draws, threads, walkers=self.ensemble)
+        per = metrics.per_parameter_once(draws, threads, walkers=self.ensemble)
         ess = float(np.min(per["ess_bulk"]))
         factors = {f"bulk ESS {ess:.0f} < {self.ess:g}": _factor(ess, self.ess)}
         chains, length, n_params = draws.shape

@@ -66,7 +66,7 @@ def statistics(record: dict, draws: np.ndarray, threads: int = 1) -> dict[str, n
     rank R-hat, τ for ensembles) and the mean's |z| against the record's true mean."""
     from essbench import metrics
 
-    per = metrics.per_parameter(draws, threads, walkers=bool(record.get("ensemble")))
+    per = metrics.per_parameter_once(draws, threads, walkers=bool(record.get("ensemble")))
     if record.get("truth_mean") is not None:
         error = per["mean"] - np.asarray(record["truth_mean"], float)
         per["z_mean"] = np.abs(error) / per["mcse_mean"]

@@ -23,6 +23,7 @@ than its sampling time; see ``benchmarks/diagnostics.py``.)
 
 import math
 import threading
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property, lru_cache, partial
 
@@ -527,6 +528,29 @@ def per_parameter(draws: np.ndarray, threads: int = 1, walkers=False) -> dict[st
     ``walkers`` (an ensemble sampler's draws) emcee's ``tau``, which ``autocorr`` reuses.
     """
     return _map_params(partial(_param_diagnostics, walkers=walkers), draws, threads)
+
+
+# The last draws per_parameter_once was asked about, and its answer (one entry per walkers).
+_ONCE: dict[bool, tuple] = {}
+
+
+def per_parameter_once(draws: np.ndarray, threads: int = 1, walkers=False) -> dict[str, np.ndarray]:
+    """:func:`per_parameter` of ``draws``, computed once per array: a run's draws are
+    diagnosed by its ESS goal's last check, by ``pipeline.diagnose`` and by the flag
+    figures' worst parameters, three times the same numbers (for an ensemble at d = 64,
+    1.3 s each). The answer is remembered for the one array object it was computed on (a
+    weak reference: a new or copied array is computed afresh) and handed out as a new dict
+    of read-only arrays, so that no caller can change another's. ``threads`` only spreads
+    the work, so it is not part of the key."""
+    walkers = bool(walkers)
+    last = _ONCE.get(walkers)
+    if last is not None and last[0]() is draws and last[1] == draws.shape:
+        return dict(last[2])
+    per = per_parameter(draws, threads, walkers=walkers)
+    for values in per.values():
+        values.flags.writeable = False
+    _ONCE[walkers] = (weakref.ref(draws), draws.shape, per)
+    return dict(per)
 
 
 def _param_ess_bulk(x: np.ndarray) -> dict[str, float]:

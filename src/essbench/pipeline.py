@@ -234,7 +234,7 @@ def diagnose(
             basis, ess_mean = "kish", record["ess_kish"]
             ess_min = ess_mean
         else:
-            per_param = metrics.per_parameter(draws, threads, walkers=ensemble)
+            per_param = metrics.per_parameter_once(draws, threads, walkers=ensemble)
             record.update(metrics.summarize_ess_rhat(per_param))
             basis, ess_mean, ess_min = "bulk", record["ess_bulk_mean"], record["ess_bulk_min"]
         record["ess_basis"] = basis
