@@ -5,9 +5,9 @@ directory with ``snakemake --cores N`` and prints
 
     overhead = wall seconds x cores / sum over runs of (sampling seconds x threads)
 
-with its parts in core-seconds: sampling, model build, sampler compile, diagnose, the
-start-up of the processes that ran the runs (interpreter, imports, reading settings:
-job time not spent in any of the above), the other rules (compile, reference, aggregate,
+with its parts in core-seconds: sampling, the discarded attempts of ESS-goal runs that
+restart, model build, sampler compile, diagnose, the start-up of the processes that ran
+the runs (interpreter, imports, reading settings: job time not spent in any of the above), the other rules (compile, reference, aggregate,
 figures, reports: their whole job time) and Snakemake itself (the wall time x cores that no
 job used: DAG building, scheduling, idle cores). Job times are Snakemake's own records
 (``.snakemake/metadata``: start and end of every job), so the script measures the layout of
@@ -112,6 +112,13 @@ def main(argv=None) -> None:
     sampling = float((ok["sampling_seconds"] * threads).sum())
     build = float((ok["build_seconds"].fillna(0) * threads).sum())
     sampler_compile = float((ok["compile_seconds"].fillna(0) * threads).sum())
+    # An ESS-goal run that restarts (one pm.sample per attempt) keeps only its last attempt's
+    # draws and sampling seconds; the attempts before it were sampled too, and are counted
+    # apart (not as start-up, not in the ratio's denominator).
+    discarded = 0.0
+    if "time_to_goal_seconds" in ok:
+        extra = (ok["time_to_goal_seconds"] - ok["sampling_seconds"]).clip(lower=0)
+        discarded = float((extra.fillna(0) * threads).sum())
     diagnose = float(ok["diagnose_seconds"].fillna(0).sum())
     if "ess_goal_check_seconds" in ok:
         diagnose += float(ok["ess_goal_check_seconds"].fillna(0).sum())
@@ -124,15 +131,16 @@ def main(argv=None) -> None:
     other = {
         rule: float(row["sum"]) for rule, row in per_rule.iterrows() if rule not in SAMPLING_RULES
     }
-    startup = max(0.0, run_job_core - sampling - build - sampler_compile - diagnose)
+    startup = max(0.0, run_job_core - sampling - discarded - build - sampler_compile - diagnose)
     machine = wall * args.cores
     used = run_job_core + sum(other.values())
     snakemake_share = max(0.0, machine - used)
     print(f"study: {args.configfile}  runs: {len(runs)}  jobs: {int(per_rule['count'].sum())}")
     print(f"wall seconds: {wall:.1f} on {args.cores} cores = {machine:.1f} core-seconds")
-    print("part                       core-seconds  share")
+    print("part                         core-seconds  share")
     parts = {
         "sampling": sampling,
+        "discarded ESS-goal attempts": discarded,
         "model build (in run jobs)": build,
         "sampler compile": sampler_compile,
         "diagnose": diagnose,
@@ -141,7 +149,7 @@ def main(argv=None) -> None:
         "Snakemake and idle cores": snakemake_share,
     }
     for name, value in parts.items():
-        print(f"{name:<26} {value:>12.1f}  {value / machine:>5.1%}")
+        print(f"{name:<28} {value:>12.1f}  {value / machine:>5.1%}")
     print("jobs per rule: " + ", ".join(f"{r}={int(c)}" for r, c in per_rule["count"].items()))
     print(f"overhead = wall x cores / sum(sampling x threads) = {machine / sampling:.2f}")
     if not args.keep and not args.workdir:

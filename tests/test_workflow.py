@@ -244,3 +244,29 @@ def test_tiny_study_end_to_end(tiny_run):
     # A second invocation finds nothing to do: finished runs are never recomputed.
     proc = snakemake("-n", "--cores", "2", "--configfile", str(config), cwd=tmp_path)
     assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def test_overhead_benchmark_accounts_for_every_core_second(tiny_run, capsys):
+    """benchmarks/overhead.py on a finished study: its parts add up to wall x cores, the
+    sampling part is the runs table's, and every batch is one sample job."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("overhead", REPO / "benchmarks" / "overhead.py")
+    overhead = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(overhead)
+    workdir = tiny_run.attrs["workdir"]
+    jobs = overhead.job_times(workdir)
+    wall = float(jobs["end"].max() - jobs["start"].min()) + 1.0
+    config = REPO / "config" / "test" / "tiny.yaml"
+    overhead.main(["--workdir", str(workdir), "--wall", str(wall), "--configfile", str(config)])
+    out = capsys.readouterr().out
+    parts = dict(re.findall(r"^(\S.*?)\s{2,}(-?\d+\.\d)\s+\d+\.\d%$", out, flags=re.M))
+    assert parts["sampling"] and "start-up of run jobs" in parts, out
+    assert sum(map(float, parts.values())) == pytest.approx(2 * wall, abs=0.1 * len(parts))
+    ok = tiny_run[tiny_run["status"] == "ok"]
+    sampling = float((ok["sampling_seconds"] * ok["threads"]).sum())
+    assert float(parts["sampling"]) == pytest.approx(sampling, abs=0.06)
+    ratio = float(re.search(r"overhead = .* = (\d+\.\d+)", out).group(1))
+    assert ratio == pytest.approx(2 * wall / sampling, abs=0.006)
+    study = yaml.safe_load(config.read_text())
+    assert f"sample={len(ebconfig.batches(ebconfig.validate(study)))}" in out
