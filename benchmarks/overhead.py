@@ -7,11 +7,12 @@ directory with ``snakemake --cores N`` and prints
 
 with its parts in core-seconds: sampling, the discarded attempts of ESS-goal runs that
 restart, model build, sampler compile, diagnose, the start-up of the processes that ran
-the runs (interpreter, imports, reading settings: job time not spent in any of the above), the other rules (compile, reference, aggregate,
-figures, reports: their whole job time) and Snakemake itself (the wall time x cores that no
-job used: DAG building, scheduling, idle cores). Job times are Snakemake's own records
-(``.snakemake/metadata``: start and end of every job), so the script measures the layout of
-any essbench revision, the one before batching included (``--snakefile`` of a worktree).
+the runs (interpreter, imports, reading settings: job time not spent in any of the above),
+the other rules (compile, reference, aggregate, figures, reports: their whole job time)
+and Snakemake itself (the wall time x cores that no job used: DAG building, scheduling,
+idle cores). Job times are Snakemake's own records (``.snakemake/metadata``: start and
+end of every job), so the script measures the layout of any essbench revision, the one
+before batching included (``--snakefile`` of a worktree).
 
     .venv/bin/python benchmarks/overhead.py [--configfile C] [--cores 2] [--snakefile S]
 """

@@ -96,6 +96,24 @@ def test_the_length_cap_censors_a_run_that_would_grow_past_it(module):
     )
     assert info["censored"] and "; length cap:" in info["censored_reason"]
     assert run.draws.shape[1] <= 200
+    assert "draws per chain is max_growth x 50" in info["censored_reason"]
+
+
+@pytest.mark.parametrize("module", [_IID, _ChunkedIID])
+def test_a_censored_reason_counts_in_the_samplers_own_unit(module):
+    """A nested sampler grows live points, not draws: its reason says so (LENGTH_UNIT)."""
+    module = module()
+    module.LENGTH_UNIT = "live points"
+    module.SECONDS_PER_DRAW = 0.01
+    _, info = run_to_goal(module, None, {"draws": 50}, 1, goal=1000, budget_seconds=3)
+    assert " live points would take about " in info["censored_reason"]
+    assert "per chain" not in info["censored_reason"]
+    units = {name: registry.sampler(name).LENGTH_UNIT for name in ("dynesty", "emcee", "pymc_nuts")}
+    assert units == {
+        "dynesty": "live points",
+        "emcee": "steps per walker",
+        "pymc_nuts": "draws per chain",
+    }
 
 
 class _AR1(_IID):

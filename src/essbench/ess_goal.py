@@ -136,8 +136,13 @@ def _info(strategy, goal: Goal, ess, factor, seconds, steps, check, reason, basi
     }
 
 
+def _unit(module) -> str:
+    """What the length option counts (a plugin's ``LENGTH_UNIT``; a bare module: draws)."""
+    return getattr(module, "LENGTH_UNIT", None) or "draws per chain"
+
+
 def _continue(module, problem, options, seed, goal, budget, max_growth, threads):
-    key = module.LENGTH_OPTION
+    key, unit = module.LENGTH_OPTION, _unit(module)
     cap = math.floor(max_growth * int(options[key]))
     chunks = module.chunks(problem, options, seed)
     first = next(chunks)
@@ -158,11 +163,11 @@ def _continue(module, problem, options, seed, goal, budget, max_growth, threads)
         rate = total.draw_seconds / length
         fits = math.floor((budget - total.sampling_seconds) / rate) if rate > 0 else more
         if more <= 0:
-            reason = f"{why}; length cap: {length} draws per chain is max_growth x {options[key]}"
+            reason = f"{why}; length cap: {length} {unit} is max_growth x {options[key]}"
             break
         if fits < more:
             reason = (
-                f"{why}; budget: {more} more draws per chain would take about {more * rate:.0f} s,"
+                f"{why}; budget: {more} more {unit} would take about {more * rate:.0f} s,"
                 f" {max(budget - total.sampling_seconds, 0):.0f} s of {budget:g} s left"
             )
             break
@@ -190,7 +195,7 @@ def _add(total: SamplerRun, chunk: SamplerRun) -> SamplerRun:
 
 
 def _restart(module, problem, options, seed, goal, budget, max_growth, threads):
-    key = module.LENGTH_OPTION
+    key, unit = module.LENGTH_OPTION, _unit(module)
     base = int(options[key])
     cap = math.floor(max_growth * base)
     length, spent, check, steps, reason = base, 0.0, 0.0, 0, ""
@@ -208,11 +213,11 @@ def _restart(module, problem, options, seed, goal, budget, max_growth, threads):
         # Seconds per draw of this attempt (warm-up included: a restart warms up again).
         predicted = run.sampling_seconds * wanted / length
         if wanted <= length:
-            reason = f"{why}; length cap: {length} draws per chain is max_growth x {base}"
+            reason = f"{why}; length cap: {length} {unit} is max_growth x {base}"
             break
         if spent + predicted > budget:
             reason = (
-                f"{why}; budget: a run of {wanted} draws per chain would take about"
+                f"{why}; budget: a run of {wanted} {unit} would take about"
                 f" {predicted:.0f} s,"
                 f" {max(budget - spent, 0):.0f} s of {budget:g} s left"
             )

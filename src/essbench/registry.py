@@ -124,6 +124,9 @@ _SHARED = {
         "PACKAGES": lambda p: (),
         "LENGTH_OPTION": _length_option,
         "WARMUP_OPTION": _warmup_option,
+        # What LENGTH_OPTION counts, in the words of a censored run's reason ("a run of 4000
+        # draws per chain would take about 90 s").
+        "LENGTH_UNIT": lambda p: "steps per walker" if p.ENSEMBLE else "draws per chain",
         "TEXTBOOK_ALPHA": lambda p: None,
         "TEST_ONLY": lambda p: False,
         # An oracle (the exact sampler) is a reference for the flags, not a contender: it

@@ -16,7 +16,9 @@ these declarations, and the shared rule for an optional one a module leaves out)
 - ``PACKAGES`` (distribution names whose versions go into every run's provenance),
   ``ENV`` (the conda env ``envs/<ENV>.yaml`` its runs need; shared rule ``"sampling"``),
   ``LENGTH_OPTION`` / ``WARMUP_OPTION`` (the options holding a run's kept length and its
-  warm-up: ESS-goal runs grow the first, memory requests count both),
+  warm-up: ESS-goal runs grow the first, memory requests count both), ``LENGTH_UNIT``
+  (what the length counts, for a censored run's reason: shared rule "draws per chain",
+  "steps per walker" for ensembles; dynesty "live points"),
   ``TEXTBOOK_ALPHA`` (the textbook d-scaling exponent of its cost per ESS, or None),
   ``COLOR`` and ``MARKER`` (its colour and marker in every figure: figures never give two
   samplers one colour, see :func:`essbench.plots.colours`);

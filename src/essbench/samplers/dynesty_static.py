@@ -53,6 +53,7 @@ OPTIONS = (
 PACKAGES = ("dynesty", *PACKAGES_COMMON)
 ENV = "sampling"
 LENGTH_OPTION = "nlive"  # ESS-goal runs restart with more live points
+LENGTH_UNIT = "live points"
 WARMUP_OPTION = None  # no warm-up: every dead point is a weighted draw
 # No textbook exponent: the cost per ESS depends on how points are drawn within the bound
 # (uniform draws degrade exponentially with d once the ellipsoids loosen, slice draws

@@ -59,6 +59,7 @@ OPTIONS = (
 PACKAGES = ("nautilus-sampler", "scikit-learn", *PACKAGES_COMMON)
 ENV = "sampling"
 LENGTH_OPTION = "n_eff"  # ESS-goal runs restart with a larger n_eff
+LENGTH_UNIT = "effective samples (n_eff)"
 WARMUP_OPTION = None  # the exploration's length is nautilus's own (until f_live < 0.01)
 # No textbook exponent: the cost per ESS depends on how well the networks' bounds fit the
 # likelihood's shells, which nautilus's paper measures only up to about 50 dimensions.
