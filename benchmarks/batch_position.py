@@ -13,6 +13,10 @@ third / first, first / fresh and third / fresh (target 0.9 to 1.1; with ``--repe
 median), and checks that the three runs drew the same draws.
 
     .venv/bin/python benchmarks/batch_position.py [--repeats 3] [--config config/tutorial.yaml]
+        [--sampler NAME ...] [--scale K]
+
+``--scale K`` runs every sampler K times as long (its length option, e.g. emcee's
+``steps``), ``--sampler`` keeps only the named ones.
 """
 
 import argparse
@@ -65,6 +69,16 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--config", default=str(REPO / "config" / "tutorial.yaml"))
+    parser.add_argument(
+        "--sampler", action="append", help="only this sampler of the config (repeatable)"
+    )
+    parser.add_argument(
+        "--scale",
+        type=int,
+        default=1,
+        help="multiply each sampler's run length (its LENGTH_OPTION) by this: short runs'"
+        " ratios are noise (emcee_vectorized's 2 s runs at 1)",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -74,7 +88,19 @@ def main(argv=None) -> None:
     from essbench import config as ebconfig
     from essbench import registry
 
-    study = ebconfig.validate(yaml.safe_load(Path(args.config).read_text()))
+    raw = yaml.safe_load(Path(args.config).read_text())
+    if args.sampler:
+        unknown = set(args.sampler) - set(raw["samplers"])
+        if unknown:
+            parser.error(f"not a sampler of {args.config}: {', '.join(sorted(unknown))}")
+        raw["samplers"] = {k: v for k, v in raw["samplers"].items() if k in args.sampler}
+    if args.scale < 1:
+        parser.error("--scale must be an integer >= 1")
+    study = ebconfig.validate(raw)
+    for name in study["samplers"]:
+        key = registry.sampler(name).LENGTH_OPTION
+        length = int(ebconfig.sampler_options(study, name)[key])
+        study["samplers"][name] = {**(study["samplers"][name] or {}), key: length * args.scale}
     target = next(iter(study["targets"]))
     dim = ebconfig.target_dims(study, target)[0]
     work = Path(tempfile.mkdtemp(prefix="essbench-position-"))

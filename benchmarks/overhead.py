@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -49,6 +50,7 @@ def job_times(workdir: Path) -> pd.DataFrame:
                 "start": record.get("starttime"),
                 "end": record.get("endtime"),
                 "output": output,
+                "inputs": tuple(record.get("input") or ()),
             }
         )
     df = pd.DataFrame(rows).dropna(subset=["start", "end"])
@@ -56,8 +58,32 @@ def job_times(workdir: Path) -> pd.DataFrame:
     return (
         df.sort_values("output")
         .groupby(["rule", "end"], as_index=False)
-        .agg(start=("start", "min"), output=("output", "first"))
+        .agg(
+            start=("start", "min"),
+            output=("output", "first"),
+            outputs=("output", tuple),
+            inputs=("inputs", "first"),
+        )
     )
+
+
+def study_jobs(jobs: pd.DataFrame, study: str) -> pd.DataFrame:
+    """The jobs of one study in a directory that may hold others: those writing under
+    ``results/<study>/`` and the shared jobs (compile, reference, ...) they read from,
+    however indirectly. A layout without study folders (before issue 13) keeps every job."""
+    prefix = f"results/{study}/"
+    mine = jobs["output"].str.startswith(prefix)
+    if not mine.any():
+        return jobs
+    producer = {out: i for i, outs in jobs["outputs"].items() for out in outs}
+    keep, todo = set(jobs.index[mine]), list(jobs.index[mine])
+    while todo:
+        for path in jobs.at[todo.pop(), "inputs"]:
+            i = producer.get(path)
+            if i is not None and i not in keep:
+                keep.add(i)
+                todo.append(i)
+    return jobs.loc[sorted(keep)]
 
 
 def job_threads(job, threads_by_sampler: dict) -> int:
@@ -78,7 +104,9 @@ def main(argv=None) -> None:
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     parser.add_argument(
-        "--workdir", help="analyse a finished run in this directory (give --wall) instead"
+        "--workdir",
+        help="analyse a finished run of the study in this directory (give --wall) instead;"
+        " other studies' jobs there are left out",
     )
     parser.add_argument("--wall", type=float, help="wall seconds of that run")
     args = parser.parse_args(argv)
@@ -106,7 +134,9 @@ def main(argv=None) -> None:
             env=env,
         )
         wall = time.perf_counter() - start
-    table = next(p for p in sorted((workdir / "results").rglob("runs.parquet")))
+    study = (yaml.safe_load(Path(args.configfile).read_text()) or {}).get("study", "")
+    own = workdir / "results" / study / "tables" / "runs.parquet"
+    table = own if study and own.exists() else min((workdir / "results").rglob("runs.parquet"))
     runs = pd.read_parquet(table)
     ok = runs[runs["status"] == "ok"]
     threads = ok["threads"].astype(float)
@@ -123,7 +153,7 @@ def main(argv=None) -> None:
     diagnose = float(ok["diagnose_seconds"].fillna(0).sum())
     if "ess_goal_check_seconds" in ok:
         diagnose += float(ok["ess_goal_check_seconds"].fillna(0).sum())
-    jobs = job_times(workdir)
+    jobs = study_jobs(job_times(workdir), study)
     threads_by_sampler = runs.groupby("sampler")["threads"].max().astype(int).to_dict()
     jobs["cores"] = [job_threads(j, threads_by_sampler) for j in jobs.itertuples()]
     jobs["core_seconds"] = (jobs["end"] - jobs["start"]) * jobs["cores"]
