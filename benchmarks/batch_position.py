@@ -94,6 +94,7 @@ def main(argv=None) -> None:
         if unknown:
             parser.error(f"not a sampler of {args.config}: {', '.join(sorted(unknown))}")
         raw["samplers"] = {k: v for k, v in raw["samplers"].items() if k in args.sampler}
+        raw.pop("published", None)  # the tutorial's costs name samplers left out here
     if args.scale < 1:
         parser.error("--scale must be an integer >= 1")
     study = ebconfig.validate(raw)

@@ -110,6 +110,9 @@ def main(argv=None) -> None:
     )
     parser.add_argument("--wall", type=float, help="wall seconds of that run")
     args = parser.parse_args(argv)
+    # Snakemake runs in a temporary directory: a path relative to here must still work there.
+    args.configfile = str(Path(args.configfile).resolve())
+    args.snakefile = str(Path(args.snakefile).resolve())
 
     if args.workdir:
         workdir, wall = Path(args.workdir), float(args.wall)
