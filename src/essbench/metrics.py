@@ -544,12 +544,12 @@ def per_parameter_once(draws: np.ndarray, threads: int = 1, walkers=False) -> di
     the work, so it is not part of the key."""
     walkers = bool(walkers)
     last = _ONCE.get(walkers)
-    if last is not None and last[0]() is draws and last[1] == draws.shape:
-        return dict(last[2])
+    if last is not None and last[0]() is draws:
+        return dict(last[1])
     per = per_parameter(draws, threads, walkers=walkers)
     for values in per.values():
         values.flags.writeable = False
-    _ONCE[walkers] = (weakref.ref(draws), draws.shape, per)
+    _ONCE[walkers] = (weakref.ref(draws), per)
     return dict(per)
 
 
