@@ -1,7 +1,9 @@
-"""Does a run's sampling time depend on where it runs in a batch? (issue 13: fair timing)
+"""Does a run's sampling time depend on where it runs in a batch? (issues 13 and 27)
 
-For each sampler of ``config/tutorial.yaml`` (the tutorial protocol: PyMC NUTS and emcee on the
-50-dimensional Gaussian), the same run (same settings, same seed) is done
+For every shipped sampler (``benchmarks/configs/clocks.yaml``: every Markov-chain sampler on
+the tutorial's 50-dimensional Gaussian, one chain, runs of 10 ms to seconds;
+``clocks_nested.yaml``: dynesty and nautilus at d = 4), the same run (same settings, same
+seed) is done
 
 - first and third in one batch (one process, as the ``sample`` rule runs them; another seed
   runs second), and
@@ -10,13 +12,15 @@ For each sampler of ``config/tutorial.yaml`` (the tutorial protocol: PyMC NUTS a
 after one compile step has warmed the shared PyTensor cache, as in the pipeline. Batch and
 fresh process alternate in which goes first. Prints the sampling seconds and the ratios
 third / first, first / fresh and third / fresh (target 0.9 to 1.1; with ``--repeats``, the
-median), and checks that the three runs drew the same draws.
+median), the batch's throw-away run (``prime_s``: paid before the first clock, see
+``essbench.clock.prime``), and checks that the three runs drew the same draws.
 
-    .venv/bin/python benchmarks/batch_position.py [--repeats 3] [--config config/tutorial.yaml]
+    .venv/bin/python benchmarks/batch_position.py [--repeats 3] [--config FILE ...]
         [--sampler NAME ...] [--scale K]
 
-``--scale K`` runs every sampler K times as long (its length option, e.g. emcee's
-``steps``), ``--sampler`` keeps only the named ones.
+``--config`` (repeatable) replaces the two clock configs; ``--scale K`` runs every sampler
+K times as long (its length option, e.g. emcee's ``steps``), ``--sampler`` keeps only the
+named ones.
 """
 
 import argparse
@@ -30,6 +34,7 @@ import pandas as pd
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
+CLOCK_CONFIGS = ("clocks.yaml", "clocks_nested.yaml")
 sys.path.insert(0, str(REPO / "src"))
 
 
@@ -65,56 +70,27 @@ def _spawn(spec: dict, work: Path, name: str) -> None:
         )
 
 
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--config", default=str(REPO / "config" / "tutorial.yaml"))
-    parser.add_argument(
-        "--sampler", action="append", help="only this sampler of the config (repeatable)"
-    )
-    parser.add_argument(
-        "--scale",
-        type=int,
-        default=1,
-        help="multiply each sampler's run length (its LENGTH_OPTION) by this: short runs'"
-        " ratios are noise (emcee_vectorized's 2 s runs at 1)",
-    )
-    parser.add_argument("--child", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.child:
-        child(args.child)
-        return
-
+def _study_rows(study: dict, args, work: Path) -> list[dict]:
+    """The position rows of every sampler of ``study`` on its first target and dim."""
     from essbench import config as ebconfig
     from essbench import registry
 
-    raw = yaml.safe_load(Path(args.config).read_text())
-    if args.sampler:
-        unknown = set(args.sampler) - set(raw["samplers"])
-        if unknown:
-            parser.error(f"not a sampler of {args.config}: {', '.join(sorted(unknown))}")
-        raw["samplers"] = {k: v for k, v in raw["samplers"].items() if k in args.sampler}
-        raw.pop("published", None)  # the tutorial's costs name samplers left out here
-    if args.scale < 1:
-        parser.error("--scale must be an integer >= 1")
-    study = ebconfig.validate(raw)
     for name in study["samplers"]:
         key = registry.sampler(name).LENGTH_OPTION
         length = int(ebconfig.sampler_options(study, name)[key])
         study["samplers"][name] = {**(study["samplers"][name] or {}), key: length * args.scale}
     target = next(iter(study["targets"]))
     dim = ebconfig.target_dims(study, target)[0]
-    work = Path(tempfile.mkdtemp(prefix="essbench-position-"))
     compiledir = str(work / "pytensor")
     _spawn(
         {
             "compile": {"target": target, "dim": dim, "backend": study["backend"]},
-            "out": str(work / "compile.json"),
+            "out": str(work / f"compile-{study['study']}.json"),
             "threads": 1,
             "compiledir": compiledir,
         },
         work,
-        "compile",
+        f"compile-{study['study']}",
     )
     rows = []
     for repeat in range(args.repeats):
@@ -161,8 +137,59 @@ def main(argv=None) -> None:
                     "third/fresh": third["sampling_seconds"] / alone["sampling_seconds"],
                     "compile_first_s": first["compile_seconds"],
                     "compile_third_s": third["compile_seconds"],
+                    "prime_s": first.get("batch_prime_seconds", 0.0),
                 }
             )
+    return rows
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--config",
+        action="append",
+        help="a study config whose first target and dim every sampler of it runs on"
+        " (repeatable; default: benchmarks/configs/clocks.yaml and clocks_nested.yaml)",
+    )
+    parser.add_argument(
+        "--sampler", action="append", help="only this sampler of the config (repeatable)"
+    )
+    parser.add_argument(
+        "--scale",
+        type=int,
+        default=1,
+        help="multiply each sampler's run length (its LENGTH_OPTION) by this: short runs'"
+        " ratios are noise (emcee_vectorized's 2 s runs at 1)",
+    )
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        child(args.child)
+        return
+
+    from essbench import config as ebconfig
+
+    if args.scale < 1:
+        parser.error("--scale must be an integer >= 1")
+    configs = args.config or [str(REPO / "benchmarks" / "configs" / f) for f in CLOCK_CONFIGS]
+    studies = []
+    for path in configs:
+        raw = yaml.safe_load(Path(path).read_text())
+        if args.sampler:
+            raw["samplers"] = {k: v for k, v in raw["samplers"].items() if k in args.sampler}
+            raw.pop("published", None)  # the tutorial's costs name samplers left out here
+            if not raw["samplers"]:
+                continue
+        studies.append(ebconfig.validate(raw))
+    found = {name for study in studies for name in study["samplers"]}
+    unknown = set(args.sampler or ()) - found
+    if unknown:
+        parser.error(f"not a sampler of {', '.join(configs)}: {', '.join(sorted(unknown))}")
+    work = Path(tempfile.mkdtemp(prefix="essbench-position-"))
+    rows = []
+    for study in studies:
+        rows += _study_rows(study, args, work)
     table = pd.DataFrame(rows)
     with pd.option_context("display.width", 160, "display.max_columns", 20):
         print(table.round(3).to_string(index=False))

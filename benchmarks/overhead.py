@@ -6,8 +6,9 @@ directory with ``snakemake --cores N`` and prints
     overhead = wall seconds x cores / sum over runs of (sampling seconds x threads)
 
 with its parts in core-seconds: sampling, the discarded attempts of ESS-goal runs that
-restart, model build, sampler compile, diagnose, the start-up of the processes that ran
-the runs (interpreter, imports, reading settings: job time not spent in any of the above),
+restart, model build, sampler compile, each batch's throw-away run (``essbench.clock``),
+diagnose, the start-up of the processes that ran the runs (interpreter, imports, reading
+settings: job time not spent in any of the above),
 the other rules (compile, reference, aggregate, figures, reports: their whole job time)
 and Snakemake itself (the wall time x cores that no job used: DAG building, scheduling,
 idle cores). Job times are Snakemake's own records (``.snakemake/metadata``: start and
@@ -153,6 +154,12 @@ def main(argv=None) -> None:
     if "time_to_goal_seconds" in ok:
         extra = (ok["time_to_goal_seconds"] - ok["sampling_seconds"]).clip(lower=0)
         discarded = float((extra.fillna(0) * threads).sum())
+    # Each batch's throw-away run (essbench.clock.prime), paid once per batch before any
+    # clock: every run the batch did carries it, so it is counted once per batch.
+    primes = 0.0
+    if "batch_prime_seconds" in ok:
+        batches = ok.drop_duplicates(["sampler", "target", "dim", "batch_started_at"])
+        primes = float((batches["batch_prime_seconds"].fillna(0) * batches["threads"]).sum())
     diagnose = float(ok["diagnose_seconds"].fillna(0).sum())
     if "ess_goal_check_seconds" in ok:
         diagnose += float(ok["ess_goal_check_seconds"].fillna(0).sum())
@@ -165,7 +172,9 @@ def main(argv=None) -> None:
     other = {
         rule: float(row["sum"]) for rule, row in per_rule.iterrows() if rule not in SAMPLING_RULES
     }
-    startup = max(0.0, run_job_core - sampling - discarded - build - sampler_compile - diagnose)
+    startup = max(
+        0.0, run_job_core - sampling - discarded - primes - build - sampler_compile - diagnose
+    )
     machine = wall * args.cores
     used = run_job_core + sum(other.values())
     snakemake_share = max(0.0, machine - used)
@@ -177,13 +186,14 @@ def main(argv=None) -> None:
         "discarded ESS-goal attempts": discarded,
         "model build (in run jobs)": build,
         "sampler compile": sampler_compile,
+        "throw-away runs (batch prime)": primes,
         "diagnose": diagnose,
         "start-up of run jobs": startup,
         **{f"rule {rule}": s for rule, s in sorted(other.items())},
         "Snakemake and idle cores": snakemake_share,
     }
     for name, value in parts.items():
-        print(f"{name:<28} {value:>12.1f}  {value / machine:>5.1%}")
+        print(f"{name:<30} {value:>12.1f}  {value / machine:>5.1%}")
     print("jobs per rule: " + ", ".join(f"{r}={int(c)}" for r, c in per_rule["count"].items()))
     print(f"overhead = wall x cores / sum(sampling x threads) = {machine / sampling:.2f}")
     if not args.keep and not args.workdir:

@@ -16,6 +16,7 @@ text = report.summary_markdown(
     calibration=pd.read_csv(snakemake.input.calibration),  # noqa: F821
     published=snakemake.params.published,  # noqa: F821
     baseline=snakemake.params.baseline,  # noqa: F821
+    decision=pd.read_csv(snakemake.input.decision),  # noqa: F821
 )
 io.write_text(snakemake.output[0], text)  # noqa: F821
 finish()  # outputs written: skip the interpreter teardown

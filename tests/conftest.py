@@ -18,10 +18,18 @@ from essbench.samplers._jax import xla_flags  # noqa: E402
 os.environ["XLA_FLAGS"] = xla_flags(os.environ.get("XLA_FLAGS", ""), max(os.cpu_count() or 1, 2))
 
 
-def snakemake(*args, cwd, timeout=900, check=True):
-    """Run the real workflow (the repo's Snakefile) in ``cwd``."""
+# Every process a test's Snakemake starts carries this in its environment, so that any of
+# them still alive after Snakemake has ended is found (tests/test_clock.py).
+JOB_TAG = "ESSBENCH_TEST_JOB_TAG"
+
+
+def snakemake(*args, cwd, timeout=900, check=True, tag=None):
+    """Run the real workflow (the repo's Snakefile) in ``cwd``; ``tag``: a value of
+    :data:`JOB_TAG` every process it starts inherits (see :func:`tagged_processes`)."""
     env = dict(os.environ)
     env.pop("PYTENSOR_FLAGS", None)
+    if tag:
+        env[JOB_TAG] = tag
     proc = subprocess.run(
         [SNAKEMAKE, "--snakefile", str(REPO / "Snakefile"), *args],
         cwd=cwd,
@@ -39,6 +47,24 @@ def snakemake(*args, cwd, timeout=900, check=True):
     return proc
 
 
+def tagged_processes(tag: str) -> list[int]:
+    """The live (not zombie) processes whose environment holds ``JOB_TAG=tag``."""
+    needle = f"{JOB_TAG}={tag}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if needle not in (entry / "environ").read_bytes().split(b"\0"):
+                continue
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:  # ended meanwhile, or not ours to read
+            continue
+        if state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
 @pytest.fixture
 def repo():
     return REPO
@@ -51,7 +77,9 @@ def tiny_run(tmp_path_factory):
 
     work = tmp_path_factory.mktemp("tiny")
     config = REPO / "config" / "test" / "tiny.yaml"
-    snakemake("--cores", "2", "--configfile", str(config), cwd=work)
+    tag = f"tiny-{os.getpid()}-{id(work)}"
+    snakemake("--cores", "2", "--configfile", str(config), cwd=work, tag=tag)
+    survivors = tagged_processes(tag)
     snakemake(
         "--cores",
         "2",
@@ -63,6 +91,7 @@ def tiny_run(tmp_path_factory):
     )
     runs = pd.read_parquet(work / "results" / "tiny" / "tables" / "runs.parquet")
     runs.attrs["workdir"] = work
+    runs.attrs["survivors"] = survivors
     return runs
 
 

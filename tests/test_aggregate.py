@@ -1,5 +1,6 @@
 import math
 
+import numpy as np
 import pandas as pd
 
 from essbench import aggregate, report
@@ -104,3 +105,22 @@ def test_truth_recovered_counts_unbiased_runs_per_cell():
     assert "`pymc_nuts` | `emcee`" in text and "exact" not in text
     no_truth = [record("pymc_nuts", 8, 0, 1.0)]
     assert report.truth_recovered(aggregate.runs_table(no_truth, "t")) == ""
+
+
+def test_infinity_written_as_a_string_reads_back_as_a_number():
+    """essbench.io writes a float infinity as "inf" (JSON has none): the runs table makes
+    such a column numeric again, so Parquet can hold it; text columns stay text."""
+    from essbench import aggregate
+
+    records = [
+        {"sampler": "s", "target": "t", "dim": 2, "replicate": r, "grads_to_bias_avg": v}
+        | {"reason": "inf" if r == 2 else ""}
+        for r, v in enumerate((120.0, "inf", None))
+    ]
+    df = aggregate.runs_table(records, "study")
+    assert df["grads_to_bias_avg"].dtype == float
+    assert df["grads_to_bias_avg"].iloc[1] == float("inf")
+    # a column of nothing but "inf" (no run reached low bias) is numeric too
+    never = aggregate.runs_table([r | {"grads_to_bias_avg": "inf"} for r in records], "s")
+    assert never["grads_to_bias_avg"].dtype == float and np.isinf(never["grads_to_bias_avg"]).all()
+    assert df["reason"].iloc[2] == "inf"  # a text column stays text

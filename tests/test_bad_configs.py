@@ -178,6 +178,41 @@ CASES = {
         "config: samplers.numpyro_nuts: cannot run on target mine (it compiles with PyTensor's"
         " jax backend; the target's ops compile with numba only); remove one of them",
     ),
+    "user model with a discrete variable": (
+        variant(
+            lambda c: (
+                c.pop("dims"),
+                c.update(targets={"mine": {"file": "models/change_point.py"}}),
+            )
+        ),
+        "config: targets.mine: models/change_point.py: free variable 'switchpoint' is"
+        " discrete; emcee, nutpie, pymc_nuts cannot run it (continuous parameters only) and no"
+        " essbench sampler can:",
+    ),
+    "stated dims disagree with a fixed-size model": (
+        _model_file("four.py"),
+        "config: dims: 16 is not the size of target mine (models/four.py: its model has 4 free"
+        " parameters); a dimension counts free parameters: state 4, or none at all",
+    ),
+    "own dims disagree with a model that ignores its dim": (
+        variant(lambda c: c["targets"].update(mine={"file": "models/ignores_dim.py", "dims": [3]})),
+        "config: targets.mine.dims: 3 is not the size of target mine (models/ignores_dim.py:"
+        " its model has 4 free parameters)",
+    ),
+    "MIN_DIM = MAX_DIM disagree with the model": (
+        variant(lambda c: (c.pop("dims"), c["targets"].update(mine={"file": "models/wrong.py"}))),
+        "config: targets.mine: models/wrong.py: MIN_DIM = MAX_DIM = 3 is not the size of target"
+        " mine",
+    ),
+    "no dims for a target that scales": (
+        variant(lambda c: c.pop("dims")),
+        "config: targets.gaussian_iid: no dims (the target scales with its dimension)",
+    ),
+    "no dims for a user model that needs one": (
+        variant(lambda c: (c.pop("dims"), c["targets"].update(mine={"file": "models/scales.py"}))),
+        "config: targets.mine: models/scales.py: no dims: its build_model takes a dimension"
+        " ('dim')",
+    ),
     "YAML syntax error": (
         "study: x\nreplicates: [0, 1\ndims: [2]\n",
         "Config file is not valid JSON or YAML",
@@ -196,6 +231,50 @@ MODEL_FILES = {
         "    import pymc as pm\n"
         "    with pm.Model() as model:\n"
         "        pm.Normal('x', 0.0, 1.0, shape=dim)\n"
+        "    return model\n"
+    ),
+    # A change-point model (PyMC's coal-mining disasters): the year is a discrete variable.
+    "change_point.py": (
+        "import numpy as np\n"
+        "def build_model():\n"
+        "    import pymc as pm\n"
+        "    counts = np.r_[np.full(20, 3), np.full(20, 1)]\n"
+        "    with pm.Model() as model:\n"
+        "        switchpoint = pm.DiscreteUniform('switchpoint', lower=0, upper=39)\n"
+        "        early = pm.Exponential('early_rate', 1.0)\n"
+        "        late = pm.Exponential('late_rate', 1.0)\n"
+        "        rate = pm.math.switch(switchpoint >= np.arange(40), early, late)\n"
+        "        pm.Poisson('disasters', rate, observed=counts)\n"
+        "    return model\n"
+    ),
+    "four.py": (
+        "def build_model():\n"
+        "    import pymc as pm\n"
+        "    with pm.Model() as model:\n"
+        "        pm.Normal('a', 0.0, 1.0, shape=3)\n"
+        "        pm.HalfNormal('s', 1.0)\n"
+        "    return model\n"
+    ),
+    "ignores_dim.py": (
+        "def build_model(dim):\n"
+        "    import pymc as pm\n"
+        "    with pm.Model() as model:\n"
+        "        pm.Normal('a', 0.0, 1.0, shape=4)\n"
+        "    return model\n"
+    ),
+    "wrong.py": (
+        "MIN_DIM = MAX_DIM = 3\n"
+        "def build_model(dim=3):\n"
+        "    import pymc as pm\n"
+        "    with pm.Model() as model:\n"
+        "        pm.Normal('a', 0.0, 1.0, shape=4)\n"
+        "    return model\n"
+    ),
+    "scales.py": (
+        "def build_model(dim):\n"
+        "    import pymc as pm\n"
+        "    with pm.Model() as model:\n"
+        "        pm.Normal('a', 0.0, 1.0, shape=dim)\n"
         "    return model\n"
     ),
 }
@@ -226,6 +305,8 @@ DRY_RUN_CASES = (
     "target ESS unknown key",
     "old key seeds",
     "user model that raises",
+    "user model with a discrete variable",
+    "stated dims disagree with a fixed-size model",
     "target option not a number",
     "backend without the target's ops",
     "YAML syntax error",
@@ -267,3 +348,39 @@ def test_bad_config_is_refused_by_validate(case, tmp_path, monkeypatch):
     lines = str(info.value).splitlines()
     assert CASES[case][1] in lines or any(CASES[case][1] in line for line in lines), lines
     assert all(line.startswith("config: ") for line in lines)
+
+
+def test_a_discrete_model_is_refused_in_one_line(tmp_path, monkeypatch):
+    from essbench import config as ebconfig
+
+    case = "user model with a discrete variable"
+    monkeypatch.chdir(_folder(case, tmp_path))
+    with pytest.raises(ebconfig.ConfigError) as info:
+        ebconfig.validate(yaml.safe_load(CASES[case][0]))
+    assert len(info.value.problems) == 1, info.value.problems
+    assert info.value.problems[0].endswith(
+        "marginalize it out of the model (e.g. pm.Mixture,"
+        " or a logsumexp over its values in a pm.Potential)"
+        " or remove the target"
+    )
+
+
+def test_a_model_of_fixed_size_needs_no_dims(tmp_path, monkeypatch):
+    """essbench counts its free parameters: the runs are labelled with the count, and the
+    worked example's config states no dims."""
+    from essbench import config as ebconfig
+
+    case = "stated dims disagree with a fixed-size model"
+    monkeypatch.chdir(_folder(case, tmp_path))
+    cfg = yaml.safe_load(CASES[case][0])
+    del cfg["dims"]
+    cfg["targets"] = {"mine": {"file": "models/four.py"}}
+    full = ebconfig.validate(cfg)
+    assert ebconfig.target_dims(full, "mine") == [4]
+    assert {run.dim for run in ebconfig.runs(full)} == {4}
+    cfg["dims"] = [4]  # a stated count that agrees is accepted
+    assert ebconfig.target_dims(ebconfig.validate(cfg), "mine") == [4]
+    example = yaml.safe_load((REPO / "examples" / "my_model.yaml").read_text())
+    assert "dims" not in example
+    full = ebconfig.validate(example)
+    assert ebconfig.target_dims(full, "linear_regression_outliers") == [4]

@@ -73,6 +73,7 @@ def test_report_loads_every_figure_offline(tiny_run, tmp_path):
             tiny_run.attrs["workdir"] / "results" / "tiny" / "figures" / "flagged" / "index.json"
         ).read_text()
     )["cells"]
-    # the six study figures and one per flagged cell (the tiny study has flagged emcee runs)
-    assert flagged and total == 6 + sum(bool(c["figure"]) for c in flagged)
+    # the seven study figures (the decision figure among them) and one per flagged cell
+    # (the tiny study has flagged emcee runs)
+    assert flagged and total == 7 + sum(bool(c["figure"]) for c in flagged)
     assert loaded == total and fetched == 0

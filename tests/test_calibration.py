@@ -47,11 +47,12 @@ def test_no_flag_fires_on_exact_ensembles_more_than_its_nominal_rate(name):
 
 
 def test_the_funnel_s_variance_test_would_fire_where_the_quantile_test_does_not():
-    """Why the bias test moved to quantiles: on exact funnel draws the variance z-test fires
-    in most runs (its MCSE is unreliable under heavy tails), the quantile test in none."""
+    """Why the bias test uses quantiles where the truth has them: on exact funnel draws the
+    variance z-test fires far above its nominal rate, even scaled by the truth's variance
+    (a heavy tail's sample kurtosis falls short of the true one), the quantile test never."""
     rng = np.random.RandomState(0)
-    records = [calibration.exact_record("neals_funnel", 16, {}, (2, 1000), rng) for _ in range(10)]
-    assert sum(r["z_var_max"] > r["bias_z_threshold"] for r in records) >= 4
+    records = [calibration.exact_record("neals_funnel", 16, {}, (2, 1000), rng) for _ in range(40)]
+    assert sum(r["z_var_max"] > r["bias_z_threshold"] for r in records) > _allowed(40)
     assert not any(r["biased"] for r in records)
     assert all(r["bias_test"] == "mean+quantiles" for r in records)
 
@@ -77,7 +78,8 @@ def test_upper_bound_is_clopper_pearson():
 
 def test_the_empirical_cost_interval_covers_the_true_cost_of_ar1_chains():
     """Chains with known ESS (AR(1): n (1 - φ) / (1 + φ)): the 95% interval of the cost per
-    empirical ESS covers the true cost in about 95% of cells."""
+    empirical ESS covers the true cost in at least about 95% of cells, and is not
+    uselessly wide."""
     from scipy.signal import lfilter
 
     from essbench import aggregate
@@ -109,7 +111,18 @@ def test_the_empirical_cost_interval_covers_the_true_cost_of_ar1_chains():
     covered = (table["cost_per_ess_empirical_lo"] <= true_cost) & (
         true_cost <= table["cost_per_ess_empirical_hi"]
     )
-    assert 0.9 <= covered.mean() <= 0.99, covered.mean()
+    # At least nominal: the interval's degrees of freedom are a 95% lower bound estimated
+    # from 5 replicates (aggregate.effective_dof), which widens it on purpose, and much:
+    # measured, a median hi/lo of about 19 where the exact chi-square interval of the cell's
+    # 20 independent terms has 3.6 (the price of staying calibrated on correlated and
+    # heavy-tailed targets, where the terms are not independent). Bounded all the same: no
+    # wider than 1.5x the interval of one degree of freedom per replicate.
+    from scipy.stats import chi2
+
+    assert covered.mean() >= 0.9, covered.mean()
+    one_per_replicate = chi2.ppf(0.975, replicates) / chi2.ppf(0.025, replicates)
+    width = table["cost_per_ess_empirical_hi"] / table["cost_per_ess_empirical_lo"]
+    assert width.median() <= 1.5 * one_per_replicate, (width.median(), one_per_replicate)
     assert np.allclose(table["cost_per_ess_estimator"], true_cost)
     assert table["bases_disagree"].mean() < 0.1
 
@@ -153,8 +166,9 @@ def test_verdict_sentences_name_the_baseline_and_the_flags():
     [sentence] = verdict.sentences(pd.DataFrame(rows), "emcee")
     assert sentence.startswith("On `gaussian_iid` at d = 8, `pymc_nuts` costs 0.1× [")
     assert "what `emcee` costs per effective sample (bootstrap over 4 replicates)" in sentence
-    assert "4 of 4 of pymc_nuts's runs have an unreliable ESS (rhat=1.050>1.01), so its figure" in (
-        sentence
+    assert (
+        "4 of 4 of pymc_nuts's runs have an unreliable ESS (rhat=1.050>1.01 at worst, in 4 runs),"
+        " so its figure" in sentence
     )
 
 

@@ -49,8 +49,11 @@ def _records(sampler: str, claimed_ess: float, cost_scale: float = 1.0) -> list[
 
 def _edges() -> tuple[float, float]:
     """The claimed ESS at which the estimator's cost sits exactly on the empirical 95%
-    interval's lower and upper ends (claiming more ESS makes the estimator's cost lower)."""
-    n = REPLICATES * PARAMS
+    interval's lower and upper ends (claiming more ESS makes the estimator's cost lower).
+    The interval's degrees of freedom come from the replicates' spread, whatever the ESS
+    every run claims (a common factor of every replicate's ratio)."""
+    n = aggregate.effective_dof(ERRORS**2, np.ones_like(ERRORS))
+    assert n <= REPLICATES * PARAMS
     ess_emp = 1.0 / np.mean(ERRORS**2)
     cost_emp = SECONDS / ess_emp
     lo, hi = cost_emp * n / chi2.ppf(0.975, n), cost_emp * n / chi2.ppf(0.025, n)

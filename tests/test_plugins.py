@@ -185,7 +185,8 @@ BAD_MESSAGES = {
     "missing.py": "missing.py: no such file (looked for",
     "syntax.py": "syntax.py: importing it raised SyntaxError:",
     "imports.py": "imports.py: importing it raised ModuleNotFoundError: No module named",
-    "empty.py": "empty.py: defines no build_model (a target module must define build_model;",
+    "empty.py": "empty.py: defines no build_model (a target module must define build_model or"
+    " log_prob;",
     "raises.py": "raises.py: build_model(dim=3) raised ValueError: dim must be 4",
     "not_a_model.py": "not_a_model.py: build_model(dim=3) returned int, not a pymc.Model",
     "wrong_name.py": "wrong_name.py: declares NAME = 'other', not 'mine'",

@@ -53,11 +53,14 @@ def dry_runs(tmp_path_factory):
         return dict(zip(CONFIGS, pool.map(dry_run, CONFIGS), strict=True))
 
 
-def test_a_configfile_replaces_the_default_study_in_the_repo():
+def test_a_configfile_replaces_the_default_study_in_the_repo(tmp_path):
     """Where config/config.yaml exists (the repo, where users run), --configfile must not
-    merge the default study's targets and samplers into another study."""
-    config = REPO / "config" / "tutorial.yaml"
-    proc = snakemake("-n", "--configfile", str(config), cwd=REPO, timeout=300)
+    merge the default study's targets and samplers into another study. Planned in a folder
+    laid out like the checkout (its config/) but with no results/: the checkout's own
+    results (the README's commands run there) would leave nothing to plan."""
+    shutil.copytree(REPO / "config", tmp_path / "config")
+    config = tmp_path / "config" / "tutorial.yaml"
+    proc = snakemake("-n", "--configfile", str(config), cwd=tmp_path, timeout=300)
     study = ebconfig.validate(yaml.safe_load(config.read_text()))
     planned = set(re.findall(r"output: results/tutorial/batches/(\w+)/d\d+/(\w+)/", proc.stdout))
     assert planned == {(b.target, b.sampler) for b in ebconfig.batches(study)}, planned
@@ -142,10 +145,12 @@ def test_tiny_study_end_to_end(tiny_run):
         assert (results / "figures" / name).stat().st_size > 10_000
     text = (results / "summary.md").read_text()
     assert "## Flags on exact draws (the oracle)" in text
-    # The verdict opens the summary: one sentence per (target, dim, sampler) against emcee.
-    verdicts = [line for line in text.splitlines() if line.startswith("- On `gaussian_iid`")]
+    # The verdict opens the summary: a table row per (target, dim, sampler) against emcee.
+    section = text[text.index("## Verdict") : text.index("\n## ", text.index("## Verdict") + 1)]
+    verdicts = [line for line in section.splitlines() if line.startswith("| `gaussian_iid` |")]
     assert len(verdicts) == len(study["dims"]) * 2, verdicts  # pymc_nuts, emcee_vectorized
-    assert all("what `emcee` costs per effective sample (bootstrap over 2" in v for v in verdicts)
+    assert "| cost ÷ `emcee`'s [95%] | replicates |" in text
+    assert all(v.split(" | ")[4] == "2" and "× [" in v for v in verdicts), verdicts
     assert text.index("## Verdict") < text.index("## Headline")
     assert "<h2>Verdict</h2>" in (results / "report.html").read_text()
     assert "| gaussian_iid | 2 | analytic |" in text  # the truth-recovered table
@@ -166,7 +171,7 @@ def test_tiny_study_end_to_end(tiny_run):
     index = json.loads((results / "figures" / "flagged" / "index.json").read_text())["cells"]
     assert {(c["sampler"], c["target"], c["dim"]) for c in index} == flagged_cells
     assert flagged_cells and all(c["figure"] for c in index), index
-    assert standalone.count("data:image/png;base64,") == 6 + len(index)
+    assert standalone.count("data:image/png;base64,") == 7 + len(index)
     assert "Why runs are flagged: their worst parameter" in standalone
     assert "http://" not in standalone and "https://" not in standalone
     for name in (

@@ -19,6 +19,9 @@ SUMMARY_METRICS = [
     "ess_per_grad",
     "ess_per_logp",
     "time_to_goal_seconds",
+    # The MCHMC papers' cost (essbench.literature), beside cost per ESS, never mixed with it.
+    "grads_to_bias_avg",
+    "grads_to_bias_max",
 ]
 FRONT = [
     "study",
@@ -55,11 +58,44 @@ def sq_error_mean(record: dict) -> float:
     return float(np.mean((mean - truth) ** 2 / np.asarray(record["truth_var"], float)))
 
 
+def error_sd_max(record: dict) -> float:
+    """A run's largest |mean estimate - true mean| over parameters in true posterior SDs:
+    the record's own (``metrics.bias_z``), else from its per-parameter vectors (records
+    diagnosed before the one-posterior-SD rule), nan where it has neither."""
+    if record.get("error_sd_max") is not None:
+        return float(record["error_sd_max"])
+    if record.get("param_mean") is None or record.get("truth_mean") is None:
+        return np.nan
+    mean, truth = np.asarray(record["param_mean"], float), np.asarray(record["truth_mean"], float)
+    return float(np.max(np.abs(mean - truth) / np.sqrt(np.asarray(record["truth_var"], float))))
+
+
+def wrong_answers(runs: pd.DataFrame) -> pd.Series:
+    """Which runs did not recover the truth: ``biased``, or (whatever the record says, for
+    records older than the rule) a mean more than ``policy.MAX_ERROR_SD`` posterior SDs off."""
+    from essbench import policy
+
+    wrong = pd.Series(False, index=runs.index)
+    if "biased" in runs:
+        wrong |= runs["biased"].fillna(False).astype(bool)
+    if "error_sd_max" in runs:
+        wrong |= (
+            pd.to_numeric(runs["error_sd_max"], errors="coerce").fillna(0) > policy.MAX_ERROR_SD
+        )
+    return wrong
+
+
+def _number_or_infinity(value) -> bool:
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int | float) or value in ("inf", "-inf")
+
+
 def runs_table(records: list[dict], study: str) -> pd.DataFrame:
     df = pd.DataFrame.from_records(
         [
             {k: v for k, v in r.items() if k not in VECTOR_COLUMNS}
-            | {"sq_error_mean": sq_error_mean(r)}
+            | {"sq_error_mean": sq_error_mean(r), "error_sd_max": error_sd_max(r)}
             for r in records
         ]
     )
@@ -67,6 +103,17 @@ def runs_table(records: list[dict], study: str) -> pd.DataFrame:
     # gradient samplers only) reads back as a column of None; make it a float column
     empty = [c for c in df.columns if df[c].dtype == object and df[c].isna().all()]
     df[empty] = df[empty].astype(float)
+    # JSON has no infinity either: essbench.io writes it as "inf" (grads_to_bias of a run
+    # that never reached low bias); a column of numbers and such strings is numeric.
+    textual = [c for c in df.columns if pd.api.types.is_string_dtype(df[c]) or df[c].dtype == "O"]
+    for column in textual:
+        values = df[column].dropna()
+        if len(values) and all(_number_or_infinity(v) for v in values):
+            df[column] = pd.to_numeric(df[column]).astype(float)
+    # The one-posterior-SD rule on every judged run, also those diagnosed before it.
+    if "biased" in df and df["biased"].notna().any():  # none judged: no truth (nothing to do)
+        judged = df["biased"].notna()
+        df.loc[judged, "biased"] = wrong_answers(df[judged])
     # The shared model's compile time spread over the study's runs of that model (computed
     # here, so that a run's record does not depend on which other samplers the study has).
     if "model_compile_seconds" in df.columns:
@@ -222,6 +269,39 @@ VECTOR_COLUMNS = ("param_mean", "param_ess_bulk", "param_ess_kish", "truth_mean"
 
 # The empirical ESS of a cell needs replicates: with fewer, its interval spans decades.
 MIN_REPLICATES_EMPIRICAL = 3
+# The effective degrees of freedom use an upper confidence bound, at this level, of the
+# variance of the replicates' ratios: estimated from a handful of replicates, a plain
+# moment estimate is often too small, and the interval too narrow (on exact draws of
+# gaussian_illcond and neals_funnel, 5 replicates: 11-12% of 95% intervals missed 1; with
+# a 90% bound 4% and 3%, but 10% on errors with a Student-t(3) scale per replicate;
+# tests/test_interval_calibration.py, benchmarks/basis_calibration.py).
+DOF_VARIANCE_LEVEL = 0.95
+
+
+def effective_dof(u: np.ndarray, inv_ess: np.ndarray) -> float:
+    """The effective number of chi2 degrees of freedom of a cell's pooled ratio.
+
+    ``u`` and ``inv_ess`` are (replicates, parameters). Each replicate's ratio
+    r = mean(u) / mean(1 / ESS) is about chi2_ν / ν with ν its effective number of
+    independent parameters (ν = parameters for independent errors; fewer for correlated
+    or heavy-tailed ones): ν = 2 mean(r)^2 / Var(r), with Var(r) the upper
+    ``DOF_VARIANCE_LEVEL`` confidence bound of the replicates' sample variance (chi2 with
+    replicates - 1 degrees of freedom), capped at the parameter count. Replicates are
+    independent, so the cell has replicates x ν. With one replicate (no spread to measure),
+    or replicates whose ratios agree exactly, ν is the parameter count. ν is at least 1: a
+    mean of squared errors, however correlated, keeps the one degree of freedom of a single
+    term (below it the interval's upper end runs off to infinity).
+    """
+    from scipy.stats import chi2
+
+    replicates, params = u.shape
+    r = u.mean(axis=1) / inv_ess.mean(axis=1)
+    if replicates < 2:
+        return float(u.size)
+    var = float(np.var(r, ddof=1))
+    upper = var * (replicates - 1) / chi2.ppf(1 - DOF_VARIANCE_LEVEL, replicates - 1)
+    nu = 2.0 * float(np.mean(r)) ** 2 / upper if upper > 0 else float(params)
+    return float(replicates * min(params, max(nu, 1.0)))
 
 
 def calibration_table(records: list[dict], level: float = 0.95) -> pd.DataFrame:
@@ -235,9 +315,11 @@ def calibration_table(records: list[dict], level: float = 0.95) -> pd.DataFrame:
       own estimator, bulk or (importance-weighted runs) Kish's: ``ess_basis`` says which;
     - ``ratio`` = ess_estimator / ess_empirical (1 when the ESS is honest, > 1 when the
       estimator promises more precision than the replicates deliver);
-    - ``ratio_lo`` / ``ratio_hi``: a ``level`` interval from n * ratio ~ chi2_n with
-      n = replicates x parameters, which assumes independent errors across parameters (true for
-      ``gaussian_iid``; for correlated targets the interval is too narrow);
+    - ``ratio_lo`` / ``ratio_hi``: a ``level`` interval from n * ratio ~ chi2_n, n the
+      effective number of degrees of freedom ``dof`` (:func:`effective_dof`): replicates are
+      independent, parameters are not (correlated targets), and a heavy tail's squared
+      errors are far from chi2_1, so n is measured from the spread of the replicates' own
+      ratios, not assumed to be replicates x parameters;
     - ``cost_per_ess_empirical``: mean sampling seconds ÷ ``ess_empirical``, with its
       ``level`` interval (``_lo``/``_hi``, from the same chi2), where a cell has at least
       ``MIN_REPLICATES_EMPIRICAL`` replicates (nan otherwise, and for oracles, which have no
@@ -247,7 +329,13 @@ def calibration_table(records: list[dict], level: float = 0.95) -> pd.DataFrame:
     from scipy.stats import chi2
 
     rows = []
-    ok = [r for r in records if r.get("status") == "ok" and r.get("param_mean") is not None]
+    ok = [
+        r
+        for r in records
+        if r.get("status") == "ok"
+        and r.get("param_mean") is not None
+        and r.get("truth_mean") is not None  # no truth (a failed reference): no empirical ESS
+    ]
     groups: dict[tuple, list[dict]] = {}
     for r in ok:
         groups.setdefault((r["sampler"], r["target"], int(r["dim"])), []).append(r)
@@ -258,7 +346,7 @@ def calibration_table(records: list[dict], level: float = 0.95) -> pd.DataFrame:
         basis = runs[0].get("ess_basis", "bulk")
         ess = np.array([r[f"param_ess_{basis}"] for r in runs])
         u = (means - true_mean) ** 2 / true_var
-        n = u.size
+        n = effective_dof(u, 1.0 / ess)
         mean_u, mean_inv_ess = float(u.mean()), float((1.0 / ess).mean())
         ratio = mean_u / mean_inv_ess
         seconds = float(np.mean([r["sampling_seconds"] for r in runs]))
@@ -275,7 +363,8 @@ def calibration_table(records: list[dict], level: float = 0.95) -> pd.DataFrame:
                 "target": target,
                 "dim": dim,
                 "n_replicates": len(runs),
-                "n_terms": n,
+                "n_terms": u.size,
+                "dof": n,
                 "ess_basis": basis,
                 "ess_empirical": 1.0 / mean_u if mean_u > 0 else np.inf,
                 "ess_estimator": 1.0 / mean_inv_ess,

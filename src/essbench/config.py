@@ -152,31 +152,158 @@ def _target_problems(config: dict, name: str, plugin) -> list[str]:
                 f" (allowed: {lo} to {hi if hi is not None else 'any'});"
                 f" give it its own dims: targets: {{{name}: {{dims: [...]}}}}"
             )
+    if not plugin.file and not target_dims(config, name):
+        problems.append(
+            f"config: targets.{name}: no dims (the target scales with its dimension); give"
+            f" the study's dims: [...] or its own: targets: {{{name}: {{dims: [...]}}}}"
+        )
     if problems or not plugin.file:
         return problems
     shown = config["targets"][name]["file"]  # the path as the config gives it
+    if plugin.LOG_PROB:  # a log_prob function, not a PyMC model: its own check
+        from essbench import logprob
+
+        return logprob.config_problems(plugin, f"config: targets.{name}: {shown}")
     # A user's model: build it now, so a broken file fails here, not inside a job.
     if plugin.TRUTH == "reference" and not plugin.GRADIENT:
         problems.append(
             f"config: targets.{name}: {shown}: defines no truth() and no gradient, so no"
             " reference moments can be computed (the reference rule runs NUTS); define truth()"
         )
-    for dim in target_dims(config, name):
-        try:
-            model = plugin.build_model(dim, **target_options(config, name))
-        except Exception as exc:  # the user's code: any error is theirs to fix
-            message = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
-            problems.append(
-                f"config: targets.{name}: {shown}: build_model(dim={dim}) raised {message}"
-            )
+    dims = target_dims(config, name)
+    if not dims and not _stated_dims(config, name) and plugin.dim_required():
+        param = plugin._dim_parameter().name
+        problems.append(
+            f"config: targets.{name}: {shown}: no dims: its build_model takes a dimension"
+            f" ({param!r}); give dims: targets: {{{name}: {{dims: [...]}}}}, or, for a model"
+            f" of fixed size, let build_model take no {param} (essbench counts its parameters)"
+        )
+        return problems
+    for dim in dims or [None]:
+        model, problem = _built(plugin, name, shown, dim, target_options(config, name))
+        if problem:
+            problems.append(problem)
             break
-        if not hasattr(model, "value_vars") or not model.value_vars:
+        problems += _discrete_problems(config, name, shown, model)
+        size = _free_size(model)
+        if plugin.TRUTH == "reference":
+            options = target_options(config, name)
+            problems += _reference_model_problems(plugin, name, shown, dim, size, options, model)
+        if dim is not None and size != dim:
+            if _stated_dims(config, name):
+                key = f"targets.{name}.dims" if _own_dims(config, name) else "dims"
+                stated = f"{key}: {dim}"
+            else:
+                stated = f"targets.{name}: {shown}: MIN_DIM = MAX_DIM = {dim}"
             problems.append(
-                f"config: targets.{name}: {shown}: build_model(dim={dim}) returned"
-                f" {type(model).__name__}, not a pymc.Model with free variables"
+                f"config: {stated} is not the size of target {name} ({shown}: its model has"
+                f" {size} free parameters); a dimension counts free parameters: state {size},"
+                " or none at all for a model of fixed size (essbench counts them)"
             )
+        if problems:
             break
     return problems
+
+
+def _built(plugin, name: str, shown: str, dim: int | None, options: dict):
+    """(model, None) or (None, one line): the user's model at ``dim`` (None: with
+    build_model's own default, to count its parameters)."""
+    call = "build_model()" if dim is None else f"build_model(dim={dim})"
+    try:
+        build = plugin.module.build_model if dim is None else lambda **o: plugin.build(dim, o)
+        model = build(**options)
+    except Exception as exc:  # the user's code: any error is theirs to fix
+        message = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+        return None, f"config: targets.{name}: {shown}: {call} raised {message}"
+    if not hasattr(model, "value_vars") or not model.value_vars:
+        return None, (
+            f"config: targets.{name}: {shown}: {call} returned"
+            f" {type(model).__name__}, not a pymc.Model with free variables"
+        )
+    return model, None
+
+
+def _reference_model_problems(plugin, name, shown, dim, size, options, model) -> list[str]:
+    """One line if the file's ``reference_model`` cannot stand in for its model in the
+    reference rule: it raises, returns no PyMC model, has a discrete free variable, or lacks
+    one of the model's free variables (by name, as a free variable or a ``pm.Deterministic``,
+    with the same shape)."""
+    function = getattr(plugin.module, "reference_model", None)
+    if function is None:
+        return []
+    where = f"config: targets.{name}: {shown}: reference_model"
+    if not callable(function):
+        return [f"{where} is {function!r:.40}, not a function returning a pymc.Model"]
+    try:
+        reference = plugin.build_reference(size if dim is None else dim, options)
+    except Exception as exc:  # the user's code: any error is theirs to fix
+        return [f"{where} raised {type(exc).__name__}: {exc}".splitlines()[0][:400]]
+    if not hasattr(reference, "value_vars") or not reference.value_vars:
+        kind = type(reference).__name__
+        return [f"{where} returned {kind}, not a pymc.Model with free variables"]
+    discrete = [rv.name for rv in reference.free_RVs if not str(rv.dtype).startswith("float")]
+    if discrete:
+        return [f"{where}: free variable {discrete[0]!r} is discrete; the reference runs NUTS"]
+    wanted = [rv.name for rv in model.free_RVs]
+    usable = {v.name for v in (*reference.free_RVs, *reference.deterministics)}
+    missing = [n for n in wanted if n not in usable]
+    if missing:
+        return [
+            f"{where} defines no {', '.join(repr(n) for n in missing)}: it must define each of"
+            f" the model's free variables ({', '.join(wanted)}), as a free variable or a"
+            " pm.Deterministic of the same name, with the same posterior"
+        ]
+    mine, theirs = _variable_shapes(model, wanted), _variable_shapes(reference, wanted)
+    wrong = [f"{n!r} has shape {theirs[n]}, not {mine[n]}" for n in wanted if mine[n] != theirs[n]]
+    if wrong:
+        return [f"{where}: {'; '.join(wrong)} (as in the model)"]
+    return []
+
+
+def _variable_shapes(model, names) -> dict:
+    """The shapes of the model's variables ``names`` at its initial point."""
+    import pytensor
+
+    graphs = model.replace_rvs_by_values([model[n].shape for n in names])
+    fn = pytensor.function(model.value_vars, graphs, mode="FAST_COMPILE", on_unused_input="ignore")
+    point = model.initial_point()
+    shapes = fn(*[point[v.name] for v in model.value_vars])
+    return {n: tuple(int(k) for k in shape) for n, shape in zip(names, shapes, strict=True)}
+
+
+def _free_size(model) -> int:
+    """The number of free parameters of a PyMC model (its value variables, flattened)."""
+    import numpy as np
+
+    point = model.initial_point()
+    return int(sum(np.size(point[var.name]) for var in model.value_vars))
+
+
+def _discrete_problems(config: dict, name: str, shown: str, model) -> list[str]:
+    """One line per discrete free variable of a user's model that a sampler of the study
+    cannot run (every shipped sampler moves in a continuous space)."""
+    discrete = [
+        rv.name for rv in model.free_RVs if str(rv.dtype).startswith(("int", "uint", "bool"))
+    ]
+    if not discrete:
+        return []
+    cannot = [
+        s
+        for s in config["samplers"]
+        if runs_on(config, s, name) and not registry.sampler(s).DISCRETE
+    ]
+    if not cannot:
+        return []
+    can = [s for s, plugin in registry.samplers().items() if plugin.DISCRETE]
+    which = f"samplers that can: {', '.join(can)}" if can else "no essbench sampler can"
+    names = ", ".join(repr(v) for v in discrete)
+    return [
+        f"config: targets.{name}: {shown}: free variable{'s' if len(discrete) > 1 else ''}"
+        f" {names} {'are' if len(discrete) > 1 else 'is'} discrete; {', '.join(cannot)}"
+        f" cannot run {'them' if len(discrete) > 1 else 'it'} (continuous parameters only)"
+        f" and {which}: marginalize it out of the model (e.g. pm.Mixture, or a"
+        " logsumexp over its values in a pm.Potential) or remove the target"
+    ]
 
 
 def _semantic_problems(config: dict) -> list[str]:
@@ -224,7 +351,7 @@ def _semantic_problems(config: dict) -> list[str]:
                 )
         if published["target"] not in config["targets"]:
             problems.append(f"config: published.target: {published['target']!r} is not run")
-        if published["dim"] not in config["dims"]:
+        elif published["dim"] not in target_dims(config, published["target"]):
             problems.append(f"config: published.dim: {published['dim']} is not in dims")
     return problems
 
@@ -262,7 +389,23 @@ def validate(config: dict, schema: dict | None = None) -> dict:
     problems = _semantic_problems(full)
     if problems:
         raise ConfigError(problems)
+    problems = _nothing_to_run(full)
+    if problems:
+        raise ConfigError(problems)
     return full
+
+
+def _nothing_to_run(config: dict) -> list[str]:
+    """One line when every sampler skips every target (samplers that skip what they cannot
+    run: stan_nuts without a Stan program, the nested samplers without a prior)."""
+    if any(runs_on(config, s, t) for s in config["samplers"] for t in config["targets"]):
+        return []
+    why = "; ".join(
+        f"{s} on {t}: {registry.sampler(s).unsupported(registry.target(t))}"
+        for s in config["samplers"]
+        for t in config["targets"]
+    )
+    return [f"config: no sampler of the study can run on any of its targets ({why})"]
 
 
 def baseline(config: dict) -> str:
@@ -301,9 +444,46 @@ def target_key(config: dict, target: str) -> str:
     return options_key({**options, "__file_sha256__": sha} if sha else options)
 
 
+def _own_dims(config: dict, target: str) -> list[int] | None:
+    return (config["targets"][target] or {}).get("dims")
+
+
+def _stated_dims(config: dict, target: str) -> list[int] | None:
+    """The dims the config states for the target: its own, else the study's."""
+    return _own_dims(config, target) or config.get("dims")
+
+
 def target_dims(config: dict, target: str) -> list[int]:
-    """The target's own ``dims`` when it sets them, else the study's."""
-    return list((config["targets"][target] or {}).get("dims") or config["dims"])
+    """The target's own ``dims`` when it sets them, else the study's, else (a model of fixed
+    size) its number of free parameters: its ``MIN_DIM = MAX_DIM``, or, for a user's file
+    whose ``build_model`` needs no dimension, counted from the model ([] when that fails)."""
+    stated = _stated_dims(config, target)
+    if stated:
+        return list(stated)
+    size = fixed_size(config, target)
+    return [size] if size is not None else []
+
+
+_COUNTED: dict = {}
+
+
+def fixed_size(config: dict, target: str) -> int | None:
+    """A target's own size when no dims are stated for it (None: it scales with them)."""
+    plugin = registry.targets().get(target)
+    if plugin is None:  # an unknown name: the config check says so
+        return None
+    if plugin.MIN_DIM is not None and plugin.MIN_DIM == plugin.MAX_DIM:
+        return int(plugin.MIN_DIM)
+    if not plugin.file or plugin.dim_required():
+        return None
+    options = target_options(config, target)
+    key = (target, plugin.file_sha256(), options_key(options))
+    if key not in _COUNTED:
+        try:
+            _COUNTED[key] = _free_size(plugin.module.build_model(**options))
+        except Exception:  # the user's code: the config check says what is wrong
+            _COUNTED[key] = None
+    return _COUNTED[key]
 
 
 @dataclass(frozen=True)

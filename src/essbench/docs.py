@@ -97,6 +97,13 @@ def posteriordb_table() -> str:
     return "\n".join(lines)
 
 
+def log_prob_example_table() -> str:
+    """The README's compatibility table for the log_prob worked example."""
+    from essbench.logprob import example_table
+
+    return example_table()
+
+
 BLOCKS = {
     REPO / "config" / "README.md": {
         "sampler-options": sampler_options_table,
@@ -105,6 +112,7 @@ BLOCKS = {
     REPO / "README.md": {
         "compatibility": registry.compatibility_table,
         "posteriordb": posteriordb_table,
+        "log-prob-example": log_prob_example_table,
     },
 }
 

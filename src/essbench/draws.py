@@ -1,8 +1,11 @@
 """Kept draws as ArviZ ``DataTree`` files (netCDF through h5netcdf): ``az.from_netcdf(path)``.
 
-The ``posterior`` group holds the model's value variables (the unconstrained space every
-sampler moves in, e.g. ``sigma_log__``) with their own shapes; ``sample_stats`` holds the
-sampler's per-draw statistics where it has them (NUTS: ``diverging``, ``n_steps``, ...).
+For a PyMC model (:func:`model_datatree`) the ``posterior`` group holds what ``pm.sample``
+would give the user: the model's free variables on their constrained scale (``sigma``, not
+the ``sigma_log__`` every sampler moves in) and its ``pm.Deterministic``s, with the model's
+``dims`` and ``coords``. A target given as a ``log_prob`` function has no other terms than
+its parameter vector: its named parameters (:func:`to_datatree`). ``sample_stats`` holds
+the sampler's per-draw statistics where it has them (NUTS: ``diverging``, ``n_steps``, ...).
 Ensemble samplers' walkers are the chains.
 """
 
@@ -30,6 +33,56 @@ def to_datatree(draws: np.ndarray, names, shapes, slices, sample_stats: dict | N
     if stats:
         groups["sample_stats"] = stats
     return from_dict(groups)
+
+
+# Draws mapped into the model's terms at once, at most this many (bounds the memory).
+CHUNK_DRAWS = 50_000
+
+
+def model_variables(problem, draws: np.ndarray) -> dict:
+    """``{name: (chains, draws, *shape)}``: the model's free variables (constrained) and
+    Deterministics at each draw of the flat value vectors ``draws`` (chains, draws, params)."""
+    chains, n_draws = draws.shape[:2]
+    flat = draws.reshape(chains * n_draws, -1)
+    # Compiled once per batch (outside every clock: draws are kept after the run's).
+    variables = problem.cache.get("kept_draws_variables") or problem.compile_variables()
+    problem.cache["kept_draws_variables"] = variables
+    parts = [variables(flat[i : i + CHUNK_DRAWS]) for i in range(0, len(flat), CHUNK_DRAWS)]
+    return {
+        name: np.concatenate([part[name] for part in parts]).reshape(
+            chains, n_draws, *np.shape(parts[0][name])[1:]
+        )
+        for name in parts[0]
+    }
+
+
+def model_datatree(problem, draws: np.ndarray, sample_stats: dict | None = None):
+    """The run's draws in the model's own terms (see the module's docstring); a problem
+    with no PyMC model (a ``log_prob`` target) keeps its parameters as they are."""
+    from arviz_base import from_dict
+
+    model = problem.model
+    if model is None or not getattr(model, "free_RVs", None):
+        return to_datatree(draws, problem.names, problem.shapes, problem.slices, sample_stats)
+    posterior = model_variables(problem, draws)
+    dims = {
+        name: list(model.named_vars_to_dims[name])
+        for name in posterior
+        if model.named_vars_to_dims.get(name)
+    }
+    used = {dim for names in dims.values() for dim in names}
+    coords = {dim: list(model.coords[dim]) for dim in used if model.coords.get(dim) is not None}
+    groups = {"posterior": posterior}
+    stats = _stats(sample_stats, draws.shape[:2])
+    if stats:
+        groups["sample_stats"] = stats
+    return from_dict(groups, dims=dims, coords=coords)
+
+
+def _stats(sample_stats: dict | None, chains_draws) -> dict:
+    return {
+        k: np.asarray(v) for k, v in (sample_stats or {}).items() if np.shape(v)[:2] == chains_draws
+    }
 
 
 def save(path, tree) -> int:

@@ -160,6 +160,7 @@ def build(
         parts.append("<h2>Truth recovered</h2>")
         text = report.TRUTH_RECOVERED_TEXT.format(meaning=policy.BIASED_MEANING)
         parts.append(f"<p>{html.escape(text.replace('*', ''))}</p>")
+        parts.append(f"<p>{html.escape(report.power_sentence())}</p>")
         parts.append(_table(recovered))
     costed = contenders(ok)
     flagged = (
@@ -178,6 +179,14 @@ def build(
         if len(flagged)
         else "<p>None.</p>"
     )
+    if "contended" in costed:
+        hit = costed[costed["contended"].fillna(False).astype(bool)]
+        parts.append("<h2 class='flag'>Runs timed under contention</h2>")
+        parts.append(
+            _table(hit[["sampler", "target", "dim", "replicate", "contention_reason"]])
+            if len(hit)
+            else f"<p>{html.escape(report.contention_section(costed).strip())}</p>"
+        )
     if "censored" in ok:
         cut = ok[ok["censored"].fillna(False).astype(bool)]
         parts.append("<h2 class='flag'>Censored runs (target ESS not reached)</h2>")

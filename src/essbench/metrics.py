@@ -591,29 +591,68 @@ def bias_z(
     per_param: dict | None = None,
     truth_mcse=(0.0, 0.0),
 ) -> dict[str, float]:
-    """z-scores of the mean and variance estimates against the known truth.
+    """z-scores of the mean and variance estimates against the known truth, scaled by the
+    *truth's* spread and the run's ESS of each estimate, and the estimates' errors in
+    posterior standard deviations.
 
-    z_mean = (mean estimate - true mean) / MCSE(mean); z_var likewise for the variance
-    estimate mean((x - mean estimate)^2), with the MCSE of that mean. A reference truth's
-    own MCSE (``truth_mcse``: of the mean, of the variance) is added in quadrature. Returns
-    the largest |z| of each over parameters. The estimates are ``per_param``'s when it has
-    them (``per_parameter`` computes them anyway; a whole-array pass costs ~0.3 s at the
-    seed's size).
+    z_mean = (mean estimate - true mean) / sqrt(true var / ESS_mean + MCSE_ref(mean)^2), with
+    ESS_mean the run's ESS of that mean (ArviZ's, the one its MCSE of the mean is made from:
+    sd^2 / MCSE^2, a ratio the run's spread cancels out of). A run that is wrong because its
+    draws are too spread (chains stuck apart) cannot weaken its own test by that spread:
+    the old scale, the run's own MCSE, grew with the very failure it had to catch.
+
+    z_var likewise for the variance estimate mean((x - mean estimate)^2): its error variance
+    under a correct sampler is (m4 - var^2) / ESS_var = true var^2 (kurtosis - 1) / ESS_var,
+    with ESS_var the run's ESS of (x - mean)^2 and the kurtosis m4 / var^2 the run's
+    (scale-free, so a wrong scale does not inflate it), never below a normal's 3 (a sample
+    kurtosis of a heavy-tailed posterior falls short of the true one).
+
+    A reference truth's own MCSE (``truth_mcse``: of the mean, of the variance) is added in
+    quadrature. Returns the largest |z| of each over parameters, and ``error_sd_max``: the
+    largest |mean estimate - true mean| over parameters in true posterior SDs (the
+    one-posterior-SD rule of :func:`essbench.policy.bias_verdict`; ``error_sd_param`` is
+    that parameter's index). Not the SD's error: a heavy tail's sample SD (Neal's funnel)
+    is more than one true SD off in a few percent of runs of exact draws.
+    The estimates are ``per_param``'s when it has them (``per_parameter`` computes them
+    anyway; a whole-array pass costs ~0.3 s at the seed's size).
     """
     per_param = per_param or per_parameter(draws)
     if "mean" in per_param and "var" in per_param:
-        mean, var = per_param["mean"], per_param["var"]
+        mean, var = np.asarray(per_param["mean"]), np.asarray(per_param["var"])
     else:
         mean = draws.mean(axis=(0, 1))
         var = ((draws - mean) ** 2).mean(axis=(0, 1))
-    se_mean = np.hypot(per_param["mcse_mean"], truth_mcse[0])
-    se_var = np.hypot(per_param["mcse_var"], truth_mcse[1])
-    z_mean = (mean - np.asarray(true_mean)) / se_mean
-    z_var = (var - np.asarray(true_var)) / se_var
+    true_mean, true_var = np.asarray(true_mean, float), np.asarray(true_var, float)
+    n = draws.shape[0] * draws.shape[1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if "ess_kish" in per_param:  # importance-weighted draws: one Kish ESS for all
+            # (its MCSE of the variance is sqrt((m4 - var^2) / ESS): m4 follows from it)
+            ess_mean = ess_var = np.asarray(per_param["ess_kish"], float)
+            m4 = var**2 + np.asarray(per_param["mcse_var"]) ** 2 * ess_var
+        else:
+            # ArviZ's MCSE of the mean is sd / sqrt(ESS), sd with ddof 1; that of the
+            # variance sd((x - mean)^2) / sqrt(ESS_var), whose sd^2 is n (m4 - var^2) / (n - 1)
+            m4 = (((draws - mean) ** 2) ** 2).mean(axis=(0, 1))
+            ess_mean = var * n / (n - 1) / np.asarray(per_param["mcse_mean"]) ** 2
+            ess_var = (m4 - var**2) * n / (n - 1) / np.asarray(per_param["mcse_var"]) ** 2
+        kurtosis = np.maximum(m4 / var**2, 3.0)
+        se_mean = np.sqrt(true_var / ess_mean + np.asarray(truth_mcse[0]) ** 2)
+        se_var = np.sqrt(true_var**2 * (kurtosis - 1) / ess_var + np.asarray(truth_mcse[1]) ** 2)
+        z_mean = (mean - true_mean) / se_mean
+        z_var = (var - true_var) / se_var
+        error_sd = np.abs(mean - true_mean) / np.sqrt(true_var)
     return {
-        "z_mean_max": float(np.max(np.abs(z_mean))),
-        "z_var_max": float(np.max(np.abs(z_var))),
+        "z_mean_max": _nanmax_abs(z_mean),
+        "z_var_max": _nanmax_abs(z_var),
+        "error_sd_max": _nanmax_abs(error_sd),
+        "error_sd_param": int(np.nanargmax(error_sd)) if np.isfinite(error_sd).any() else -1,
     }
+
+
+def _nanmax_abs(values: np.ndarray) -> float:
+    """The largest |value|, nan if none is a number (a nan z: too few draws for an ESS)."""
+    values = np.abs(np.asarray(values, float))
+    return float(np.nanmax(values)) if np.isfinite(values).any() else math.nan
 
 
 def quantile_z(draws: np.ndarray, levels, quantiles, truth_prob_mcse=0.0) -> dict[str, float]:

@@ -42,6 +42,8 @@ def unsupported(target) -> str | None:
     prior = target.PRIOR
     if prior is None:
         return f"no prior: {target.PRIOR_MISSING}" if target.PRIOR_MISSING else NO_PRIOR
+    if prior == "transform" and target.LOG_PROB:  # a log_prob file's prior_transform
+        return None
     if prior != "model" and not callable(prior):
         return f"PRIOR is {prior!r}: must be 'model' or a function prior_box(dim, **options)"
     return None
@@ -96,6 +98,10 @@ def build(problem) -> NestedProblem:
         raise ValueError(f"target {problem.target}: {why}")
     if plugin.PRIOR == "model":
         return _model_prior(problem, plugin.PRIOR_ICDF)
+    if plugin.PRIOR == "transform":  # a log_prob file's own prior_transform
+        from essbench.logprob import nested_problem
+
+        return nested_problem(problem)
     return _box_prior(problem, plugin)
 
 

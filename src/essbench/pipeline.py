@@ -11,11 +11,11 @@ from time import perf_counter
 
 import numpy as np
 
+from essbench import clock, flag_figures, io, metrics, policy, provenance, registry
 from essbench import draws as draws_io
-from essbench import flag_figures, io, metrics, policy, provenance, registry
 from essbench.config import settings_hash
 from essbench.ess_goal import run_to_goal
-from essbench.targets import load_truth
+from essbench.targets import load_truth, reference_failure, reference_route
 
 log = logging.getLogger("essbench")
 
@@ -75,6 +75,10 @@ def compile_stan(target: str, dim: int, options: dict, out_json):
     log.info("compiled the Stan program of %s d=%d: %s", target, dim, record)
     io.write_json(out_json, record)
     return record
+
+
+# The batch's throw-away run draws with the first run's seed plus this (any other seed).
+PRIME_SEED_OFFSET = 7919
 
 
 class RunBudgetExceeded(TimeoutError):
@@ -156,21 +160,26 @@ def sample(
                 )
             record["build_seconds"] = problem.build_seconds
             goal = settings.get("ess_goal")
-            if goal:
-                result, info = run_to_goal(
-                    module,
-                    problem,
-                    settings["sampler_options"],
-                    settings["random_seed"],
-                    goal=goal["ess"],
-                    budget_seconds=goal["budget_seconds"],
-                    max_growth=goal["max_growth"],
-                    threads=threads,
-                    reliable=goal.get("reliable", True),
-                )
-                record.update(info)
-            else:
-                result = module.run(problem, settings["sampler_options"], settings["random_seed"])
+            # How busy the rest of the machine was while the run ran (its clock's fairness).
+            with clock.Neighbours() as neighbours:
+                if goal:
+                    result, info = run_to_goal(
+                        module,
+                        problem,
+                        settings["sampler_options"],
+                        settings["random_seed"],
+                        goal=goal["ess"],
+                        budget_seconds=goal["budget_seconds"],
+                        max_growth=goal["max_growth"],
+                        threads=threads,
+                        reliable=goal.get("reliable", True),
+                    )
+                    record.update(info)
+                else:
+                    result = module.run(
+                        problem, settings["sampler_options"], settings["random_seed"]
+                    )
+            record.update(neighbours.record())
             draws = result.draws
             record.update(
                 compile_seconds=result.compile_seconds,
@@ -249,20 +258,35 @@ def diagnose(
         record["ess_per_grad"] = ess_mean / grads if grads else math.nan
         record["ess_per_logp"] = ess_mean / logps if logps else math.nan
         truth = load_truth(record["target"], record["dim"], target_options or {}, reference_json)
-        record["truth_mean"] = truth.mean.tolist()
-        record["truth_var"] = truth.var.tolist()
-        record["truth_source"] = registry.target(record["target"]).TRUTH
-        record.update(metrics.bias_z(draws, truth.mean, truth.var, per_param, truth.mcse()))
-        if truth.quantiles is not None:
-            levels, quantiles = truth.quantile_levels, truth.quantiles
-            if weighted:
-                z = metrics.weighted_quantile_z(
-                    draws, weights, levels, quantiles, truth.quantile_prob_mcse
-                )
-            else:
-                z = metrics.quantile_z(draws, levels, quantiles, truth.quantile_prob_mcse)
-            record.update(z)
-        record.update(policy.bias_verdict(record, draws.shape[2]))
+        if truth is None:  # the reference failed its gates: no bias test, the rest stands
+            record["truth_source"] = "none"
+            record["truth_failure"] = (
+                f"the reference failed its gates ({reference_failure(reference_json)})"
+            )
+            record.update(bias_test="none", biased=None, bias_reason="not checked: no truth")
+        else:
+            record["truth_mean"] = truth.mean.tolist()
+            record["truth_var"] = truth.var.tolist()
+            record["truth_source"] = registry.target(record["target"]).TRUTH
+            if record["truth_source"] == "reference":  # which route of the reference rule
+                record["truth_route"] = reference_route(reference_json)
+                if record["truth_route"] == "reference_model":
+                    record["truth_source"] = "reference_model"
+            record.update(metrics.bias_z(draws, truth.mean, truth.var, per_param, truth.mcse()))
+            if truth.quantiles is not None:
+                levels, quantiles = truth.quantile_levels, truth.quantiles
+                if weighted:
+                    z = metrics.weighted_quantile_z(
+                        draws, weights, levels, quantiles, truth.quantile_prob_mcse
+                    )
+                else:
+                    z = metrics.quantile_z(draws, levels, quantiles, truth.quantile_prob_mcse)
+                record.update(z)
+            record.update(policy.bias_verdict(record, draws.shape[2]))
+        if not weighted:  # the MCHMC papers' cost, its own columns (never a cost per ESS)
+            from essbench import literature
+
+            record.update(literature.columns(record, draws, target_options))
         if ensemble:
             record.update(metrics.autocorr(draws, threads, per_param))
         record["rhat_threshold"] = policy.rhat_threshold(*draws.shape)
@@ -271,6 +295,9 @@ def diagnose(
         reasons = policy.unreliable_reasons(record)
         record["unreliable"] = bool(reasons)
         record["unreliable_reason"] = "; ".join(reasons)
+        # A caveat on the clock, not on the ESS: the cost may be inflated, the draws are fine.
+        record["contention_reason"] = policy.contention_reason(record)
+        record["contended"] = bool(record["contention_reason"])
         ok = all(math.isfinite(v) and v > 0 for v in (ess_mean, record["cost_per_ess_mean"]))
         if not ok:
             record["status"] = "failed"
@@ -325,8 +352,10 @@ def run_batch(
     as it is; every other run is sampled, diagnosed and written atomically at once, so a
     batch killed half-way loses only the run in flight. The model is built once per batch:
     the first run done carries its ``build_seconds`` (every run has ``batch_build_seconds``,
-    ``batch_size`` and ``batch_position``). The manifest lists the records the batch vouches
-    for, with their draws hashes.
+    ``batch_size`` and ``batch_position``). Before the first run done, a short throw-away
+    run of the same sampler (:func:`essbench.clock.prime`) pays what only a process's first
+    run would: ``batch_prime_seconds`` (and ``batch_prime_error``) on every run done. The
+    manifest lists the records the batch vouches for, with their draws hashes.
     """
     from essbench.problem import build_problem
 
@@ -345,6 +374,20 @@ def run_batch(
                 )
         except Exception:  # each run then records the failure (with its traceback) itself
             log.error("building the batch's model failed:\n%s", traceback.format_exc())
+    # A throw-away run pays what only a process's first run would (first executions of
+    # compiled code, allocator growth, thread pools) before any clock starts.
+    primed = {"prime_seconds": 0.0, "prime_error": ""}
+    if problem is not None:
+        try:
+            with wall_time_budget(budget_seconds):
+                primed = clock.prime(
+                    registry.sampler(first["sampler"]),
+                    problem,
+                    {**first["sampler_options"]},
+                    (int(first["random_seed"]) + PRIME_SEED_OFFSET) % 2**32,
+                )
+        except RunBudgetExceeded as exc:
+            primed = {"prime_seconds": float(budget_seconds), "prime_error": str(exc)}
     entries, done = [], 0
     for position, (run, record) in enumerate(zip(runs, kept, strict=True)):
         settings, path = run["settings"], run["record"]
@@ -368,6 +411,8 @@ def run_batch(
                 weights=getattr(result, "weights", None),
             )
             record.update(
+                batch_prime_seconds=primed["prime_seconds"],
+                batch_prime_error=primed["prime_error"],
                 batch_size=len(runs),
                 batch_position=position,
                 batch_runs_done=len(todo),
@@ -377,12 +422,9 @@ def run_batch(
                 draws_bytes=0,
             )
             if keep_draws and run.get("draws") and record["status"] == "ok":
-                tree = draws_io.to_datatree(
-                    draws,
-                    problem.names,
-                    problem.shapes,
-                    problem.slices,
-                    getattr(result, "sample_stats", None),
+                # In the model's own terms (sigma, not sigma_log__; Deterministics, dims).
+                tree = draws_io.model_datatree(
+                    problem, draws, getattr(result, "sample_stats", None)
                 )
                 record["draws_bytes"] = draws_io.save(run["draws"], tree)
                 record["draws_path"] = str(run["draws"])
@@ -421,39 +463,131 @@ class ReferenceGateError(RuntimeError):
 def reference(target: str, dim: int, options: dict, backend: str, out_json, threads: int = 2):
     """Reference moments of a target without closed-form truth, from long gated NUTS runs.
 
-    Raises :class:`ReferenceGateError` (and writes nothing) unless every gate of
-    :mod:`essbench.policy` passes (rank R-hat, divergences, bulk ESS of every parameter).
+    Routes, in order of preference (the record's ``route`` says which made the truth):
+    ``reference_model``, NUTS on the target's ``reference_model`` (an equivalent
+    reparameterization, e.g. the non-centered form of a funnel), its draws mapped into the
+    model's own value variables; then ``nuts_on_model``, NUTS on the model itself (the only
+    route of a target without ``reference_model``, and the fallback when that one fails).
+    Unless every gate of :mod:`essbench.policy` passes (rank R-hat, divergences, bulk ESS of
+    every parameter), writes a record with ``status: failed`` and the gates' ``reasons``
+    (each route's) instead of moments: the study goes on without a truth (every cost, ESS
+    and flag is reported; the bias test is not run, and the summary says why and what to do).
     """
     from essbench.problem import build_problem
-    from essbench.samplers import pymc_nuts
 
     module = registry.target(target)
+    if module.LOG_PROB:  # JAX NUTS, or nested sampling from its prior transform
+        from essbench.logprob import reference as log_prob_reference
+
+        try:
+            record = log_prob_reference(target, dim, options, backend, threads)
+        except ReferenceGateError as exc:  # a result, not a crash (as below)
+            record = {"target": target, "dim": dim, "status": "failed", "reasons": [str(exc)]}
+        io.write_json(out_json, record)
+        return record
     settings = {**registry.sampler("pymc_nuts").DEFAULTS, "cores": threads, **module.REFERENCE_NUTS}
     problem = build_problem(target, dim, options, backend)
-    run = pymc_nuts.run(problem, settings, seed=20_211_028)
+    failed_routes = []
+    if getattr(module.module, "reference_model", None) is not None:
+        try:
+            record = _reference_from_model(problem, module, settings, threads)
+        except Exception as exc:  # the user's model: the other route may still make a truth
+            failure = _failure(exc)
+            record = {"route": "reference_model", "status": "failed", "reasons": [failure]}
+        if record["status"] == "ok":
+            io.write_json(out_json, record)
+            return record
+        failed_routes.append(record)
+    record = _reference_run(problem, problem, "nuts_on_model", settings, threads)
+    if failed_routes:
+        record["failed_routes"] = failed_routes
+        if record["status"] != "ok":  # no route passed: each says why
+            record["reasons"] = [
+                f"{REFERENCE_ROUTE_TEXT[route['route']]}: {reason}"
+                for route in [*failed_routes, record]
+                for reason in route["reasons"]
+            ]
+    if record["status"] != "ok":
+        log.warning(
+            "reference for %s d=%s failed its gates: %s; the study goes on without a truth",
+            target,
+            dim,
+            "; ".join(record["reasons"]),
+        )
+    io.write_json(out_json, record)
+    return record
+
+
+REFERENCE_ROUTE_TEXT = {
+    "reference_model": "NUTS on reference_model",
+    "nuts_on_model": "NUTS on the model",
+}
+
+
+def _reference_from_model(problem, module, settings: dict, threads: int) -> dict:
+    """The ``reference_model`` route: NUTS on the target's equivalent model, its draws of
+    the model's free variables (each a free variable or a ``pm.Deterministic`` of the same
+    name there) mapped into the model's value variables (``tau`` -> ``tau_log__``)."""
+    from essbench.problem import problem_of
+
+    start = perf_counter()
+    model = module.build_reference(problem.dim, problem.options)
+    seconds = perf_counter() - start
+    equivalent = problem_of(
+        model, problem.target, problem.dim, problem.options, problem.backend, seconds
+    )
+    return _reference_run(problem, equivalent, "reference_model", settings, threads)
+
+
+def _reference_run(problem, sampled, route: str, settings: dict, threads: int) -> dict:
+    """NUTS on ``sampled`` (the problem itself, or its reference model), gated; the record
+    of moments in ``problem``'s value variables, or of why the gates failed."""
+    from essbench.samplers import pymc_nuts
+
+    run = pymc_nuts.run(sampled, settings, seed=20_211_028)
     per = metrics.per_parameter(run.draws, threads)
     summary = metrics.summarize_ess_rhat(per)
-    divergences = run.stats.get("divergences", 0)
-    failed = policy.reference_failures(summary, divergences)
-    if failed:
-        raise ReferenceGateError(
-            f"reference for {target} d={dim} failed its gates: {'; '.join(failed)};"
-            f" raise REFERENCE_NUTS draws/target_accept in {module.file or module.module.__file__}"
-        )
+    extra = {}
     draws = run.draws
-    mean = draws.mean(axis=(0, 1))
+    if sampled is not problem:  # into the model's own parameters; gated there too
+        chains, n = draws.shape[:2]
+        names = [rv.name for rv in problem.model.free_RVs]
+        flat = draws.reshape(chains * n, -1)
+        draws = problem.compile_to_values()(sampled.compile_variables(names)(flat))
+        draws = draws.reshape(chains, n, -1)
+        extra["reference_model_names"] = sampled.names
+        extra["reference_model_rhat_max"] = summary["rhat_max"]
+        extra["reference_model_ess_bulk_min"] = summary["ess_bulk_min"]
+        own = summary
+        per = metrics.per_parameter(draws, threads)
+        summary = metrics.summarize_ess_rhat(per)
+        gated = {
+            "rhat_max": max(summary["rhat_max"], own["rhat_max"]),
+            "ess_bulk_min": min(summary["ess_bulk_min"], own["ess_bulk_min"]),
+        }
+    else:
+        gated = summary
+    divergences = run.stats.get("divergences", 0)
+    failed = policy.reference_failures(gated, divergences)
     record = {
-        "target": target,
-        "dim": dim,
+        "target": problem.target,
+        "dim": problem.dim,
+        "route": route,
         "names": problem.names,
         "settings": settings,
+        "sampling_seconds": run.sampling_seconds,
+        "divergences": divergences,
+        **extra,
+        **summary,
+    }
+    if failed:  # a result, not a crash: the study goes on without a truth (load_truth)
+        return {**record, "status": "failed", "reasons": failed}
+    mean = draws.mean(axis=(0, 1))
+    return {
+        **record,
+        "status": "ok",
         "mean": mean.tolist(),
         "var": ((draws - mean) ** 2).mean(axis=(0, 1)).tolist(),
         "mean_mcse": per["mcse_mean"].tolist(),
         "var_mcse": per["mcse_var"].tolist(),
-        "sampling_seconds": run.sampling_seconds,
-        "divergences": divergences,
-        **summary,
     }
-    io.write_json(out_json, record)
-    return record

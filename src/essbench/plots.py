@@ -184,6 +184,7 @@ def ess_calibration(cal: pd.DataFrame, outputs, caption: str = ""):
             x = s["dim"].to_numpy() * 2.0**offset
             y = s["ratio"].to_numpy()
             err = np.vstack([y - s["ratio_lo"].to_numpy(), s["ratio_hi"].to_numpy() - y])
+            err = np.where(np.isfinite(err), err, np.nan)  # an unbounded end: no bar there
             ax.errorbar(
                 x,
                 y,

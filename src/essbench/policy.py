@@ -30,6 +30,12 @@ BIAS_FAMILY_ALPHA = 1e-3
 # z-test fired on 54-94% of runs of exact draws of Neal's funnel (its variance estimate's
 # MCSE is unreliable under heavy tails), so it is used only for reference truths.
 BIAS_QUANTILE_LEVELS = (0.1, 0.5, 0.9)
+# The z-scores' scale is the truth's spread over the run's ESS of each estimate (never the
+# run's own spread, which a stuck or over-dispersed run inflates: the worse the run, the
+# weaker a test scaled by it). Whatever the ESS claims, a run whose mean of any parameter
+# is more than this many true posterior SDs from the truth's did not recover the truth: it
+# is biased. Exact draws of >= 500 never come near it (a mean's error is ~ 1 / sqrt(n) SD).
+MAX_ERROR_SD = 1.0
 # The reference rule's gates (targets without closed-form moments).
 REFERENCE_MAX_RHAT = 1.01
 REFERENCE_MAX_DIVERGENCES = 0
@@ -45,8 +51,10 @@ UNRELIABLE_MEANING = (
 BIASED_MEANING = (
     "a mean, or the fraction of draws below a true"
     f" {'/'.join(f'{100 * p:g}' for p in BIAS_QUANTILE_LEVELS)}% quantile (the variance for a"
-    " reference truth), is further from the truth than its Monte Carlo error allows"
-    f" (Bonferroni over parameters and statistics, family α = {BIAS_FAMILY_ALPHA:g})"
+    " reference truth), is further from the truth than the truth's spread and the run's ESS"
+    f" allow (Bonferroni over parameters and statistics, family α = {BIAS_FAMILY_ALPHA:g}),"
+    f" or a mean is more than {MAX_ERROR_SD:g} posterior SD from the truth's, whatever the"
+    " run's ESS"
 )
 CENSORED_MEANING = (
     "the run stopped at its sampling budget or length cap before its worst parameter reached"
@@ -139,8 +147,12 @@ def unreliable_reasons(record: dict) -> list[str]:
 
 
 def bias_verdict(record: dict, n_params: int) -> dict:
-    """The bias flag from a record's z-scores: the mean and the quantile tests where the truth
-    has quantiles (``z_quantile_max``), else the mean and the variance tests."""
+    """The bias flag from a record's z-scores and errors: the mean and the quantile tests
+    where the truth has quantiles (``z_quantile_max``), else the mean and the variance
+    tests; and, whatever the z-scores say, the one-posterior-SD rule (``error_sd_max`` above
+    :data:`MAX_ERROR_SD`: a wrong answer, whatever the run's ESS claims).
+
+    ``bias_reason`` says why a biased run is biased ("" if it is not)."""
     if record.get("z_quantile_max") is not None and math.isfinite(record["z_quantile_max"]):
         tests = n_params + int(record["n_quantile_tests"])
         worst = max(record["z_mean_max"], record["z_quantile_max"])
@@ -150,10 +162,19 @@ def bias_verdict(record: dict, n_params: int) -> dict:
         worst = max(record["z_mean_max"], record["z_var_max"])
         basis = "mean+variance"
     threshold = bias_threshold(tests)
+    error = record.get("error_sd_max")
+    off = error is not None and math.isfinite(error) and error > MAX_ERROR_SD
+    reasons = []
+    if off:
+        reasons.append(f"a mean {error:.2g} posterior SD from the truth (> {MAX_ERROR_SD:g})")
+    if worst > threshold:
+        reasons.append(f"|z| = {worst:.3g} > {threshold:.3g} ({basis})")
     return {
         "bias_test": basis,
         "bias_z_threshold": threshold,
-        "biased": bool(worst > threshold),
+        "off_by_sd": bool(off),
+        "biased": bool(off or worst > threshold),
+        "bias_reason": "; ".join(reasons),
     }
 
 
@@ -174,3 +195,30 @@ REFERENCE_GATES_TEXT = (
     f"R-hat < {REFERENCE_MAX_RHAT:g}, at most {REFERENCE_MAX_DIVERGENCES} divergences, bulk ESS"
     f" > {REFERENCE_MIN_ESS_BULK:,} for every parameter"
 )
+
+
+# A run is timed under contention when the other processes on the machine used more than
+# the cores its threads leave free, by more than this many cores (Snakemake's own polling,
+# the kernel's work and the job's own start-up stay under it on an idle 2-core machine).
+CONTENTION_TOLERANCE_CORES = 0.25
+
+CONTENDED_MEANING = (
+    "timed under contention: while the run ran, other processes used more CPU than the"
+    f" cores its threads left free (by more than {CONTENTION_TOLERANCE_CORES:g} cores), so"
+    " its clock may be slower than the sampler alone would be"
+)
+
+
+def contention_reason(record: dict) -> str:
+    """Why a run's clock is not its own (empty: it is, or it cannot be told: no /proc)."""
+    load, cpus = record.get("neighbour_load"), record.get("machine_cpus")
+    threads = int(record.get("threads") or 1)
+    if load is None or cpus is None or not math.isfinite(load):
+        return ""
+    spare = max(0, int(cpus) - threads)
+    if load <= spare + CONTENTION_TOLERANCE_CORES:
+        return ""
+    return (
+        f"timed under contention: other processes used {load:.2f} cores beside its"
+        f" {threads} thread(s) on {int(cpus)} CPUs"
+    )

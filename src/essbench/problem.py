@@ -93,6 +93,74 @@ class Problem:
         fn = pm_compile([batch], batched, mode=self.mode)
         return lambda thetas: np.asarray(fn(np.asarray(thetas, dtype="float64")))
 
+    def compile_variables(self, names=None):
+        """``f(X[n, ndim]) -> {name: (n, *shape)}``: model variables at many flat value
+        vectors at once, in the model's own terms (a free variable on its constrained scale,
+        ``sigma`` not ``sigma_log__``; a ``pm.Deterministic``'s value). ``names``: any of
+        the model's free variables and Deterministics (default: all of them, in the model's
+        order)."""
+        import pytensor.tensor as pt
+        from pymc.pytensorf import compile as pm_compile
+        from pytensor.graph.replace import vectorize_graph
+
+        model = self.model
+        if names is None:
+            names = [v.name for v in (*model.free_RVs, *model.deterministics)]
+        names = list(names)
+        outs = model.replace_rvs_by_values([model[name] for name in names])
+        batch = pt.matrix("theta_batch")
+        replace = {
+            value_var: batch[:, sl].reshape((batch.shape[0], *shape))
+            for value_var, shape, sl in zip(model.value_vars, self.shapes, self.slices, strict=True)
+        }
+        batched = vectorize_graph(outs, replace=replace)
+        # An output that depends on no parameter (a constant Deterministic) has no batch axis.
+        lifted = [b.ndim > o.ndim for b, o in zip(batched, outs, strict=True)]
+        fn = pm_compile([batch], batched, mode=self.mode, on_unused_input="ignore")
+
+        def variables(thetas) -> dict:
+            thetas = np.asarray(thetas, dtype="float64")
+            values = fn(thetas)
+            return {
+                name: np.asarray(v) if up else np.broadcast_to(v, (len(thetas), *np.shape(v)))
+                for name, v, up in zip(names, values, lifted, strict=True)
+            }
+
+        return variables
+
+    def compile_to_values(self):
+        """``f({name: (n, *shape)}) -> X[n, ndim]``: the flat value vectors of the model's
+        free variables given on their constrained scale (each through its transform's
+        forward map, e.g. ``log`` for a positive one): the inverse of
+        :meth:`compile_variables` on the free variables."""
+        import pytensor.tensor as pt
+        from pymc.pytensorf import compile as pm_compile
+        from pytensor.graph.replace import graph_replace, vectorize_graph
+
+        model = self.model
+        rvs = list(model.free_RVs)
+        core = {rv: rv.type() for rv in rvs}
+        outs = []
+        for rv in rvs:
+            transform = model.rvs_to_transforms.get(rv)
+            value = core[rv]
+            if transform is not None:
+                value = transform.forward(value, *rv.owner.inputs)
+            outs.append(value)
+        # A transform's parameters may be other free variables (bounds): their given values.
+        outs = graph_replace(outs, {rv: core[rv] for rv in rvs}, strict=False)
+        given = [pt.tensor(rv.name, dtype=rv.dtype, shape=(None, *rv.type.shape)) for rv in rvs]
+        batched = vectorize_graph(outs, replace=dict(zip(core.values(), given, strict=True)))
+        fn = pm_compile(given, batched, mode=self.mode, on_unused_input="ignore")
+
+        def values(variables: dict) -> np.ndarray:
+            arrays = [np.asarray(variables[rv.name], dtype=rv.dtype) for rv in rvs]
+            n = len(arrays[0])
+            out = fn(*arrays)
+            return np.concatenate([np.reshape(v, (n, -1)) for v in out], axis=1)
+
+        return values
+
     def warm_compile(self, gradient: bool) -> dict[str, float]:
         """Compile (and call once) the functions samplers use; return seconds per function.
 
@@ -119,9 +187,17 @@ def build_problem(target: str, dim: int, options: dict | None = None, backend="n
     options = dict(options or {})
     module = registry.target(target)
     compile_mode(backend)
+    if module.LOG_PROB:  # a log_prob function, no PyMC model (essbench.logprob)
+        from essbench.logprob import build
+
+        return build(target, dim, options, backend)
     start = perf_counter()
-    model = module.build_model(dim, **options)
-    build_seconds = perf_counter() - start
+    model = module.build(dim, options)
+    return problem_of(model, target, dim, options, backend, perf_counter() - start)
+
+
+def problem_of(model, target: str, dim: int, options: dict, backend: str, build_seconds=0.0):
+    """The :class:`Problem` of a built PyMC model (a target's, or its ``reference_model``)."""
     point = model.initial_point()
     names, shapes, slices, offset = [], [], [], 0
     for value_var in model.value_vars:

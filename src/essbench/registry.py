@@ -17,6 +17,7 @@ import dataclasses
 import hashlib
 import importlib
 import importlib.util
+import inspect
 import pkgutil
 import sys
 from functools import cache
@@ -93,9 +94,15 @@ class Plugin:
         """Why this sampler cannot run on ``target`` (a short phrase), or None: the rules
         shared by all (gradients; a backend of its own that the target's ops do not compile
         with), then the module's own ``unsupported(target)`` if it has one."""
+        log_prob = getattr(target, "LOG_PROB", False)  # (a test's stand-in may leave it out)
+        if log_prob and not self.RUNS_LOG_PROB:
+            model = "a Stan program" if self.STAN_MODEL else "a PyMC model (build_model)"
+            return f"needs {model}; the target is a log_prob function"
         if self.NEEDS_GRADIENT and not target.GRADIENT:
-            return "needs gradients"
-        if self.BACKEND is not None and self.BACKEND not in target.BACKENDS:
+            return logprob().NEEDS_JAX if log_prob else "needs gradients"
+        # A log_prob function is no PyTensor graph: the sampler's backend does not apply.
+        compiled = not log_prob and self.BACKEND is not None
+        if compiled and self.BACKEND not in target.BACKENDS:
             return (
                 f"it compiles with PyTensor's {self.BACKEND} backend; the target's ops compile"
                 f" with {', '.join(target.BACKENDS)} only"
@@ -106,6 +113,50 @@ class Plugin:
     def file_sha256(self) -> str | None:
         """The hash of the user's file the plugin was loaded from (None when shipped)."""
         return self._sha256
+
+    def _dim_parameter(self, function=None):
+        """build_model's (or ``function``'s) parameter that takes the dimension (None: it
+        takes none, a model of fixed size): one named ``dim``, else its first positional one
+        that is no option."""
+        params = inspect.signature(function or self.module.build_model).parameters
+        if "dim" in params:
+            return params["dim"]
+        positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        for param in params.values():
+            if param.kind in positional and param.name not in self.OPTIONS:
+                return param
+        return None
+
+    def dim_required(self) -> bool:
+        """Whether ``build_model`` cannot be called without a dimension."""
+        param = self._dim_parameter()
+        return param is not None and param.default is inspect.Parameter.empty
+
+    def build(self, dim: int, options: dict):
+        """The target's model at ``dim``: ``build_model(dim, **options)``, or
+        ``build_model(**options)`` when it takes no dimension (a model of fixed size)."""
+        if self._dim_parameter() is None:
+            return self.module.build_model(**options)
+        return self.module.build_model(dim, **options)
+
+    def build_reference(self, dim: int, options: dict):
+        """The target's ``reference_model`` at ``dim`` (an equivalent reparameterization that
+        the reference rule samples instead of the model), called as ``build_model`` is:
+        ``reference_model(dim, **options)``, or ``reference_model(**options)`` when it takes
+        no dimension. None: the target defines none."""
+        function = getattr(self.module, "reference_model", None)
+        if function is None:
+            return None
+        if self._dim_parameter(function) is None:
+            return function(**options)
+        return function(dim, **options)
+
+
+def logprob():
+    """:mod:`essbench.logprob`, imported on first use (it imports NumPy)."""
+    from essbench import logprob as module
+
+    return module
 
 
 def _length_option(p: Plugin):
@@ -140,15 +191,29 @@ _SHARED = {
         "QUICK_OPTIONS": lambda p: {"cores": 1} if "cores" in p.OPTIONS else {},
         # The smallest dimension it can run at (the config check refuses smaller ones).
         "MIN_DIM": lambda p: None,
+        # A batch's throw-away run before its first timed run (essbench.clock.prime): None
+        # cuts the warm-up and length options to clock.PRIME_LENGTH; a dict sets those
+        # options instead; False: none (every run pays its own, as pm.sample's samplers do).
+        "PRIME_OPTIONS": lambda p: None,
         # The PyTensor backend it compiles the model with; None: the study's ``backend``.
         "BACKEND": lambda p: None,
+        # True: it runs a target given as a log_prob function (essbench.logprob) through
+        # the problem's compile_logp / compile_logp_batched / JAX log density.
+        "RUNS_LOG_PROB": lambda p: False,
+        # True: it runs models with discrete free variables (pm.DiscreteUniform, ...). No
+        # shipped sampler does: each moves in the flat continuous vector of essbench.problem.
+        "DISCRETE": lambda p: False,
     },
     "target": {
-        "ENV": lambda p: "sampling",
+        # A target given as a log_prob function (essbench.logprob) instead of build_model.
+        "LOG_PROB": lambda p: logprob().is_log_prob(p.module),
+        # A JAX log_prob needs the jax env in every rule that evaluates it.
+        "ENV": lambda p: "jax" if p.LOG_PROB and p.GRADIENT else "sampling",
         "PACKAGES": lambda p: (),
-        "GRADIENT": lambda p: True,
-        "MIN_DIM": lambda p: None,
-        "MAX_DIM": lambda p: None,
+        # A log_prob function has one when it is traced and differentiated by JAX.
+        "GRADIENT": lambda p: logprob().gradient(p.module) if p.LOG_PROB else True,
+        "MIN_DIM": lambda p: logprob().ndim(p.module) if p.LOG_PROB else None,
+        "MAX_DIM": lambda p: logprob().ndim(p.module) if p.LOG_PROB else None,
         "TRUTH": lambda p: "analytic" if hasattr(p.module, "truth") else "reference",
         # The PyTensor backends its model compiles with (an op without C code: no "c").
         "BACKENDS": lambda p: PYTENSOR_BACKENDS,
@@ -162,9 +227,12 @@ _SHARED = {
         # Minutes the reference rule asks a cluster for (SLURM's runtime): one long job.
         "REFERENCE_MINUTES": lambda p: 120,
         # Nested samplers' prior (essbench.nested): none declared, none run.
-        "PRIOR": lambda p: None,
+        # (a log_prob file: "transform", its own prior_transform, where it has one.)
+        "PRIOR": lambda p: (
+            "transform" if p.LOG_PROB and not logprob().prior_missing(p.module) else None
+        ),
         # Why a target without PRIOR has none (an improper prior, ...); None: not said.
-        "PRIOR_MISSING": lambda p: None,
+        "PRIOR_MISSING": lambda p: logprob().prior_missing(p.module) if p.LOG_PROB else None,
         "PRIOR_ICDF": lambda p: {},
         # log of the integral of exp(model log density) over the value space (0: a
         # normalised density); None: unknown.
@@ -266,11 +334,17 @@ def load_file(kind: str, name: str, path) -> Plugin:
             f"config: {where}: importing it raised {type(exc).__name__}: {exc}".splitlines()[0]
         ) from exc
     required = SAMPLER_REQUIRED if kind == "sampler" else TARGET_REQUIRED
+    if kind == "target" and logprob().is_log_prob(module):  # the emcee user's model
+        required = logprob().REQUIRED
+        wrong = logprob().declaration_problem(module)
+        if wrong:
+            raise PluginError(f"config: {where}: {wrong}")
     missing = [attr for attr in required if not hasattr(module, attr)]
     if missing:
         raise PluginError(
             f"config: {where}: defines no {', '.join(missing)} (a {kind} module must define"
-            f" {', '.join(required)}; see the README, 'Benchmark your own model')"
+            f" {', '.join(required)}{' or log_prob' if kind == 'target' else ''}; see the README,"
+            " 'Benchmark your own model')"
         )
     declared = getattr(module, "NAME", name)
     if declared != name:

@@ -1,6 +1,7 @@
 """``results/summary.md``: the headline numbers, the tutorial comparison, failures, provenance."""
 
 import math
+from pathlib import Path
 
 import pandas as pd
 
@@ -53,15 +54,17 @@ def headline(summary: pd.DataFrame, baseline: str | None = None) -> str:
         samplers = sorted(sub["sampler"].unique(), key=_order)
         ref = baseline if baseline in samplers else samplers[0]
         lines.append(f"### {target}\n")
+        ratio_text = f", and the ratio to `{ref}` (× more expensive)" if len(samplers) > 1 else ""
         lines.append(
             "Median cost per effective sample in ms (`cost_per_ess_mean`: sampling seconds ÷"
-            " bulk ESS averaged over parameters), with the [min–max] over replicates, and the"
-            f" ratio to `{ref}` (× more expensive).\n"
+            " bulk ESS averaged over parameters), with the [min–max] over replicates"
+            f"{ratio_text}.\n"
         )
-        head = "| d | " + " | ".join(f"`{s}` ms/ESS" for s in samplers)
-        head += " | " + " | ".join(f"`{s}` ÷ `{ref}`" for s in samplers if s != ref) + " |"
-        lines.append(head)
-        lines.append("|" + "---|" * (1 + 2 * len(samplers) - 1))
+        # One header cell per column: a study of one sampler has no ratio columns.
+        head = ["d", *(f"`{s}` ms/ESS" for s in samplers)]
+        head += [f"`{s}` ÷ `{ref}`" for s in samplers if s != ref]
+        lines.append("| " + " | ".join(head) + " |")
+        lines.append("|" + "---|" * len(head))
         for dim, rows in sub.groupby("dim", sort=True):
             by = rows.set_index("sampler")
             cells, cost = [], {}
@@ -130,7 +133,7 @@ def calibration_section(cal: pd.DataFrame) -> str:
         " ESS (and the cost per ESS) is too optimistic.\n",
     ]
     if cal.empty:
-        return "\n".join(lines + ["No successful runs to calibrate.\n"])
+        return "\n".join(lines + ["No successful runs with a truth to calibrate against.\n"])
     lines += [
         "Beside it, the cost per ESS on each basis: mean sampling seconds ÷ the estimator's"
         " (harmonic mean) bulk or Kish ESS, and ÷ the empirical ESS from the replicates' errors"
@@ -175,6 +178,7 @@ def timing_section(runs: pd.DataFrame) -> str:
             "warmup_seconds",
             "draw_seconds",
             "diagnose_seconds",
+            "batch_prime_seconds",
         )
         if c in ok
     ]
@@ -192,6 +196,27 @@ def timing_section(runs: pd.DataFrame) -> str:
         cells = [f"{g[c].median():.3g}" for c in cols]
         cells += [f"{g['grad_evals'].median():.3g}", f"{g['logp_evals'].median():.3g}"]
         lines.append(f"| {sampler} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n" + contention_section(ok)
+
+
+def contention_section(ok: pd.DataFrame) -> str:
+    """Which runs' clocks were shared with other processes (``policy.contention_reason``)."""
+    if "contended" not in ok or ok["neighbour_load"].isna().all():
+        return "\nNo run recorded its neighbours' load (not Linux): contention unknown.\n"
+    hit = ok[ok["contended"].fillna(False).astype(bool)]
+    worst = ok["neighbour_load"].max()
+    if hit.empty:
+        return (
+            f"\nNo run was timed under contention (other processes' load at most {worst:.2f}"
+            " cores, within the cores each run's threads left free).\n"
+        )
+    lines = [
+        f"\n**{len(hit)} of {len(ok)} runs were timed under contention**"
+        f" ({policy.CONTENDED_MEANING}): rerun them on a quieter machine before trusting"
+        " their cost.\n",
+    ]
+    for r in hit.itertuples():
+        lines.append(f"- {r.sampler} on {r.target} d={r.dim} r{r.replicate}: {r.contention_reason}")
     return "\n".join(lines) + "\n"
 
 
@@ -272,29 +297,38 @@ TRUTH_TEXT = {
     "analytic": "analytic",
     "posteriordb": "posteriordb's reference draws",
     "reference": "the reference rule's long NUTS run",
+    "reference_model": "the reference rule's long NUTS run on the file's `reference_model`",
 }
 
 
 def truth_recovered_table(runs: pd.DataFrame) -> pd.DataFrame:
     """Per (target, dim), per sampler: "k/n", the finished runs that recover the truth (not
-    ``biased``) of those the bias test judged, "✗" where any is biased; the truth's source.
+    ``biased``, and no mean more than ``policy.MAX_ERROR_SD`` posterior SDs off:
+    ``aggregate.wrong_answers``) of those the bias test judged, "✗" where any did not; the
+    truth's source.
     Empty where no run was judged (no truth)."""
     ok = contenders(runs)
     ok = ok[ok["status"] == "ok"]
     if "biased" not in ok or "bias_test" not in ok:
         return pd.DataFrame()
-    judged = ok[ok["bias_test"].fillna("none") != "none"]
+    # Cells without a truth (a failed reference) are listed too: "not checked", and why.
+    no_truth = ok["truth_source"].eq("none") if "truth_source" in ok else False
+    judged = ok[(ok["bias_test"].fillna("none") != "none") | no_truth]
     samplers = sorted(judged["sampler"].unique(), key=_order)
     rows = []
     for (target, dim), g in judged.groupby(["target", "dim"]):
         source = g["truth_source"].iloc[0] if "truth_source" in g else "unknown"
         row = {"target": target, "d": dim, "truth": TRUTH_TEXT.get(source, source)}
+        if source == "none":
+            row["truth"] = f"none: {g['truth_failure'].dropna().iloc[0]}"
         for sampler in samplers:
             h = g[g["sampler"] == sampler]
-            biased = int(h["biased"].fillna(False).astype(bool).sum())
+            biased = int(aggregate.wrong_answers(h).sum())
             row[sampler] = (
                 f"{len(h) - biased}/{len(h)}" + (" ✗" if biased else "") if len(h) else "–"
             )
+            if source == "none" and len(h):
+                row[sampler] = "not checked"
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -313,11 +347,76 @@ def truth_recovered(runs: pd.DataFrame) -> str:
     lines = [
         "## Truth recovered\n",
         TRUTH_RECOVERED_TEXT.format(meaning=policy.BIASED_MEANING) + "\n",
+        power_sentence() + "\n",
         "| target | d | truth | " + " | ".join(f"`{s}`" for s in samplers) + " |",
         "|---|---|---|" + "---|" * len(samplers),
     ]
     lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in table.itertuples(False)]
+    if table["truth"].str.startswith("none:").any():
+        lines += ["", NO_TRUTH_TEXT]
     return "\n".join(lines) + "\n"
+
+
+# The bias test's measured power on injected failures (benchmarks/bias_power.py --out).
+MEASURED_POWER = Path(__file__).resolve().parents[2] / "benchmarks" / "measured" / "bias_power.tsv"
+# The failures of benchmarks/bias_power.py, in the words of the power sentence.
+POWER_FAILURES = (
+    (("shift_0.2sd",), "a mean shift of 0.2 posterior SD"),
+    (("var_x0.7", "var_x1.3"), "a variance ×0.7 or ×1.3"),
+    (("ula_x1.1", "ula_x1.3"), "unadjusted Langevin's stationary bias (variance ×1.1 or ×1.3)"),
+    (("stuck_copy", "stuck_point"), "a quarter of the chains stuck 3 posterior SD away"),
+)
+
+
+def _percent_range(rates) -> str:
+    lo, hi = min(rates), max(rates)
+    return f"{lo:.0%}" if round(100 * lo) == round(100 * hi) else f"{lo:.0%}–{hi:.0%}"
+
+
+def power_sentence(path=None) -> str:
+    """One sentence of the bias test's measured power, from ``path`` (by default
+    :data:`MEASURED_POWER`, the table of benchmarks/bias_power.py): the range of the rate
+    flagged biased over the rows (targets and chain shapes) of each kind of failure, and of
+    every failure whose mean error exceeds half a posterior SD with a bulk ESS of at least 100.
+    Says so where the table is absent."""
+    path = Path(path) if path is not None else MEASURED_POWER
+    if not path.exists():
+        return (
+            "The bias test's power on injected failures was not measured here"
+            " (benchmarks/bias_power.py writes it)."
+        )
+    table = pd.read_csv(path, sep="\t")
+    parts = []
+    bar = table[table["meets_bar"].fillna("").astype(str) != ""]
+    if len(bar):
+        parts.append(
+            "a mean over half a posterior SD off, with a bulk ESS of at least 100, is caught in"
+            f" {_percent_range(bar['rate_biased'])} of runs"
+        )
+    for failures, words in POWER_FAILURES:
+        rows = table[table["failure"].isin(failures)]
+        if len(rows):
+            parts.append(f"{words} in {_percent_range(rows['rate_biased'])}")
+    dims = ", ".join(str(d) for d in sorted(table["dim"].unique()))
+    return (
+        f"Measured power of this test (benchmarks/bias_power.py: {table['replicates'].iloc[0]}"
+        f" runs of each failure per target and chain shape of the shipped configs, d = {dims}):"
+        f" {'; '.join(parts)}."
+    )
+
+
+NO_TRUTH_TEXT = (
+    "Where the truth is *none*, the reference rule's long NUTS run failed its gates"
+    f" ({policy.REFERENCE_GATES_TEXT}): every cost, ESS, R-hat, divergence count and verdict"
+    " above stands, but no run's bias was checked (*not checked*), and the ESS calibration"
+    " has nothing to compare with. What you can do: define `truth(dim)` in the model's file if"
+    " you know the moments; where R-hat or the bulk ESS fell short, raise `REFERENCE_NUTS`"
+    " draws (or `target_accept`) in the model's file; divergences of a centered hierarchical"
+    " model (a funnel) do not go away that way, and neither NUTS reference nor sampler can be"
+    " trusted there: define `reference_model(dim)` (or `reference_model()`) in the model's"
+    " file, its non-centered form, which has the same posterior (the reference is then"
+    " computed from it: examples/eight_schools_centered.py)."
+)
 
 
 def machine(runs: pd.DataFrame) -> str:
@@ -341,6 +440,12 @@ def verdict_section(
     from essbench import verdict
 
     said = verdict.sentences(runs, baseline, calibration) if baseline else []
+    ran = sorted(contenders(runs)["sampler"].unique(), key=_order)
+    if not said and len(ran) == 1:
+        return (
+            f"No ratio: the study runs one sampler (`{ran[0]}`); its cost per effective sample"
+            " is in the headline table below.\n"
+        )
     if not said:
         return (
             "No verdict: the baseline sampler needs at least"
@@ -351,10 +456,10 @@ def verdict_section(
         "Ratios of geometric-mean cost per effective sample (sampling seconds ÷ mean bulk ESS)"
         f" to the baseline `{baseline}`, with 95% bootstrap intervals over replicates; where a"
         " sampler's estimator ESS disagrees with its empirical ESS beyond its interval, its"
-        " cost is mean sampling seconds ÷ the empirical ESS instead, and the sentence says"
-        " so.\n"
+        " cost is mean sampling seconds ÷ the empirical ESS instead, and a note says so;"
+        " a caveat shared by several rows is said once, below the table.\n"
     )
-    return intro + "\n" + "\n".join(f"- {s}" for s in said) + "\n"
+    return intro + "\n" + verdict.table_markdown(runs, baseline, calibration)
 
 
 def oracle_section(runs: pd.DataFrame) -> str:
@@ -385,6 +490,13 @@ def oracle_section(runs: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
+def answer_section(decision: pd.DataFrame) -> str:
+    """The decision table and its paragraph (essbench.decision)."""
+    from essbench import decision as answer
+
+    return answer.markdown(decision)
+
+
 def summary_markdown(
     study: str,
     config_hash: str,
@@ -393,6 +505,7 @@ def summary_markdown(
     published: dict | None,
     calibration: pd.DataFrame | None = None,
     baseline: str | None = None,
+    decision: pd.DataFrame | None = None,
 ) -> str:
     n_ok = int((runs["status"] == "ok").sum())
     total = runs["sampling_seconds"].sum(skipna=True)
@@ -407,6 +520,7 @@ def summary_markdown(
         "÷ ArviZ rank-normalized bulk ESS. Lower is better.\n",
         "## Verdict\n",
         verdict_section(runs, baseline, calibration),
+        *([answer_section(decision)] if decision is not None else []),
         "## Headline\n",
         headline(summary, baseline),
     ]

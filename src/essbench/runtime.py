@@ -5,6 +5,7 @@ child process's) to the rule's log, pins BLAS/OpenMP threads to the rule's ``thr
 points PyTensor at the study's compile cache.
 """
 
+import atexit
 import contextlib
 import logging
 import os
@@ -54,12 +55,22 @@ def redirect_stderr(log_path: str) -> None:
 
 
 def start(smk, compiledir: str | None = None) -> None:
-    """Set up a Snakemake script process from its ``snakemake`` object."""
+    """Set up a Snakemake script process from its ``snakemake`` object.
+
+    Whatever the script's end, nothing it started outlives it: :func:`finish` ends its
+    child processes, and so does the interpreter's exit after an error (``atexit``)."""
+    atexit.register(_reap)
     if smk.log:
         redirect_stderr(str(smk.log[0]))
     pin_threads(int(smk.threads))
     set_compiledir(compiledir if compiledir is not None else smk.params.get("compiledir"))
     # The study's own sampler and target files (checked by the config validation already).
+    # A user's JAX file may start JAX's backend as it is imported: essbench's XLA flags
+    # (one thread, a device per core) first.
+    from essbench.samplers._jax import xla_flags
+
+    devices = max(int(smk.threads), os.cpu_count() or 1)
+    os.environ["XLA_FLAGS"] = xla_flags(os.environ.get("XLA_FLAGS", ""), devices)
     from essbench import registry
 
     problems = registry.register_config(getattr(smk, "config", None) or {})
@@ -73,9 +84,23 @@ def finish() -> None:
     1.1 s of one that had run nutpie (measured on the 2-core machines), paid by every job.
     Logs and standard streams are flushed first; every output was written and closed
     (atomically, by :mod:`essbench.io`) before this is called. Never called on an error:
-    a failing script ends with its traceback and exit status, as usual."""
+    a failing script ends with its traceback and exit status, as usual (its child processes
+    ended all the same, by the ``atexit`` hook of :func:`start`).
+
+    ``os._exit`` skips every exit hook, among them the one that would shut a
+    ``ProcessPoolExecutor``'s workers down: httpstan's chain processes (stan_nuts) then
+    slept on forever, one per batch, parented to init. They are ended here first."""
+    _reap()
     logging.shutdown()
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):  # a closed stream
             stream.flush()
     os._exit(0)
+
+
+def _reap() -> None:
+    from essbench.clock import reap_children
+
+    pids = reap_children()
+    if pids:
+        logging.getLogger("essbench").info("ended %d child process(es): %s", len(pids), pids)

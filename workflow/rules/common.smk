@@ -110,8 +110,17 @@ def sampler_threads(wildcards):
 
 
 def sampler_env(wildcards):
-    # The conda env the sampler's module declares (ENV: "sampling", "jax", ...).
-    return f"../../envs/{registry.sampler(wildcards.sampler).ENV}.yaml"
+    # The conda env the sampler's module declares (ENV: "sampling", "jax", ...), unless the
+    # target needs its own (a JAX log_prob file: "jax", a superset of "sampling").
+    env = registry.target(wildcards.target).ENV
+    if env == "sampling":
+        env = registry.sampler(wildcards.sampler).ENV
+    return f"../../envs/{env}.yaml"
+
+
+def target_env(wildcards):
+    # The conda env of the rules that evaluate the target alone (compile, reference).
+    return f"../../envs/{registry.target(wildcards.target).ENV}.yaml"
 
 
 def run_mem_mb(wildcards):
@@ -147,6 +156,16 @@ def batch_manifests(wildcards=None):
     return [f"{RESULTS}batches/{key}.json" for key in BATCHES]
 
 
+def geometry_cells():
+    """Every (target, dim) the study runs, for the geometry rule."""
+    return sorted({(run.target, run.dim) for run in ebconfig.runs(config)})
+
+
+def all_target_options():
+    """Each target's options (its declared defaults overridden by the config's)."""
+    return {t: ebconfig.target_options(config, t) for t in config["targets"]}
+
+
 def final_outputs():
     return [
         RESULTS + path
@@ -171,6 +190,10 @@ def final_outputs():
             "figures/time_breakdown.png",
             "report.html",
             "summary.md",
+            "tables/geometry.csv",
+            "tables/decision.csv",
+            "figures/decision.png",
+            "figures/decision.pdf",
             *(
                 f"figures/by_target/{target}/{name}.png"
                 for target in config["targets"]

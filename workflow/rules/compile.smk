@@ -9,7 +9,7 @@ rule compile:
     log:
         f"{SHARED}logs/compile/{{target}}/d{{dim}}/{{options}}.{{backend}}.log",
     conda:
-        "../../envs/sampling.yaml"
+        target_env
     threads: 1
     resources:
         mem_mb=2000,
@@ -55,7 +55,7 @@ rule reference:
         f"{SHARED}logs/reference/{{target}}/d{{dim}}/{{options}}.log",
     priority: 10
     conda:
-        "../../envs/sampling.yaml"
+        target_env
     threads: 2
     resources:
         mem_mb=4000,

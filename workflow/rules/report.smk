@@ -39,6 +39,7 @@ rule summary:
         runs=f"{RESULTS}tables/runs.parquet",
         summary=f"{RESULTS}tables/summary.csv",
         calibration=f"{RESULTS}tables/calibration.csv",
+        decision=f"{RESULTS}tables/decision.csv",
     output:
         report(
             f"{RESULTS}summary.md",
@@ -156,6 +157,7 @@ rule html_report:
             f"{RESULTS}figures/ess_per_grad.png",
             f"{RESULTS}figures/speedup.png",
             f"{RESULTS}figures/time_breakdown.png",
+            f"{RESULTS}figures/decision.png",
         ],
         captions=[
             workflow.source_path("../report/cost_vs_dim.rst"),
@@ -164,6 +166,7 @@ rule html_report:
             workflow.source_path("../report/ess_per_grad.rst"),
             workflow.source_path("../report/speedup.rst"),
             workflow.source_path("../report/time_breakdown.rst"),
+            workflow.source_path("../report/decision.rst"),
         ],
     output:
         f"{RESULTS}report.html",
@@ -253,3 +256,52 @@ rule target_figures:
         config_hash=CONFIG_HASH,
     script:
         "../../scripts/target_figures.py"
+
+
+# The answer as a decision table (essbench.decision): each target's geometry, from what the
+# target knows of itself (its exact or posteriordb reference draws), then per target the
+# cheapest gradient-based and gradient-free samplers that recovered the truth and their ratio.
+rule geometry:
+    output:
+        f"{RESULTS}tables/geometry.csv",
+    log:
+        f"{RESULTS}logs/geometry.log",
+    conda:
+        "../../envs/sampling.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    params:
+        cells=geometry_cells(),
+        target_options=all_target_options(),
+    script:
+        "../../scripts/geometry.py"
+
+
+rule decision:
+    input:
+        runs=f"{RESULTS}tables/runs.parquet",
+        calibration=f"{RESULTS}tables/calibration.csv",
+        geometry=f"{RESULTS}tables/geometry.csv",
+    output:
+        table=f"{RESULTS}tables/decision.csv",
+        png=report(
+            f"{RESULTS}figures/decision.png",
+            caption="../report/decision.rst",
+            category="The answer",
+        ),
+        pdf=f"{RESULTS}figures/decision.pdf",
+    log:
+        f"{RESULTS}logs/decision.log",
+    conda:
+        "../../envs/plotting.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    params:
+        study=config["study"],
+        config_hash=CONFIG_HASH,
+    script:
+        "../../scripts/decision.py"

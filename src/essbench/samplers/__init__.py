@@ -29,6 +29,11 @@ these declarations, and the shared rule for an optional one a module leaves out)
 - ``BACKEND`` (shared rule None: the study's ``backend``): the PyTensor backend it always
   compiles the model with (nutpie ``"numba"``, NumPyro and BlackJAX ``"jax"``); the config
   check refuses it on a target whose ops do not compile with it (the target's ``BACKENDS``);
+- ``RUNS_LOG_PROB`` (shared rule False): it runs a target given as a plain ``log_prob``
+  function (:mod:`essbench.logprob`, whose problem has ``model = None``) through the
+  problem's ``compile_logp``/``compile_logp_batched``, the JAX log density of
+  :func:`essbench.samplers._jax.flat_logdensity` or a nested prior; the others are refused
+  on such a target ("needs a PyMC model");
 - optionally ``threads(options) -> int``: how many cores one run keeps busy (shared rule:
   ``min(chains, cores)`` when it has those options, else 1);
 - optionally ``VARIANTS``: other names for the same module with other defaults

@@ -106,6 +106,9 @@ def import_jax(chains: int):
 
 def flat_logdensity(problem):
     """The model's log-density as a JAX function of one flat float64 vector."""
+    own = getattr(problem, "jax_logdensity", None)
+    if own is not None:  # a log_prob file's JAX function (essbench.logprob)
+        return own()
     from pymc.sampling.jax import get_jaxified_graph
 
     model = problem.model
@@ -121,7 +124,11 @@ def flat_logdensity(problem):
 
 def initial_points(problem, chains: int, seed: int, logdensity, max_retries: int = 10):
     """PyMC's own start: the model's initial point with U(-1, 1) jitter on every value
-    variable (as ``pm.sample`` does), redrawn while the log-density is not finite."""
+    variable (as ``pm.sample`` does), redrawn while the log-density is not finite; a log_prob
+    file's own ``initial`` (essbench.logprob)."""
+    own = getattr(problem, "jax_initial_points", None)
+    if own is not None:
+        return own(chains, seed, logdensity)
     import jax
     from pymc.initial_point import make_initial_point_fn
 

@@ -20,6 +20,11 @@ NAME = "dynesty"
 DESCRIPTION = "dynesty static nested sampling, importance-weighted draws (Kish ESS)"
 NEEDS_GRADIENT = False
 ENSEMBLE = False
+# A study skips (rather than refuses) the targets without a prior transform: a config that
+# runs every sampler on every posteriordb posterior stays valid (the README's compatibility
+# table says which pairs do not run and why).
+SKIP_UNSUPPORTED = True
+RUNS_LOG_PROB = True  # with the file's prior_transform (essbench.logprob)
 OPTIONS = (
     count("nlive", 500, "live points (the run's resolution; ESS grows about linearly with it)"),
     choice(
@@ -62,6 +67,8 @@ TEXTBOOK_ALPHA = None
 COLOR, MARKER = "#117733", "h"
 # Small enough for a quick correctness run (tests/test_samplers.py), large enough to pass it.
 QUICK_OPTIONS = {"nlive": 200}
+# The batch's throw-away run (essbench.clock.prime): few live points, a call cap.
+PRIME_OPTIONS = {"nlive": 25, "maxcall": 2000}
 
 
 def run(problem, options: dict, seed: int):

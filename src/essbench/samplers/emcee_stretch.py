@@ -16,6 +16,7 @@ NAME = "emcee"
 DESCRIPTION = "emcee stretch move, PyMC log-density called once per walker"
 NEEDS_GRADIENT = False
 ENSEMBLE = True
+RUNS_LOG_PROB = True  # a log_prob file's function, jitted when it is JAX
 OPTIONS = (
     *ENSEMBLE_OPTIONS,
     Option(
@@ -58,6 +59,11 @@ def _engine(vectorize: bool):
         import emcee
 
         logp = problem.compile_logp_batched() if vectorize else problem.compile_logp()
+        if vectorize:
+            # The first call at each batch size (the initial state: all walkers; each step:
+            # one half, then the other) compiles a JAX function: paid here, not on the clock.
+            for n in {nwalkers, nwalkers // 2, nwalkers - nwalkers // 2}:
+                logp(problem.initial_points(n, np.random.RandomState(0)))
         sampler = emcee.EnsembleSampler(nwalkers, problem.ndim, logp, vectorize=vectorize)
         sampler.random_state = rng.get_state()
         return _Emcee(sampler, nwalkers)

@@ -16,6 +16,7 @@ DESCRIPTION = "exact independent draws from the target's sample_truth (an oracle
 NEEDS_GRADIENT = False
 ENSEMBLE = False
 ORACLE = True
+RUNS_LOG_PROB = True  # the file's sample_truth
 # A study skips (rather than refuses) the targets it cannot run on: those without exact draws.
 SKIP_UNSUPPORTED = True
 OPTIONS = (

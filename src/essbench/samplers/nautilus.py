@@ -23,6 +23,11 @@ NAME = "nautilus"
 DESCRIPTION = "nautilus importance nested sampling (neural-network bounds), Kish ESS"
 NEEDS_GRADIENT = False
 ENSEMBLE = False
+# A study skips (rather than refuses) the targets without a prior transform: a config that
+# runs every sampler on every posteriordb posterior stays valid (the README's compatibility
+# table says which pairs do not run and why).
+SKIP_UNSUPPORTED = True
+RUNS_LOG_PROB = True  # with the file's prior_transform (essbench.logprob)
 # nautilus refuses problems of fewer than 2 parameters.
 MIN_DIM = 2
 OPTIONS = (
@@ -67,6 +72,9 @@ TEXTBOOK_ALPHA = None
 COLOR, MARKER = "#882255", "p"
 # Small enough for a quick correctness run (tests/test_samplers.py), large enough to pass it.
 QUICK_OPTIONS = {"n_live": 200, "n_eff": 1000, "n_networks": 1}
+# The batch's throw-away run (essbench.clock.prime): few live points, a call cap (its
+# first network training and likelihood batches fall outside the clock).
+PRIME_OPTIONS = {"n_live": 50, "n_eff": 50, "n_like_max": 2000}
 
 
 def run(problem, options: dict, seed: int):

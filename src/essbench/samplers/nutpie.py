@@ -5,12 +5,18 @@
 import among it) are timed as compilation; the real ``nutpie.sample`` as sampling. nutpie
 returns after all chains finish, so its wall time is split into warm-up and draws in
 proportion to the gradient evaluations (tree sizes) of each phase.
+
+``adaptation: low_rank`` (the variant ``nutpie_low_rank``): nutpie's low-rank modified
+diagonal mass matrix (``nutpie.sample(..., adaptation="low_rank")``, formerly
+``low_rank_modified_mass_matrix=True``), adapted from the draws and their gradients, made for
+posteriors whose parameters are correlated (the default ``diag`` adapts variances only).
 """
 
 from time import perf_counter
 
 import numpy as np
 
+from essbench.options import choice
 from essbench.samplers import SamplerRun
 from essbench.samplers._pymc import PM_PACKAGES, per_draw_stats, pm_options, stack
 
@@ -19,7 +25,19 @@ DESCRIPTION = "nutpie NUTS (Rust) on the compiled PyMC model"
 NEEDS_GRADIENT = True
 ENSEMBLE = False
 BACKEND = "numba"  # whatever the study's backend (nutpie has no C backend)
-OPTIONS = pm_options()
+# A JAX log_prob file through nutpie's own from_pyfunc (essbench.logprob.nutpie_model).
+RUNS_LOG_PROB = True
+ADAPTATIONS = ("diag", "low_rank")
+OPTIONS = (
+    *pm_options(),
+    choice(
+        "adaptation",
+        "diag",
+        "mass-matrix adaptation: `diag` (variances, nutpie's default) or `low_rank` (a"
+        " low-rank modified diagonal, for correlated posteriors)",
+        ADAPTATIONS,
+    ),
+)
 PACKAGES = ("nutpie", *PM_PACKAGES)
 ENV = "sampling"
 LENGTH_OPTION = "draws"
@@ -28,6 +46,14 @@ TEXTBOOK_ALPHA = 1.25
 COLOR, MARKER = "#E69F00", "D"
 # Short enough for a quick correctness run (tests/test_samplers.py), long enough to pass it.
 QUICK_OPTIONS = {"tune": 300, "draws": 300, "chains": 2, "cores": 1}
+VARIANTS = {
+    "nutpie_low_rank": {
+        "description": "nutpie NUTS with its low-rank modified mass matrix (correlated posteriors)",
+        "defaults": {"adaptation": "low_rank"},
+        "color": "#F0C27B",
+        "marker": "d",
+    }
+}
 
 
 def run(problem, options: dict, seed: int) -> SamplerRun:
@@ -38,7 +64,11 @@ def run(problem, options: dict, seed: int) -> SamplerRun:
     # Compiled once per batch (a compiled model is stateless); every run still pays the
     # throw-away call below.
     compiled = problem.cache.get("nutpie")
-    if compiled is None:
+    if compiled is None and problem.model is None:  # a JAX log_prob file (essbench.logprob)
+        from essbench.logprob import nutpie_model
+
+        compiled = problem.cache["nutpie"] = nutpie_model(problem)
+    elif compiled is None:
         compiled = problem.cache["nutpie"] = nutpie.compile_pymc_model(
             problem.model, backend="numba"
         )
@@ -57,6 +87,7 @@ def run(problem, options: dict, seed: int) -> SamplerRun:
         progress_bar=False,
         save_warmup=True,
         store_unconstrained=True,
+        adaptation=options.get("adaptation", "diag"),
     )
     wall = perf_counter() - start
     draws = stack(_value_variables(trace, problem.names), problem.names)

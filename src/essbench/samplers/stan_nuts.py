@@ -69,6 +69,15 @@ STAT_NAMES = {
 }
 
 
+def threads(options: dict) -> int:
+    """Cores a run keeps busy: its chain processes, plus this process, whose httpstan
+    server reads every draw each chain writes to its socket while the chain samples (a
+    select loop polling every millisecond). With one core for both, a chain waits on its
+    reader: on the 2-core machines stan_nuts sampled 1.8x slower beside a busy neighbour
+    job, which the chain-only count let Snakemake schedule beside it (issue 27)."""
+    return max(1, min(int(options["chains"]), int(options["cores"]))) + 1
+
+
 def unsupported(target) -> str | None:
     """Why this sampler cannot run on ``target`` (None: it can)."""
     program = getattr(target.module, "STAN_PROGRAM", None)

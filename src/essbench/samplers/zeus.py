@@ -20,6 +20,7 @@ NAME = "zeus"
 DESCRIPTION = "zeus ensemble slice sampler (differential move)"
 NEEDS_GRADIENT = False
 ENSEMBLE = True
+RUNS_LOG_PROB = True  # a log_prob file's function, jitted when it is JAX
 OPTIONS = ENSEMBLE_OPTIONS
 PACKAGES = ("zeus-mcmc",)
 ENV = "sampling"

@@ -4,6 +4,9 @@ A target module declares everything about itself (shipped ones in this package; 
 may name one in any file, ``targets: {my_model: {file: models/my_model.py}}``):
 
 - ``NAME`` (str): the name used in configs (a file outside the package may leave it out);
+- (a file may give ``log_prob(theta)`` with ``PARAM_NAMES`` or ``NDIM`` instead of
+  ``build_model``: the emcee user's model, see :mod:`essbench.logprob`; ``LOG_PROB`` is then
+  true, and ``GRADIENT`` says whether JAX traces and differentiates it);
 - ``build_model(dim, **options) -> pymc.Model``: the model (import PyMC inside the function);
 - ``DESCRIPTION`` (str): one line for the README and the report;
 - ``OPTIONS``: the options of ``build_model`` (and of ``truth``), each an
@@ -21,6 +24,14 @@ may name one in any file, ``targets: {my_model: {file: models/my_model.py}}``):
   once with the NUTS settings ``REFERENCE_NUTS`` (shared rule: 4 chains x 10,000 draws after
   1,000 warm-up steps, target_accept 0.9), gated (R-hat < 1.01, no divergences, bulk ESS >
   10,000), in one job that asks a cluster for ``REFERENCE_MINUTES`` (int, shared rule 120);
+- optionally, with no ``truth``, ``reference_model(dim, **options) -> pymc.Model`` (or
+  ``reference_model(**options)`` for a model of fixed size): an equivalent model with the same
+  posterior over the model's free variables (each defined there by name, as a free variable or
+  a ``pm.Deterministic``, same shape), e.g. the non-centered form of a funnel. The reference
+  rule samples it first (same settings and gates), its draws mapped into the model's value
+  variables, and runs NUTS on the model itself only if it fails; the record's ``route``
+  (``reference_model`` / ``nuts_on_model``) and the runs' ``truth_source`` say which made
+  the truth (``examples/eight_schools_centered.py``);
 - optionally ``STAN_PROGRAM`` (str) and, where it has a ``data`` block, ``stan_data(dim,
   **options) -> dict``: the same model in Stan, its parameters the PyMC model's free random
   variables (same names and shapes, constrained), for samplers that run Stan (``stan_nuts``;
@@ -54,6 +65,9 @@ may name one in any file, ``targets: {my_model: {file: models/my_model.py}}``):
   of the model's density over the value space (0 for a normalised density). With a box
   prior it gives the true evidence, ``LOG_NORMALISER - log vol(box)``, which nested runs
   are checked against (``stat_logz_true``).
+- optionally ``x2_moments(dim, **options) -> (E[x²], Var[x²])``, per parameter: the
+  MCHMC papers' cost (``grads_to_bias_*``, :mod:`essbench.literature`) is computed for its
+  runs; shared rule: none (``tests/test_literature.py`` checks each against exact draws).
 
 Parameters are the flattened value variables, i.e. the unconstrained space every sampler
 moves in (for a positive parameter, its logarithm).
@@ -109,9 +123,38 @@ def exact_quantiles(module, dim: int, options: dict, levels) -> np.ndarray:
 _QUANTILES: dict = {}
 
 
-def load_truth(target: str, dim: int, options: dict, reference_json=None) -> Truth:
+def reference_failure(reference_json) -> str | None:
+    """Why the reference rule's record at ``reference_json`` holds no truth ("879 divergences
+    (at most 0); ..."), or None: it passed its gates (or there is none)."""
+    import json
+    from pathlib import Path
+
+    if not reference_json:
+        return None
+    ref = json.loads(Path(reference_json).read_text())
+    if ref.get("status", "ok") == "ok":
+        return None
+    return "; ".join(ref.get("reasons") or ["no reason recorded"])
+
+
+def reference_route(reference_json) -> str | None:
+    """Which route of the reference rule made the truth at ``reference_json``:
+    ``reference_model`` (NUTS on the target's equivalent ``reference_model``),
+    ``nuts_on_model`` (NUTS on the model itself; a record from before routes were recorded),
+    or the log_prob reference's ``method``; None: no reference."""
+    import json
+    from pathlib import Path
+
+    if not reference_json:
+        return None
+    ref = json.loads(Path(reference_json).read_text())
+    return ref.get("route") or ref.get("method") or "nuts_on_model"
+
+
+def load_truth(target: str, dim: int, options: dict, reference_json=None) -> Truth | None:
     """The target's truth: analytic (with exact quantiles where it has exact draws), or
-    read from the reference rule's output."""
+    read from the reference rule's output; None where the reference failed its gates (its
+    record says so: :func:`reference_failure`)."""
     import json
     from dataclasses import replace
     from pathlib import Path
@@ -134,6 +177,8 @@ def load_truth(target: str, dim: int, options: dict, reference_json=None) -> Tru
     if not reference_json:
         raise ValueError(f"target {target} needs its reference moments (the reference rule)")
     ref = json.loads(Path(reference_json).read_text())
+    if ref.get("status", "ok") != "ok":
+        return None
     return Truth(
         mean=np.array(ref["mean"]),
         var=np.array(ref["var"]),

@@ -61,6 +61,22 @@ def truth(dim: int, b: float = DEFAULT_B) -> Truth:
     return Truth(mean=np.zeros(dim), var=var)
 
 
+def x2_moments(dim: int, b: float = DEFAULT_B):
+    """E[x²] and Var[x²] (essbench.literature's metric). x1² = 100 u, u ~ χ²₁; x2 = -a (u - 1)
+    + z with a = 100 b, z ~ N(0, 1), so E[x2²] = 1 + 2 a² and, from χ²₁'s central moments
+    (2, 8, 60), Var[x2²] = 56 a⁴ + 8 a² + 2: 4,610 at b = 0.03. The MAMS paper's banana
+    (reubenharry/sampler-benchmarks @ 7ad0700, sampler-evaluation/sampler_evaluation/
+    models/banana_mams_paper.py; d = 2, curvature 0.03, x2 ~ N(0.03 (x1² - 100), 1): this
+    target reflected, x2 -> -x2, which leaves every x² moment as it is) declares E[x²] =
+    (100, 19) and Var[x²] = (20000, 4600.898), the latter from 10⁸ draws: 0.2% below the
+    exact 4,610."""
+    a = 100.0 * b
+    e_x2, var_x2 = np.ones(dim), np.full(dim, 2.0)
+    e_x2[0], var_x2[0] = 100.0, 2.0e4
+    e_x2[1], var_x2[1] = 1.0 + 2.0 * a**2, 56.0 * a**4 + 8.0 * a**2 + 2.0
+    return e_x2, var_x2
+
+
 def prior_box(dim, b=DEFAULT_B):
     half = np.full(dim, BOX_SDS)
     half[0] = BOX_SDS * 10.0

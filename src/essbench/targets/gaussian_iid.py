@@ -52,6 +52,11 @@ def truth(dim: int) -> Truth:
     return Truth(mean=np.zeros(dim), var=np.ones(dim))
 
 
+def x2_moments(dim: int):
+    """E[x²] = 1 and Var[x²] = 2 (essbench.literature's metric)."""
+    return np.ones(dim), np.full(dim, 2.0)
+
+
 def initial_points(dim: int, n: int, rng: np.random.RandomState) -> np.ndarray:
     # The tutorial starts emcee's walkers at ``np.random.randn(nwalkers, ndim)``.
     return rng.randn(n, dim)

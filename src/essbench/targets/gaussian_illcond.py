@@ -62,6 +62,12 @@ def truth(dim: int, condition: float = DEFAULT_CONDITION, rotation_seed: int = 0
     return Truth(mean=np.zeros(dim), var=np.diag(covariance(dim, condition, rotation_seed)))
 
 
+def x2_moments(dim: int, condition: float = DEFAULT_CONDITION, rotation_seed: int = 0):
+    """Each x_i is N(0, Σ_ii): E[x_i²] = Σ_ii, Var[x_i²] = 2 Σ_ii² (essbench.literature)."""
+    var = np.diag(covariance(dim, condition, rotation_seed))
+    return var, 2.0 * var**2
+
+
 def prior_box(dim, condition=DEFAULT_CONDITION, rotation_seed=0):
     half = BOX_SDS * np.sqrt(np.diag(covariance(dim, condition, rotation_seed)))
     return -half, half

@@ -1,0 +1,133 @@
+"""Does a run's sampling time depend on what runs beside it? (issue 27: fair clocks)
+
+Runs the same study (default ``benchmarks/configs/clocks.yaml``: every Markov-chain sampler
+on the tutorial's target, two replicates) through the real workflow in three ways,
+alternating their order over ``--repeats``:
+
+- ``cores1``: ``snakemake --cores 1`` (one job at a time: nothing runs beside a run);
+- ``cores2``: ``snakemake --cores 2`` (Snakemake fills both cores with the study's own jobs);
+- ``mix``: ``snakemake --cores 1`` while a second Snakemake runs the default study
+  (``config/config.yaml``: compiles, ESS-goal batches, reports) with ``--cores 1`` in another
+  directory: the full mix of jobs beside every run.
+
+The model compile caches are warmed first and kept; each way's runs are done afresh. Prints,
+per sampler, the median over replicates and repeats of each run's sampling seconds
+relative to the same run under ``cores1`` (target 0.9 to 1.1), and how many runs each way
+recorded as timed under contention (``contended``, see ``essbench.policy``).
+
+    .venv/bin/python benchmarks/neighbours.py [--repeats 2] [--config FILE] [--sampler NAME ...]
+"""
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
+WAYS = ("cores1", "cores2", "mix")
+
+
+def _snakemake(workdir: Path, config: Path, cores: int) -> subprocess.Popen:
+    env = dict(os.environ)
+    env.pop("PYTENSOR_FLAGS", None)
+    return subprocess.Popen(
+        [SNAKEMAKE, "--snakefile", str(REPO / "Snakefile"), "--cores", str(cores)]
+        + ["--configfile", str(config), "--quiet", "all"],
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _wait(proc: subprocess.Popen, what: str) -> None:
+    _, err = proc.communicate()
+    if proc.returncode:
+        raise SystemExit(f"{what} failed ({proc.returncode}):\n{err[-3000:]}")
+
+
+def _fresh(workdir: Path, study: str) -> None:
+    """Forget a study's runs and tables; keep the shared compile caches."""
+    shutil.rmtree(workdir / "results" / study, ignore_errors=True)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--config", default=str(REPO / "benchmarks" / "configs" / "clocks.yaml"))
+    parser.add_argument("--sampler", action="append", help="only this sampler (repeatable)")
+    args = parser.parse_args(argv)
+    if args.repeats < 1:
+        parser.error("--repeats must be at least 1")
+    raw = yaml.safe_load(Path(args.config).read_text())
+    if args.sampler:
+        unknown = set(args.sampler) - set(raw["samplers"])
+        if unknown:
+            parser.error(f"not a sampler of {args.config}: {', '.join(sorted(unknown))}")
+        raw["samplers"] = {k: v for k, v in raw["samplers"].items() if k in args.sampler}
+    work = Path(tempfile.mkdtemp(prefix="essbench-neighbours-"))
+    config = work / "study.yaml"
+    config.write_text(yaml.safe_dump(raw))
+    study = raw["study"]
+    main_dir, mix_dir = work / "study", work / "mix"
+    main_dir.mkdir()
+    mix_dir.mkdir()
+    default_config = REPO / "config" / "config.yaml"
+    default_study = yaml.safe_load(default_config.read_text())["study"]
+    # Warm the compile caches (models, Stan programs, PyTensor) of both directories.
+    warm = [_snakemake(main_dir, config, 2), _snakemake(mix_dir, default_config, 2)]
+    for proc, what in zip(warm, ("warming the study", "warming the default study"), strict=True):
+        _wait(proc, what)
+    frames = []
+    for repeat in range(args.repeats):
+        ways = WAYS if repeat % 2 == 0 else WAYS[::-1]
+        for way in ways:
+            _fresh(main_dir, study)
+            neighbour = None
+            if way == "mix":
+                _fresh(mix_dir, default_study)
+                neighbour = _snakemake(mix_dir, default_config, 1)
+            _wait(_snakemake(main_dir, config, 2 if way == "cores2" else 1), f"{way} study")
+            if neighbour is not None:
+                neighbour.kill()  # it may outlast the study: its job is to be beside it
+                neighbour.wait()
+            runs = pd.read_parquet(main_dir / "results" / study / "tables" / "runs.parquet")
+            runs = runs[runs["status"] == "ok"]
+            frames.append(
+                runs[
+                    ["sampler", "replicate", "sampling_seconds", "contended", "neighbour_load"]
+                ].assign(way=way, repeat=repeat)
+            )
+            print(f"repeat {repeat} {way}: {len(runs)} runs", flush=True)
+    table = pd.concat(frames)
+    wide = table.pivot_table(
+        index=["sampler", "replicate", "repeat"], columns="way", values="sampling_seconds"
+    )
+    rows = []
+    for sampler, group in wide.groupby(level="sampler", sort=False):
+        row = {"sampler": sampler, "cores1_s": group["cores1"].median()}
+        for way in WAYS[1:]:
+            row[f"{way}/cores1"] = (group[way] / group["cores1"]).median()
+        for way in WAYS:
+            subset = table[(table["sampler"] == sampler) & (table["way"] == way)]
+            row[f"contended_{way}"] = f"{int(subset['contended'].sum())}/{len(subset)}"
+        row["within 0.9-1.1"] = all(0.9 <= row[f"{w}/cores1"] <= 1.1 for w in WAYS[1:])
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        print(out.round(3).to_string(index=False))
+    load = table.groupby("way")["neighbour_load"].median()
+    print("median neighbour load (cores):", ", ".join(f"{w} {load[w]:.2f}" for w in WAYS))
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,168 @@
+"""Fair clocks: what a run's clock shares the machine with, and what a job leaves behind.
+
+- :class:`Neighbours` measures how busy the rest of the machine was while a run ran: the CPU
+  seconds every other process used (the machine's busy time from ``/proc/stat`` less this
+  process's and its children's), per second of the run's wall time, in cores. A sampler that
+  declares ``t`` threads on ``n`` CPUs has ``n - t`` cores to spare for its neighbours; a
+  run whose neighbours used more than that is timed under contention
+  (:func:`essbench.policy.contention_reason`).
+- :func:`prime_options` and :func:`prime`: a throw-away run paid before a batch's first timed
+  run (outside every clock, recorded apart), as the tutorial pays its throw-away chain: the
+  first execution of a compiled function in a process, the allocator's first growth and
+  the start of thread pools made the first JAX run of a batch 1.7-2.6x as slow as the rest.
+- :func:`reap_children`: ends every process a job started (httpstan's chain processes
+  outlive a script that ends with ``os._exit``: they sleep on a pipe whose writing end they
+  hold themselves).
+
+Linux only for the load (``/proc/stat``); elsewhere it is NaN, never a guess.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import os
+import resource
+from time import perf_counter
+
+log = logging.getLogger("essbench")
+
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+# Fields of /proc/stat's "cpu" line that count as busy: user nice system irq softirq steal
+# (idle and iowait are not; guest time is already inside user).
+_BUSY_FIELDS = (0, 1, 2, 5, 6, 7)
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds every process on the machine has used since boot (NaN off Linux)."""
+    try:
+        with open("/proc/stat") as stat:
+            fields = stat.readline().split()
+    except OSError:
+        return math.nan
+    if not fields or fields[0] != "cpu":
+        return math.nan
+    values = [int(v) for v in fields[1:]]
+    return sum(values[i] for i in _BUSY_FIELDS if i < len(values)) / _TICKS
+
+
+def own_cpu_seconds() -> float:
+    """CPU seconds of this process, its finished (waited-for) children and its live
+    descendants (httpstan's chain processes are never waited for while a job runs)."""
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        usage = resource.getrusage(who)
+        total += usage.ru_utime + usage.ru_stime
+    try:
+        import psutil
+
+        for child in psutil.Process().children(recursive=True):
+            try:
+                times = child.cpu_times()
+            except psutil.Error:  # ended meanwhile: counted by RUSAGE_CHILDREN once waited
+                continue
+            total += times.user + times.system
+    except ImportError:  # pragma: no cover - psutil is a Snakemake dependency
+        pass
+    return total
+
+
+def cpu_count() -> int:
+    """The CPUs this process may run on (its affinity; a SLURM job's own cores)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+class Neighbours:
+    """Context manager: ``neighbour_cpu_seconds`` (other processes' CPU seconds in the
+    window), ``window_seconds`` and ``neighbour_load`` (their quotient, in cores).
+
+    The machine-wide counter counts every CPU, not only this process's affinity, so on a
+    cluster node shared with other jobs, their use counts too, as it should when they share
+    caches and memory bandwidth with the run; ``cpu_count`` is then the node's.
+    """
+
+    def __enter__(self) -> Neighbours:
+        self._machine, self._own = machine_busy_seconds(), own_cpu_seconds()
+        self._start = perf_counter()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.window_seconds = perf_counter() - self._start
+        machine = machine_busy_seconds() - self._machine
+        own = own_cpu_seconds() - self._own
+        self.neighbour_cpu_seconds = max(0.0, machine - own) if math.isfinite(machine) else math.nan
+        self.neighbour_load = (
+            self.neighbour_cpu_seconds / self.window_seconds
+            if self.window_seconds > 0
+            else math.nan
+        )
+
+    def record(self) -> dict:
+        return {
+            "neighbour_cpu_seconds": self.neighbour_cpu_seconds,
+            "neighbour_load": self.neighbour_load,
+            "neighbour_window_seconds": self.window_seconds,
+            "machine_cpus": os.cpu_count() or 1,
+        }
+
+
+# A throw-away run's length: the shared rule for a sampler's LENGTH_OPTION and WARMUP_OPTION.
+PRIME_LENGTH = 20
+
+
+def prime_options(module, options: dict) -> dict:
+    """The options of a batch's throw-away run: the run's own, with its warm-up and length
+    cut to :data:`PRIME_LENGTH` (the shared rule) or the sampler's ``PRIME_OPTIONS``
+    (nested samplers: a few live points and a call cap). Chains, walkers, chain method and
+    every other option are kept: they decide which functions are compiled and run."""
+    primed = dict(options)
+    declared = module.PRIME_OPTIONS
+    if declared is not None:
+        primed.update(declared)
+        return primed
+    for key in (module.LENGTH_OPTION, module.WARMUP_OPTION):
+        if key and key in primed:
+            primed[key] = min(int(primed[key]), PRIME_LENGTH)
+    return primed
+
+
+def prime(module, problem, options: dict, seed: int) -> dict:
+    """Run ``module`` once, short, on ``problem`` and throw the run away: its seconds (wall
+    time of the whole call) and its error, if any (the batch's runs then fail or not on
+    their own). A sampler whose ``PRIME_OPTIONS`` is False is not run (0 seconds)."""
+    if module.PRIME_OPTIONS is False:
+        return {"prime_seconds": 0.0, "prime_error": ""}
+    start = perf_counter()
+    error = ""
+    try:
+        module.run(problem, prime_options(module, options), seed)
+    except Exception as exc:  # a failed prime is reported, never raised
+        error = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
+        log.warning("the batch's throw-away run failed: %s", error)
+    return {"prime_seconds": perf_counter() - start, "prime_error": error}
+
+
+def reap_children(timeout: float = 3.0) -> list[int]:
+    """Terminate every live descendant of this process (then kill those still alive after
+    ``timeout`` seconds); return their pids. Nothing a job starts may outlive it."""
+    try:
+        import psutil
+    except ImportError:  # pragma: no cover - psutil is a Snakemake dependency
+        return []
+    try:
+        children = psutil.Process().children(recursive=True)
+    except psutil.Error:  # pragma: no cover
+        return []
+    for child in children:
+        with contextlib.suppress(psutil.Error):
+            child.terminate()
+    _, alive = psutil.wait_procs(children, timeout=timeout)
+    for child in alive:
+        with contextlib.suppress(psutil.Error):
+            child.kill()
+    psutil.wait_procs(alive, timeout=timeout)
+    return [child.pid for child in children]

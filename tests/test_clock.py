@@ -1,0 +1,234 @@
+"""Fair clocks (issue 27): the throw-away run before a batch, the neighbour load a run
+records, the contention caveat, and no process outliving its job."""
+
+import json
+import math
+import os
+import subprocess
+import sys
+import textwrap
+import time
+
+import psutil
+import pytest
+
+from essbench import clock, policy, registry
+
+REPO = __import__("pathlib").Path(__file__).resolve().parents[1]
+
+
+def test_prime_options_cut_warm_up_and_length_and_keep_the_rest():
+    module = registry.sampler("blackjax_nuts")
+    options = {**module.DEFAULTS, "tune": 1000, "draws": 500, "chains": 3}
+    primed = clock.prime_options(module, options)
+    assert primed["tune"] == primed["draws"] == clock.PRIME_LENGTH
+    assert primed["chains"] == 3 and primed["chain_method"] == options["chain_method"]
+    # shorter than the shared length stays as it is
+    assert clock.prime_options(module, {**options, "draws": 5})["draws"] == 5
+    ensemble = registry.sampler("emcee")
+    primed = clock.prime_options(ensemble, {**ensemble.DEFAULTS, "burn": 300, "steps": 900})
+    assert primed["burn"] == primed["steps"] == clock.PRIME_LENGTH
+    assert primed["nwalkers"] == ensemble.DEFAULTS["nwalkers"]
+
+
+def test_prime_options_a_sampler_declares_win():
+    dynesty = registry.sampler("dynesty")
+    primed = clock.prime_options(dynesty, dynesty.DEFAULTS)
+    assert primed["nlive"] == dynesty.PRIME_OPTIONS["nlive"] < dynesty.DEFAULTS["nlive"]
+    assert primed["maxcall"] == dynesty.PRIME_OPTIONS["maxcall"]
+
+
+def test_pm_sample_samplers_are_not_primed_they_pay_their_own_throw_away_chain():
+    for name in ("pymc_nuts", "pymc_metropolis", "pymc_demetropolisz"):
+        module = registry.sampler(name)
+        assert module.PRIME_OPTIONS is False
+        assert clock.prime(module, None, module.DEFAULTS, 1) == {
+            "prime_seconds": 0.0,
+            "prime_error": "",
+        }
+
+
+def test_a_failing_prime_is_reported_not_raised():
+    class Broken:
+        PRIME_OPTIONS = None
+        LENGTH_OPTION = "draws"
+        WARMUP_OPTION = None
+
+        @staticmethod
+        def run(problem, options, seed):
+            raise RuntimeError("no model\nsecond line")
+
+    out = clock.prime(Broken, None, {"draws": 100}, 1)
+    assert out["prime_error"] == "RuntimeError: no model" and out["prime_seconds"] >= 0
+
+
+def test_neighbour_load_is_other_processes_cpu_per_second(monkeypatch):
+    readings = iter([(100.0, 10.0), (103.0, 11.0)])  # (machine busy, own) at start and end
+    state = {}
+
+    def machine():
+        state["now"] = next(readings)
+        return state["now"][0]
+
+    monkeypatch.setattr(clock, "machine_busy_seconds", machine)
+    monkeypatch.setattr(clock, "own_cpu_seconds", lambda: state["now"][1])
+    times = iter([50.0, 52.0])
+    monkeypatch.setattr(clock, "perf_counter", lambda: next(times))
+    with clock.Neighbours() as neighbours:
+        pass
+    assert neighbours.neighbour_cpu_seconds == pytest.approx(2.0)  # 3 busy, 1 of them ours
+    assert neighbours.neighbour_load == pytest.approx(1.0)
+    assert neighbours.record()["neighbour_window_seconds"] == pytest.approx(2.0)
+
+
+def test_a_runs_own_work_is_not_its_neighbours():
+    """Busy for 0.6 s in this process: the machine's busy time rises by at least that, and
+    the window's own CPU time takes it out (machine minus own is what the rest used)."""
+    own_before = clock.own_cpu_seconds()
+    with clock.Neighbours() as neighbours:
+        end = time.process_time() + 0.6
+        while time.process_time() < end:
+            pass
+    assert clock.own_cpu_seconds() - own_before >= 0.6
+    assert math.isfinite(neighbours.neighbour_load) and neighbours.neighbour_load >= 0
+    # the other pytest worker may keep one CPU busy; never more than the machine has
+    assert neighbours.neighbour_load <= (psutil.cpu_count() or 1) + 0.5
+
+
+@pytest.mark.parametrize(
+    ("load", "threads", "cpus", "contended"),
+    [
+        (0.1, 1, 2, False),
+        (1.2, 1, 2, False),  # the other core's job: within the cores the run left free
+        (1.3, 1, 2, True),
+        (0.3, 2, 2, True),  # a 2-thread run on 2 CPUs has none to spare
+        (0.2, 2, 2, False),
+        (math.nan, 1, 2, False),  # no /proc: nothing is claimed
+    ],
+)
+def test_contention_is_load_beyond_the_cores_a_run_leaves_free(load, threads, cpus, contended):
+    reason = policy.contention_reason(
+        {"neighbour_load": load, "threads": threads, "machine_cpus": cpus}
+    )
+    assert bool(reason) is contended
+    if contended:
+        assert f"{load:.2f} cores" in reason and f"{cpus} CPUs" in reason
+
+
+def test_stan_nuts_declares_the_core_its_httpstan_reader_keeps_busy():
+    stan = registry.sampler("stan_nuts")
+    assert stan.threads({**stan.DEFAULTS, "chains": 1, "cores": 1}) == 2
+    assert stan.threads({**stan.DEFAULTS, "chains": 4, "cores": 2}) == 3
+
+
+JOB = """
+import json, sys, types
+sys.path.insert(0, {src!r})
+from essbench import runtime
+smk = types.SimpleNamespace(
+    log=[{log!r}], threads=1, params={{}}, config={{}},
+)
+runtime.start(smk)
+from essbench import registry
+from essbench.problem import build_problem
+import psutil
+name, options, fail = {name!r}, {options!r}, {fail!r}
+module = registry.sampler(name)
+problem = build_problem("gaussian_iid", 4, {{}}, "numba")
+module.run(problem, {{**module.DEFAULTS, **options}}, 3)
+children = [p.pid for p in psutil.Process().children(recursive=True)]
+print(json.dumps(children), flush=True)
+if fail:
+    raise RuntimeError("the script fails after sampling")
+runtime.finish()
+"""
+
+
+@pytest.mark.parametrize(
+    ("name", "options", "fail"),
+    [
+        ("stan_nuts", {"tune": 100, "draws": 100, "chains": 2, "cores": 2}, False),
+        ("stan_nuts", {"tune": 100, "draws": 100, "chains": 1, "cores": 1}, True),
+        ("pymc_nuts", {"tune": 100, "draws": 100, "chains": 2, "cores": 2}, False),
+    ],
+)
+def test_nothing_a_job_starts_outlives_it(tmp_path, name, options, fail):
+    """A job's script (runtime.start ... runtime.finish, or an error after sampling) leaves
+    no process behind: stan_nuts's chain processes (httpstan's pool) used to sleep on after
+    every batch, parented to init."""
+    script = JOB.format(
+        src=str(REPO / "src"), log=str(tmp_path / "job.log"), name=name, options=options, fail=fail
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script)], capture_output=True, text=True, timeout=600
+    )
+    assert (proc.returncode != 0) is fail, proc.stderr[-3000:] + (tmp_path / "job.log").read_text()
+    children = json.loads(proc.stdout.strip().splitlines()[-1])
+    if name == "stan_nuts":
+        assert children, "httpstan ran its chains in no child process: the test sees nothing"
+    deadline = time.time() + 10
+    alive = children
+    while alive and time.time() < deadline:
+        alive = [
+            pid
+            for pid in children
+            if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+        ]
+        time.sleep(0.2)
+    assert not alive, f"{name}: processes {alive} outlived their job"
+
+
+def test_no_process_of_the_tiny_study_outlives_snakemake(tiny_run):
+    """Every process the tiny study's jobs started (runs, compiles, reports) has ended by
+    the time Snakemake returns: found by the tag each inherits in its environment."""
+    assert tiny_run.attrs["survivors"] == [], tiny_run.attrs["survivors"]
+
+
+def test_the_tiny_studys_runs_record_their_neighbours_and_their_throw_away_run(tiny_run):
+    ok = tiny_run[tiny_run["status"] == "ok"]
+    assert (ok["neighbour_load"] >= 0).all() and (ok["neighbour_window_seconds"] > 0).all()
+    assert ok["contended"].isin([True, False]).all()
+    assert (ok.loc[ok["contended"], "contention_reason"].str.len() > 0).all()
+    primed = ok.groupby("sampler")["batch_prime_seconds"].max()
+    assert primed["pymc_nuts"] == 0.0  # pays its own throw-away chain in every run
+    assert primed["emcee"] > 0 and primed["exact"] > 0
+
+
+def test_a_tagged_process_left_behind_is_found():
+    """The tiny study's check can fail: a process that outlives its parent is found."""
+    from conftest import JOB_TAG, tagged_processes
+
+    tag = f"orphan-{os.getpid()}"
+    env = {**os.environ, JOB_TAG: tag}
+    # the shell starts a sleeper in the background and exits: the sleeper is orphaned
+    subprocess.run(["sh", "-c", "sleep 30 >/dev/null 2>&1 &"], env=env, check=True)
+    try:
+        deadline = time.time() + 5
+        while not (found := tagged_processes(tag)) and time.time() < deadline:
+            time.sleep(0.1)
+        assert len(found) == 1
+    finally:
+        for pid in tagged_processes(tag):
+            os.kill(pid, 9)
+
+
+def test_the_summary_names_every_run_timed_under_contention():
+    import pandas as pd
+
+    from essbench.report import contention_section
+
+    rows = [
+        {"sampler": "emcee", "target": "t", "dim": 2, "replicate": r, "neighbour_load": load}
+        for r, load in enumerate((0.1, 1.6))
+    ]
+    for row in rows:
+        row.update(threads=1, machine_cpus=2)
+        row["contention_reason"] = policy.contention_reason(row)
+        row["contended"] = bool(row["contention_reason"])
+    text = contention_section(pd.DataFrame(rows))
+    assert "1 of 2 runs were timed under contention" in text
+    assert "emcee on t d=2 r1: timed under contention: other processes used 1.60 cores" in text
+    calm = contention_section(pd.DataFrame(rows[:1]))
+    assert "No run was timed under contention" in calm and "0.10 cores" in calm
+    unknown = pd.DataFrame(rows[:1]).assign(neighbour_load=math.nan)
+    assert "contention unknown" in contention_section(unknown)
