@@ -278,6 +278,10 @@ MIN_REPLICATES_EMPIRICAL = 3
 DOF_VARIANCE_LEVEL = 0.95
 
 
+# The fewest degrees of freedom a replicate counts for in the ESS-calibration interval.
+MIN_DOF_PER_REPLICATE = 0.25
+
+
 def effective_dof(u: np.ndarray, inv_ess: np.ndarray) -> float:
     """The effective number of chi2 degrees of freedom of a cell's pooled ratio.
 
@@ -288,9 +292,10 @@ def effective_dof(u: np.ndarray, inv_ess: np.ndarray) -> float:
     ``DOF_VARIANCE_LEVEL`` confidence bound of the replicates' sample variance (chi2 with
     replicates - 1 degrees of freedom), capped at the parameter count. Replicates are
     independent, so the cell has replicates x ν. With one replicate (no spread to measure),
-    or replicates whose ratios agree exactly, ν is the parameter count. ν is at least 1: a
-    mean of squared errors, however correlated, keeps the one degree of freedom of a single
-    term (below it the interval's upper end runs off to infinity).
+    or replicates whose ratios agree exactly, ν is the parameter count. ν is at least
+    :data:`MIN_DOF_PER_REPLICATE`: heavy-tailed errors need fewer than one degree of freedom
+    (their squared errors spread more than a chi2_1's), but at none the interval's upper end
+    runs off to infinity (a figure on a log axis then cannot be drawn).
     """
     from scipy.stats import chi2
 
@@ -301,7 +306,7 @@ def effective_dof(u: np.ndarray, inv_ess: np.ndarray) -> float:
     var = float(np.var(r, ddof=1))
     upper = var * (replicates - 1) / chi2.ppf(1 - DOF_VARIANCE_LEVEL, replicates - 1)
     nu = 2.0 * float(np.mean(r)) ** 2 / upper if upper > 0 else float(params)
-    return float(replicates * min(params, max(nu, 1.0)))
+    return float(replicates * min(params, max(nu, MIN_DOF_PER_REPLICATE)))
 
 
 def calibration_table(records: list[dict], level: float = 0.95) -> pd.DataFrame:

@@ -222,15 +222,14 @@ def _basis_note(names: list[str]) -> str:
     return f"; {who} cost divided by the empirical ESS: {EMPIRICAL_BASIS_REASON}"
 
 
-def sentences(
-    runs: pd.DataFrame, baseline: str, calibration: pd.DataFrame | None = None
-) -> list[str]:
-    """One sentence per (target, dim, sampler other than the baseline) with enough runs;
-    each cost on its cell's basis from the ``calibration`` table (none: the estimator's)."""
+def _pairs(runs: pd.DataFrame, baseline: str, calibration: pd.DataFrame | None):
+    """Each (target, dim, sampler) compared with the baseline, with enough replicates on
+    both sides: (target, dim, sampler, its runs, the baseline's, their cost bases, their
+    cost statistics), each cost on its cell's basis (``calibration``; none: the
+    estimator's)."""
     bases = cost_bases(calibration)
     runs = contenders(runs)
     ok = runs[(runs["status"] == "ok") & np.isfinite(runs[METRIC]) & (runs[METRIC] > 0)]
-    out = []
     for (target, dim), cell in ok.groupby(["target", "dim"], sort=True):
         base = cell[cell["sampler"] == baseline]
         if len(base) < MIN_REPLICATES:
@@ -242,30 +241,40 @@ def sentences(
                 continue
             basis = bases.get((sampler, target, int(dim)), "estimator")
             stats = {sampler: _statistic(mine, basis), baseline: _statistic(base, base_basis)}
-            rec_mine, rec_base = recovery(mine), recovery(base)
-            if rec_mine["failed"] or rec_base["failed"]:
-                out.append(
-                    _recovery_sentence(
-                        target, dim, sampler, mine, rec_mine, baseline, base, rec_base, stats
-                    )
+            yield target, dim, sampler, mine, base, basis, base_basis, stats
+
+
+def sentences(
+    runs: pd.DataFrame, baseline: str, calibration: pd.DataFrame | None = None
+) -> list[str]:
+    """One sentence per (target, dim, sampler other than the baseline) with enough runs;
+    each cost on its cell's basis from the ``calibration`` table (none: the estimator's)."""
+    out = []
+    for target, dim, sampler, mine, base, basis, base_basis, stats in _pairs(
+        runs, baseline, calibration
+    ):
+        rec_mine, rec_base = recovery(mine), recovery(base)
+        if rec_mine["failed"] or rec_base["failed"]:
+            out.append(
+                _recovery_sentence(
+                    target, dim, sampler, mine, rec_mine, baseline, base, rec_base, stats
                 )
-                continue
-            ratio, lo, hi = _bootstrap(stats[sampler], stats[baseline], 2000, 0.95, 0)
-            n = min(len(mine), len(base))
-            # Every run of one side censored (its cost a lower bound) bounds the ratio.
-            bound = {(True, False): "at least ", (False, True): "at most "}.get(
-                (_all(mine, "censored"), _all(base, "censored")), ""
             )
-            empirical = [
-                s for s, b in ((sampler, basis), (baseline, base_basis)) if b != "estimator"
-            ]
-            text = (
-                f"On `{target}` at d = {dim}, `{sampler}` costs {bound}{ratio:.3g}× [{lo:.3g},"
-                f" {hi:.3g}] what `{baseline}` costs per effective sample (bootstrap over"
-                f" {n} replicates{_basis_note(empirical)})"
-            )
-            caveats = [c for c in (_caveat(sampler, mine), _caveat(baseline, base)) if c]
-            out.append(text + ("; " + "; ".join(caveats) if caveats else "") + ".")
+            continue
+        ratio, lo, hi = _bootstrap(stats[sampler], stats[baseline], 2000, 0.95, 0)
+        n = min(len(mine), len(base))
+        # Every run of one side censored (its cost a lower bound) bounds the ratio.
+        bound = {(True, False): "at least ", (False, True): "at most "}.get(
+            (_all(mine, "censored"), _all(base, "censored")), ""
+        )
+        empirical = [s for s, b in ((sampler, basis), (baseline, base_basis)) if b != "estimator"]
+        text = (
+            f"On `{target}` at d = {dim}, `{sampler}` costs {bound}{ratio:.3g}× [{lo:.3g},"
+            f" {hi:.3g}] what `{baseline}` costs per effective sample (bootstrap over"
+            f" {n} replicates{_basis_note(empirical)})"
+        )
+        caveats = [c for c in (_caveat(sampler, mine), _caveat(baseline, base)) if c]
+        out.append(text + ("; " + "; ".join(caveats) if caveats else "") + ".")
     return out
 
 
@@ -316,48 +325,37 @@ def rows(runs: pd.DataFrame, baseline: str, calibration: pd.DataFrame | None = N
     target, dim, sampler, ratio, lo, hi, bound, replicates, empirical (the samplers whose
     cost is on the empirical basis), caveats ((sampler, kind, runs, n, reasons) per flag
     kind), and ``not_recovered`` (the sentence where a side did not recover the truth)."""
-    bases = cost_bases(calibration)
-    runs = contenders(runs)
-    ok = runs[(runs["status"] == "ok") & np.isfinite(runs[METRIC]) & (runs[METRIC] > 0)]
     out = []
-    for (target, dim), cell in ok.groupby(["target", "dim"], sort=True):
-        base = cell[cell["sampler"] == baseline]
-        if len(base) < MIN_REPLICATES:
-            continue
-        base_basis = bases.get((baseline, target, int(dim)), "estimator")
-        for sampler in sorted(set(cell["sampler"]) - {baseline}, key=_order):
-            mine = cell[cell["sampler"] == sampler]
-            if len(mine) < MIN_REPLICATES:
-                continue
-            basis = bases.get((sampler, target, int(dim)), "estimator")
-            stats = {sampler: _statistic(mine, basis), baseline: _statistic(base, base_basis)}
-            row = {"target": target, "dim": int(dim), "sampler": sampler}
-            rec_mine, rec_base = recovery(mine), recovery(base)
-            if rec_mine["failed"] or rec_base["failed"]:
-                row["not_recovered"] = _recovery_sentence(
-                    target, dim, sampler, mine, rec_mine, baseline, base, rec_base, stats
-                )
-                out.append(row)
-                continue
-            ratio, lo, hi = _bootstrap(stats[sampler], stats[baseline], 2000, 0.95, 0)
-            row.update(
-                ratio=ratio,
-                lo=lo,
-                hi=hi,
-                bound={(True, False): "at least", (False, True): "at most"}.get(
-                    (_all(mine, "censored"), _all(base, "censored")), ""
-                ),
-                replicates=min(len(mine), len(base)),
-                empirical=[
-                    s for s, b in ((sampler, basis), (baseline, base_basis)) if b != "estimator"
-                ],
-                caveats=[
-                    (name, kind, k, len(c), reasons)
-                    for name, c in ((sampler, mine), (baseline, base))
-                    for kind, k, reasons in _caveat_parts(c)
-                ],
+    for target, dim, sampler, mine, base, basis, base_basis, stats in _pairs(
+        runs, baseline, calibration
+    ):
+        row = {"target": target, "dim": int(dim), "sampler": sampler}
+        rec_mine, rec_base = recovery(mine), recovery(base)
+        if rec_mine["failed"] or rec_base["failed"]:
+            row["not_recovered"] = _recovery_sentence(
+                target, dim, sampler, mine, rec_mine, baseline, base, rec_base, stats
             )
             out.append(row)
+            continue
+        ratio, lo, hi = _bootstrap(stats[sampler], stats[baseline], 2000, 0.95, 0)
+        row.update(
+            ratio=ratio,
+            lo=lo,
+            hi=hi,
+            bound={(True, False): "at least", (False, True): "at most"}.get(
+                (_all(mine, "censored"), _all(base, "censored")), ""
+            ),
+            replicates=min(len(mine), len(base)),
+            empirical=[
+                s for s, b in ((sampler, basis), (baseline, base_basis)) if b != "estimator"
+            ],
+            caveats=[
+                (name, kind, k, len(c), reasons)
+                for name, c in ((sampler, mine), (baseline, base))
+                for kind, k, reasons in _caveat_parts(c)
+            ],
+        )
+        out.append(row)
     return out
 
 
