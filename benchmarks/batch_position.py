@@ -13,7 +13,7 @@ after one compile step has warmed the shared PyTensor cache, as in the pipeline.
 fresh process alternate in which goes first. Prints the sampling seconds and the ratios
 third / first, first / fresh and third / fresh (target 0.9 to 1.1; with ``--repeats``, the
 median), the batch's throw-away run (``prime_s``: paid before the first clock, see
-``essbench.clock.prime``), and checks that the three runs drew the same draws.
+``essbench.clock.prime``), and whether the three runs drew the same draws (they must).
 
     .venv/bin/python benchmarks/batch_position.py [--repeats 3] [--config FILE ...]
         [--sampler NAME ...] [--scale K]
@@ -122,9 +122,9 @@ def _study_rows(study: dict, args, work: Path) -> list[dict]:
                 json.loads((work / f"{tag}-b{i}.json").read_text()) for i in range(3)
             )
             alone = json.loads((work / f"{tag}-f.json").read_text())
-            assert first["draws_sha256"] == third["draws_sha256"] == alone["draws_sha256"], (
-                f"{sampler}: the same run drew different draws in different positions"
-            )
+            # The same seed must draw the same draws wherever the run sits: a sampler whose
+            # draws depend on what ran before it in the process is reported, not hidden.
+            same = first["draws_sha256"] == third["draws_sha256"] == alone["draws_sha256"]
             rows.append(
                 {
                     "repeat": repeat,
@@ -138,6 +138,7 @@ def _study_rows(study: dict, args, work: Path) -> list[dict]:
                     "compile_first_s": first["compile_seconds"],
                     "compile_third_s": third["compile_seconds"],
                     "prime_s": first.get("batch_prime_seconds", 0.0),
+                    "same_draws": same,
                 }
             )
     return rows
@@ -200,6 +201,7 @@ def main(argv=None) -> None:
             f"{sampler}: median "
             + ", ".join(f"{k} = {v:.3f}" for k, v in ratios.items())
             + (" (within 0.9-1.1)" if verdict else " (OUTSIDE 0.9-1.1)")
+            + ("" if group["same_draws"].all() else "; DRAWS DIFFER by position")
         )
     subprocess.run(["rm", "-rf", str(work)], check=False)
 

@@ -115,6 +115,14 @@ def test_contention_is_load_beyond_the_cores_a_run_leaves_free(load, threads, cp
         assert f"{load:.2f} cores" in reason and f"{cpus} CPUs" in reason
 
 
+def test_a_run_that_needs_more_cores_than_it_was_granted_counts_what_it_needs():
+    """stan_nuts needs 2 cores; under --cores 1 Snakemake grants 1, and a neighbour on the
+    other core then slows it (1.9x measured by benchmarks/neighbours.py): contended."""
+    granted = {"neighbour_load": 1.0, "threads": 1, "machine_cpus": 2}
+    assert policy.contention_reason(granted) == ""
+    assert "beside its 2 thread(s)" in policy.contention_reason(granted | {"threads_needed": 2})
+
+
 def test_stan_nuts_declares_the_core_its_httpstan_reader_keeps_busy():
     stan = registry.sampler("stan_nuts")
     assert stan.threads({**stan.DEFAULTS, "chains": 1, "cores": 1}) == 2

@@ -135,3 +135,15 @@ def test_a_study_without_flagged_cells_has_no_section(tmp_path, flags):
     runs = pd.DataFrame([_record(**flags)])
     assert flag_figures.write_figures(runs, tmp_path) == []
     assert html_report.flag_figures_section(tmp_path) == []
+
+
+def test_a_one_chain_run_gets_its_trace_without_a_rank_plot(tmp_path):
+    """arviz-plots' rank test refuses a single chain: the figure of a flagged one-chain run
+    (an ESS-goal NUTS run of one chain) shows its trace alone instead of failing the job."""
+    record = _record(biased=True, bias_reason="|z| = 9 > 4")
+    draws = np.random.default_rng(3).normal(size=(1, 800, 5))
+    draws[:, :, 1] += 0.3  # x[1]'s mean off (a true mean of 0)
+    fields = flag_figures.keep(tmp_path / "r0.nc", record, draws, LABELS)
+    runs = pd.DataFrame([record | fields])
+    [cell] = flag_figures.write_figures(runs, tmp_path / "figures")
+    assert (tmp_path / "figures" / cell["figure"]).stat().st_size > 5_000

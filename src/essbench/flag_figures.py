@@ -234,8 +234,11 @@ def figure(path, out_png) -> dict:
     truth = json.loads(tree["posterior"].attrs.get("essbench_truth_mean", "null"))
     posterior = tree["posterior"].to_dataset()
     rows = len(meta["params"])
+    # A rank plot compares chains: a one-chain run (an ESS-goal NUTS run of one chain) gets
+    # its trace alone (arviz-plots' rank test refuses a single chain).
+    columns = ["trace", "rank"] if posterior.sizes.get("chain", 1) > 1 else ["trace"]
     pc = PlotCollection.grid(
-        posterior.expand_dims(column=2).assign_coords(column=["trace", "rank"]),
+        posterior.expand_dims(column=len(columns)).assign_coords(column=columns),
         cols=["column"],
         rows=["__variable__"],
         aes={"color": ["chain"], "overlay": ["chain"]},
@@ -244,8 +247,9 @@ def figure(path, out_png) -> dict:
     )
     pc.coords = {"column": "trace"}
     azp.plot_trace(tree, plot_collection=pc)
-    pc.coords = {"column": "rank"}
-    azp.plot_rank(tree, plot_collection=pc)
+    if "rank" in columns:
+        pc.coords = {"column": "rank"}
+        azp.plot_rank(tree, plot_collection=pc)
     pc.coords = None
     for i, p in enumerate(meta["params"]):
         ax = pc.get_target(p["label"], {"column": "trace"})

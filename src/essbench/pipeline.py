@@ -143,6 +143,9 @@ def sample(
         "reason": "",
         "log": log_path,
         "threads": threads,
+        # The cores the run keeps busy, whatever Snakemake granted (--cores 1 caps a job's
+        # threads, not what the sampler uses): the contention rule counts these.
+        "threads_needed": module.threads(settings["sampler_options"]),
         "gradient_based": module.NEEDS_GRADIENT,
         "ensemble": module.ENSEMBLE,
     }

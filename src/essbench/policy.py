@@ -212,7 +212,9 @@ CONTENDED_MEANING = (
 def contention_reason(record: dict) -> str:
     """Why a run's clock is not its own (empty: it is, or it cannot be told: no /proc)."""
     load, cpus = record.get("neighbour_load"), record.get("machine_cpus")
-    threads = int(record.get("threads") or 1)
+    # The cores the run keeps busy: what it was granted, or more where the sampler needs
+    # more than Snakemake could grant (stan_nuts's reader under --cores 1).
+    threads = max(int(record.get("threads") or 1), int(record.get("threads_needed") or 1))
     if load is None or cpus is None or not math.isfinite(load):
         return ""
     spare = max(0, int(cpus) - threads)
