@@ -6,6 +6,8 @@ call; the initial state's evaluations are not in it). The driver is the shared e
 (:mod:`essbench.samplers._ensemble`).
 """
 
+import random
+
 import numpy as np
 
 from essbench.samplers._ensemble import (  # noqa: F401 - walkers: the config check's
@@ -45,7 +47,11 @@ def _engine(problem, nwalkers, rng, seed):
     import zeus
 
     logp = problem.compile_logp()
+    # zeus draws from both global generators: NumPy's, and Python's (its DifferentialMove
+    # picks walker pairs with random.sample): seeding NumPy's alone let the same seed draw
+    # other chains later in a process (benchmarks/batch_position.py found it).
     np.random.seed(seed)
+    random.seed(seed)
     return _Zeus(zeus.EnsembleSampler(nwalkers, problem.ndim, logp, verbose=False), nwalkers)
 
 
