@@ -48,7 +48,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from essbench import pipeline, registry  # noqa: E402
+from essbench import calibration, registry  # noqa: E402
 from essbench.targets import load_truth  # noqa: E402
 
 FAILURES = (
@@ -144,14 +144,7 @@ def cell(target, dim, options, shape, ensemble, failure, replicates, seed=0) -> 
         draws = inject(
             failure, exact.reshape(chains, n, -1), truth, rng, target, dim, options, ensemble
         )
-        record = {
-            "status": "ok",
-            "target": target,
-            "dim": dim,
-            "sampling_seconds": 1.0,
-            "ensemble": ensemble,
-        }
-        record = pipeline.diagnose(record, draws, target_options=options)
+        record = calibration.diagnosed(target, dim, options, draws, ensemble)
         biased += bool(record["biased"])
         off += bool(record["off_by_sd"])
         unreliable += bool(record["unreliable"])

@@ -17,12 +17,18 @@ from essbench.aggregate import is_oracle
 
 def exact_record(target: str, dim: int, options: dict, shape, rng, ensemble=False) -> dict:
     """The diagnosed record of one run of exact draws of ``shape`` (chains, draws)."""
-    from essbench import pipeline
-
     plugin = registry.target(target)
     chains, n = shape
     x = plugin.sample_truth(dim, chains * n, rng, **options)
     draws = np.ascontiguousarray(np.asarray(x, float).reshape(chains, n, -1))
+    return diagnosed(target, dim, options, draws, ensemble)
+
+
+def diagnosed(target: str, dim: int, options: dict, draws, ensemble=False) -> dict:
+    """The diagnosed record of a run that drew ``draws`` (chains, draws, params) on
+    ``target`` (exact draws, or exact draws with a failure injected: bias_power.py)."""
+    from essbench import pipeline
+
     record = {
         "status": "ok",
         "target": target,

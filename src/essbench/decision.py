@@ -30,13 +30,16 @@ N_BOOT = 2000
 # Exact draws the geometry is estimated from (targets with ``sample_truth``).
 GEOMETRY_DRAWS = 20_000
 GEOMETRY_SEED = 20_261_204
-COLUMNS = (
+GEOMETRY_COLUMNS = (
     "target",
     "dim",
     "condition_number",
     "tail_kurtosis",
     "modes",
     "geometry_source",
+)
+COLUMNS = (
+    *GEOMETRY_COLUMNS,
     "gradient_sampler",
     "gradient_ms_per_ess",
     "free_sampler",
@@ -47,14 +50,6 @@ COLUMNS = (
     "ratio_bound",
     "replicates",
     "failed",
-)
-GEOMETRY_COLUMNS = (
-    "target",
-    "dim",
-    "condition_number",
-    "tail_kurtosis",
-    "modes",
-    "geometry_source",
 )
 NO_GEOMETRY = "unknown: its truth is the reference rule's moments, which hold no covariance"
 
