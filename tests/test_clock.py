@@ -230,12 +230,13 @@ def test_the_summary_names_every_run_timed_under_contention():
         for r, load in enumerate((0.1, 1.6))
     ]
     for row in rows:
-        row.update(threads=1, machine_cpus=2)
+        row.update(threads=1, machine_cpus=2, study="laptop")
         row["contention_reason"] = policy.contention_reason(row)
         row["contended"] = bool(row["contention_reason"])
     text = contention_section(pd.DataFrame(rows))
     assert "1 of 2 runs were timed under contention" in text
     assert "emcee on t d=2 r1: timed under contention: other processes used 1.60 cores" in text
+    assert "python -m essbench.redo results/laptop --contended --apply" in text
     calm = contention_section(pd.DataFrame(rows[:1]))
     assert "No run was timed under contention" in calm and "0.10 cores" in calm
     unknown = pd.DataFrame(rows[:1]).assign(neighbour_load=math.nan)

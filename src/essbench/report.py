@@ -199,6 +199,12 @@ def timing_section(runs: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n" + contention_section(ok)
 
 
+def _study(runs: pd.DataFrame) -> str:
+    """The study's name (its results folder), or ``<study>`` where the table has none."""
+    names = runs["study"].dropna().unique() if "study" in runs else []
+    return str(names[0]) if len(names) == 1 else "<study>"
+
+
 def contention_section(ok: pd.DataFrame) -> str:
     """Which runs' clocks were shared with other processes (``policy.contention_reason``)."""
     if "contended" not in ok or ok["neighbour_load"].isna().all():
@@ -212,8 +218,9 @@ def contention_section(ok: pd.DataFrame) -> str:
         )
     lines = [
         f"\n**{len(hit)} of {len(ok)} runs were timed under contention**"
-        f" ({policy.CONTENDED_MEANING}): rerun them on a quieter machine before trusting"
-        " their cost.\n",
+        f" ({policy.CONTENDED_MEANING}): redo them on a quieter machine before trusting"
+        f" their cost (`python -m essbench.redo results/{_study(ok)} --contended --apply`,"
+        " then the study's command again).\n",
     ]
     for r in hit.itertuples():
         lines.append(f"- {r.sampler} on {r.target} d={r.dim} r{r.replicate}: {r.contention_reason}")
