@@ -115,3 +115,34 @@ def test_the_verdict_table_says_a_shared_caveat_once_with_every_reason():
     # Every reason kind the flagged runs give, with the worst value over both cells.
     assert "chain/tau=10<50 at worst, in 10 runs" in text
     assert "did not recover the posterior" in text  # the hard cell: no ratio
+
+
+def test_a_reference_run_gives_the_geometry_of_a_target_without_exact_draws():
+    import numpy as np
+
+    from essbench.metrics import shape_of
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(4000, 3)) * [1.0, 3.0, 10.0]
+    shape = shape_of(x)
+    assert shape["condition_number"] == pytest.approx(100, rel=0.1)
+    assert abs(shape["tail_kurtosis"]) < 0.5
+    # Weighted draws (a nested sampler's): doubling a draw's weight = repeating it.
+    w = rng.uniform(1, 2, size=200).round()
+    repeated = np.repeat(x[:200], w.astype(int), axis=0)
+    assert shape_of(x[:200], w)["condition_number"] == pytest.approx(
+        shape_of(repeated)["condition_number"]
+    )
+    heavy = shape_of(rng.laplace(size=(20000, 1)))["tail_kurtosis"]
+    assert 2 < heavy < 4.5  # Laplace's excess kurtosis is 3 (its estimate's sd here ~0.35)
+
+    ok = {"status": "ok", "route": "reference_model", **shape}
+    row = decision.geometry("eight_schools", 10, {}, reference=ok)
+    assert row["condition_number"] == shape["condition_number"]
+    assert row["geometry_source"] == "reference run (reference_model)"
+    failed = decision.geometry("eight_schools", 10, {}, reference={"status": "failed"})
+    assert np.isnan(failed["condition_number"])
+    assert failed["geometry_source"] == "unknown: the reference failed its gates"
+    old = decision.geometry("eight_schools", 10, {}, reference={"status": "ok", "mean": [0]})
+    assert "predates" in old["geometry_source"]
+    assert decision.geometry("eight_schools", 10, {})["geometry_source"] == decision.NO_GEOMETRY

@@ -316,6 +316,8 @@ def test_a_jax_log_prob_reference_is_jax_nuts_gated(gauss, monkeypatch):
     )
     z = (np.array(record["mean"]) - plugin.module.MU) / np.array(record["mean_mcse"])
     assert np.all(np.abs(z) < 5)
+    # The decision table's geometry, from the reference's draws: (2 / 0.5)^2 = 16.
+    assert record["condition_number"] == pytest.approx(16, rel=0.15)
     # Too short to pass: the gates say so.
     monkeypatch.setattr(plugin.module, "REFERENCE_NUTS", {"chains": 2, "tune": 100, "draws": 200})
     with pytest.raises(Exception, match="failed its gates: bulk ESS"):
@@ -333,6 +335,7 @@ def test_a_numpy_log_prob_reference_is_nested_sampling(gauss, monkeypatch):
     z = (np.array(record["mean"]) - module.MU) / np.array(record["mean_mcse"])
     assert np.all(np.abs(z) < 5)
     np.testing.assert_allclose(record["var"], module.SD**2, rtol=0.15)
+    assert record["condition_number"] == pytest.approx(16, rel=0.3)  # weighted draws
 
 
 # -- end to end -------------------------------------------------------------------------------

@@ -106,6 +106,9 @@ def test_the_truth_of_a_funnel_comes_from_its_reference_model(tmp_path):
     assert record["route"] == "reference_model" and reference_route(out) == "reference_model"
     assert record["names"] == ["v", "x"] and record["reference_model_names"] == ["v", "z"]
     assert record["divergences"] == 0 and record["ess_bulk_min"] > 10_000
+    # Its geometry (the decision table's), in the model's own parameters: x's variance
+    # E[exp(v)] = exp(4.5) against v's 9, and x's tails far heavier than a Gaussian's.
+    assert 4 < record["condition_number"] < 25 and record["tail_kurtosis"] > 10
     truth = load_truth("funnel", 2, {}, out)
     mean_mcse, var_mcse = truth.mcse()
     assert abs(truth.mean[0]) < 5 * mean_mcse[0] and abs(truth.mean[1]) < 5 * mean_mcse[1]

@@ -16,13 +16,12 @@ most half its runs ``biased``: ``policy.bias_verdict``), with at least
 1, gradient-based sampling pays.
 """
 
-import math
-
 import numpy as np
 import pandas as pd
 
 from essbench import verdict
 from essbench.aggregate import contenders, cost_bases
+from essbench.metrics import shape_of
 from essbench.plots import _order
 
 LEVEL = 0.95
@@ -51,25 +50,10 @@ COLUMNS = (
     "replicates",
     "failed",
 )
-NO_GEOMETRY = "unknown: its truth is the reference rule's moments, which hold no covariance"
+NO_GEOMETRY = "unknown: no exact draws, posteriordb reference draws or reference run"
 
 
 # --- geometry (reads the targets' draws) --------------------------------------------------
-
-
-def shape_of(x: np.ndarray) -> dict:
-    """Condition number of the covariance of draws ``x`` (n, d) and their tail weight: the
-    largest excess kurtosis over parameters (0 for a Gaussian, 6 for a Laplace)."""
-    x = np.asarray(x, float).reshape(len(x), -1)
-    cov = np.atleast_2d(np.cov(x, rowvar=False))
-    eig = np.linalg.eigvalsh(cov)
-    centred = x - x.mean(axis=0)
-    var = (centred**2).mean(axis=0)
-    kurtosis = (centred**4).mean(axis=0) / var**2 - 3.0
-    return {
-        "condition_number": float(eig[-1] / eig[0]) if eig[0] > 0 else math.inf,
-        "tail_kurtosis": float(np.max(kurtosis)),
-    }
 
 
 def target_draws(target: str, dim: int, options: dict):
@@ -90,13 +74,30 @@ def target_draws(target: str, dim: int, options: dict):
     return None, NO_GEOMETRY
 
 
-def geometry(target: str, dim: int, options: dict) -> dict:
+def reference_geometry(record: dict) -> tuple[dict | None, str]:
+    """The condition number and tail weight the reference rule measured on its draws (in the
+    model's value variables), and where they come from; (None, why) where it has none."""
+    if record.get("status", "ok") != "ok":
+        return None, "unknown: the reference failed its gates"
+    if "condition_number" not in record:
+        return None, "unknown: its reference record predates the geometry fields (redo it)"
+    route = record.get("route") or record.get("method") or "NUTS"
+    shape = {k: float(record[k]) for k in ("condition_number", "tail_kurtosis")}
+    return shape, f"reference run ({route})"
+
+
+def geometry(target: str, dim: int, options: dict, reference: dict | None = None) -> dict:
     """One row of the geometry table; ``modes`` is the target's declared ``MODES`` (None:
-    not declared)."""
+    not declared); ``reference``: the reference rule's record, for a target whose truth it
+    makes."""
     from essbench import registry
 
     x, source = target_draws(target, dim, options)
-    shape = shape_of(x) if x is not None else {"condition_number": np.nan, "tail_kurtosis": np.nan}
+    shape = shape_of(x) if x is not None else None
+    if shape is None and reference is not None:
+        shape, source = reference_geometry(reference)
+    if shape is None:
+        shape = {"condition_number": np.nan, "tail_kurtosis": np.nan}
     modes = getattr(registry.target(target), "MODES", None)
     return {
         "target": target,
@@ -107,9 +108,15 @@ def geometry(target: str, dim: int, options: dict) -> dict:
     }
 
 
-def geometry_table(cells, options_of) -> pd.DataFrame:
-    """The geometry of every (target, dim) in ``cells``; ``options_of(target)``: its options."""
-    rows = [geometry(t, int(d), options_of(t)) for t, d in cells]
+def geometry_table(cells, options_of, references=None) -> pd.DataFrame:
+    """The geometry of every (target, dim) in ``cells``; ``options_of(target)``: its options;
+    ``references``: {"target/dim": path of the reference rule's record} where there is one."""
+    from essbench import io
+
+    rows = []
+    for t, d in cells:
+        path = (references or {}).get(f"{t}/{d}")
+        rows.append(geometry(t, int(d), options_of(t), io.read_json(path) if path else None))
     return pd.DataFrame(rows, columns=list(GEOMETRY_COLUMNS))
 
 

@@ -477,7 +477,11 @@ def reference(target: str, dim: int, options: dict, backend: str, threads: int =
         mean = draws.mean(axis=(0, 1))
         var = ((draws - mean) ** 2).mean(axis=(0, 1))
         method = "numpyro_nuts"
-        extra = {"divergences": divergences, **summary}
+        extra = {
+            "divergences": divergences,
+            **summary,
+            **metrics.shape_of(draws.reshape(-1, draws.shape[-1])),
+        }
     else:
         from essbench.samplers import nautilus
 
@@ -502,7 +506,11 @@ def reference(target: str, dim: int, options: dict, backend: str, threads: int =
             )
         draws, mean, var = run.draws, per["mean"], per["var"]
         method = "nautilus"
-        extra = {"ess_kish": ess, "logz": run.stats.get("logz")}
+        extra = {
+            "ess_kish": ess,
+            "logz": run.stats.get("logz"),
+            **metrics.shape_of(run.draws.reshape(-1, run.draws.shape[-1]), run.weights.ravel()),
+        }
     return {
         "target": target,
         "dim": dim,

@@ -884,3 +884,21 @@ def weighted_quantile_z(
         "z_quantile_max": float(np.max(np.abs(below - levels) / se)),
         "n_quantile_tests": levels.size * draws.shape[2],
     }
+
+
+def shape_of(x: np.ndarray, weights=None) -> dict:
+    """Condition number of the covariance of draws ``x`` (n, d) and their tail weight: the
+    largest excess kurtosis over parameters (0 for a Gaussian, 6 for a Laplace). ``weights``:
+    importance weights of the draws (a nested sampler's), None for equal ones."""
+    x = np.asarray(x, float).reshape(len(x), -1)
+    w = np.full(len(x), 1.0 / len(x)) if weights is None else np.asarray(weights, float)
+    w = w / w.sum()
+    centred = x - w @ x
+    cov = (centred * w[:, None]).T @ centred
+    eig = np.linalg.eigvalsh(np.atleast_2d(cov))
+    var = w @ centred**2
+    kurtosis = (w @ centred**4) / var**2 - 3.0
+    return {
+        "condition_number": float(eig[-1] / eig[0]) if eig[0] > 0 else math.inf,
+        "tail_kurtosis": float(np.max(kurtosis)),
+    }

@@ -588,6 +588,7 @@ def _reference_run(problem, sampled, route: str, settings: dict, threads: int) -
     mean = draws.mean(axis=(0, 1))
     return {
         **record,
+        **metrics.shape_of(draws.reshape(-1, draws.shape[-1])),  # the decision's geometry
         "status": "ok",
         "mean": mean.tolist(),
         "var": ((draws - mean) ** 2).mean(axis=(0, 1)).tolist(),

@@ -237,6 +237,9 @@ _SHARED = {
         # log of the integral of exp(model log density) over the value space (0: a
         # normalised density); None: unknown.
         "LOG_NORMALISER": lambda p: None,
+        # How many modes the posterior has in the value space, where that is known (the
+        # decision table's geometry); None: not known, which the table says.
+        "MODES": lambda p: None,
     },
 }
 

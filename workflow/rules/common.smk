@@ -161,6 +161,16 @@ def geometry_cells():
     return sorted({(run.target, run.dim) for run in ebconfig.runs(config)})
 
 
+def geometry_references():
+    """The reference rule's record of each (target, dim) whose truth it makes: "target/dim"
+    -> path (the geometry of a target without exact or posteriordb draws)."""
+    return {
+        f"{t}/{d}": reference_path(t, d)
+        for t, d in geometry_cells()
+        if registry.target(t).TRUTH == "reference"
+    }
+
+
 def all_target_options():
     """Each target's options (its declared defaults overridden by the config's)."""
     return {t: ebconfig.target_options(config, t) for t in config["targets"]}

@@ -259,9 +259,12 @@ rule target_figures:
 
 
 # The answer as a decision table (essbench.decision): each target's geometry, from what the
-# target knows of itself (its exact or posteriordb reference draws), then per target the
-# cheapest gradient-based and gradient-free samplers that recovered the truth and their ratio.
+# target knows of itself (its exact or posteriordb reference draws, or what the reference
+# rule measured on its draws), then per target the cheapest gradient-based and gradient-free
+# samplers that recovered the truth and their ratio.
 rule geometry:
+    input:
+        [ancient(path) for path in geometry_references().values()],
     output:
         f"{RESULTS}tables/geometry.csv",
     log:
@@ -275,6 +278,7 @@ rule geometry:
     params:
         cells=geometry_cells(),
         target_options=all_target_options(),
+        references=geometry_references(),
     script:
         "../../scripts/geometry.py"
 

@@ -10,6 +10,9 @@ NAME = "banana"
 DESCRIPTION = "Haario's twisted Gaussian (Rosenbrock-type banana), twist `b`"
 GRADIENT = True
 MIN_DIM = 2
+# One mode: a smooth bijection of a Gaussian (x2 shifted by b(x1^2 - 100)), whose
+# density's one stationary point is the image of the Gaussian's mode.
+MODES = 1
 MAX_DIM = None
 DEFAULT_B = 0.03
 OPTIONS = (Option("b", float, DEFAULT_B, "twist of Haario's banana (0: a Gaussian)", low=0.0),)

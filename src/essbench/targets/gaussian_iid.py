@@ -8,6 +8,8 @@ NAME = "gaussian_iid"
 DESCRIPTION = "independent standard normals, N(0, I_d) (the tutorial's target)"
 GRADIENT = True
 MIN_DIM = 1
+# One mode: a Gaussian (the decision table's geometry).
+MODES = 1
 OPTIONS = ()
 PACKAGES = ()
 MAX_DIM = None

@@ -10,6 +10,8 @@ NAME = "gaussian_illcond"
 DESCRIPTION = "correlated Gaussian, condition number `condition`, random rotation"
 GRADIENT = True
 MIN_DIM = 2
+# One mode: a Gaussian (the decision table's geometry).
+MODES = 1
 MAX_DIM = None
 DEFAULT_CONDITION = 100.0
 OPTIONS = (

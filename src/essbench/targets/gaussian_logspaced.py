@@ -27,6 +27,8 @@ DESCRIPTION = (
 )
 GRADIENT = True
 MIN_DIM = 2
+# One mode: a Gaussian (the decision table's geometry).
+MODES = 1
 MAX_DIM = None
 DEFAULT_CONDITION = 100.0
 OPTIONS = (Option("condition", float, DEFAULT_CONDITION, "condition number κ of Σ", low=1.0),)
