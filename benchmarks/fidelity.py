@@ -2,7 +2,8 @@
 
 For every sampler family (PyMC's NUTS, Metropolis and DEMetropolisZ, nutpie, Stan, NumPyro,
 BlackJAX, emcee, zeus, dynesty, nautilus), on the clock configs' cells
-(``benchmarks/configs/clocks.yaml``: N(0, I_50), one chain; ``clocks_nested.yaml``: d = 4),
+(``benchmarks/configs/clocks.yaml``: N(0, I_50), one chain; ``clocks_nested.yaml``: d = 4;
+``clocks_logprob.yaml``: N(0, I_50) as a plain JAX ``log_prob``, for NumPyro and emcee),
 alternating which goes first in each repeat:
 
 - the pipeline: ``snakemake`` of both configs (replicate 0) in a temporary directory;
@@ -29,7 +30,9 @@ import pandas as pd
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-CONFIGS = ("clocks.yaml", "clocks_nested.yaml")
+CONFIGS = ("clocks.yaml", "clocks_nested.yaml", "clocks_logprob.yaml")
+# A study's cells named apart from the PyMC-model ones (the same samplers run there).
+CELL_SUFFIX = {"clocks_logprob": " (log_prob)"}
 # Variants of a family already covered (emcee_vectorized is emcee) and the oracle.
 LEFT_OUT = ("emcee_vectorized", "exact")
 
@@ -44,6 +47,9 @@ def _configs(work: Path, only) -> list[Path]:
             for k, v in raw["samplers"].items()
             if k not in LEFT_OUT and (not only or k in only)
         }
+        for entry in raw["targets"].values():  # a user's file, beside the config
+            if entry and "file" in entry:
+                entry["file"] = str(REPO / "benchmarks" / "configs" / entry["file"])
         if raw["samplers"]:
             path = work / name
             path.write_text(yaml.safe_dump(raw))
@@ -69,7 +75,10 @@ def pipeline_costs(work: Path, configs: list[Path]) -> dict:
         runs = pd.read_parquet(work / "results" / study / "tables" / "runs.parquet")
         for r in runs.itertuples():
             ess = r.ess_kish if r.ess_basis == "kish" else r.ess_bulk_mean
-            costs[r.sampler] = {"seconds": r.sampling_seconds, "ess": ess}
+            costs[r.sampler + CELL_SUFFIX.get(study, "")] = {
+                "seconds": r.sampling_seconds,
+                "ess": ess,
+            }
     return costs
 
 
@@ -77,7 +86,8 @@ def standalone_costs(configs: list[Path], seed: int) -> dict:
     costs = {}
     script = REPO / "benchmarks" / "fidelity_standalone.py"
     for config in configs:
-        for sampler in yaml.safe_load(config.read_text())["samplers"]:
+        raw = yaml.safe_load(config.read_text())
+        for sampler in raw["samplers"]:
             out = subprocess.run(
                 [sys.executable, str(script), "--sampler", sampler, "--config", str(config)]
                 + ["--seed", str(seed)],
@@ -85,7 +95,8 @@ def standalone_costs(configs: list[Path], seed: int) -> dict:
                 capture_output=True,
                 text=True,
             )
-            costs[sampler] = json.loads(out.stdout.strip().splitlines()[-1])
+            cell = sampler + CELL_SUFFIX.get(raw["study"], "")
+            costs[cell] = json.loads(out.stdout.strip().splitlines()[-1])
     return costs
 
 

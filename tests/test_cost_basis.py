@@ -168,3 +168,23 @@ def test_the_calibration_figure_draws_the_oracle_as_its_reference(tmp_path, monk
         assert out.stat().st_size > 10_000
         labels = seen[-1]["banana"]
         assert labels == ["exact (oracle): reference", "pymc_nuts", "emcee"], labels
+
+
+def test_the_calibration_figure_says_where_the_oracles_interval_misses_one(tmp_path, monkeypatch):
+    _, _, cal = _study()
+    oracle = cal["sampler"] == "exact"
+    assert plots.oracle_misses(cal[oracle]) == []  # the study's oracle interval holds 1
+    off = cal.copy()
+    off.loc[oracle, ["ratio", "ratio_lo", "ratio_hi"]] = [1.4, 1.07, 1.99]
+    assert plots.oracle_misses(off[oracle]) == [PARAMS]
+    texts = []
+
+    def keep(fig, outputs, caption):
+        texts.extend(t.get_text() for ax in fig.axes for t in ax.texts)
+
+    monkeypatch.setattr(plots, "_save", keep)
+    plots.ess_calibration(off, [tmp_path / "c.png"])
+    assert any(f"misses 1 at d = {PARAMS}" in t for t in texts), texts
+    texts.clear()
+    plots.ess_calibration(cal, [tmp_path / "c.png"])
+    assert not any("misses 1" in t for t in texts)

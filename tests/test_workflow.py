@@ -152,7 +152,13 @@ def test_tiny_study_end_to_end(tiny_run):
     assert "| cost ÷ `emcee`'s [95%] | replicates |" in text
     assert all(v.split(" | ")[4] == "2" and "× [" in v for v in verdicts), verdicts
     assert text.index("## Verdict") < text.index("## Headline")
-    assert "<h2>Verdict</h2>" in (results / "report.html").read_text()
+    page = (results / "report.html").read_text()
+    assert "<h2>Verdict</h2>" in page
+    # The same table in the standalone report, as HTML: a row per verdict cell.
+    verdict_html = page[
+        page.index("<h2>Verdict</h2>") : page.index("<h2>", page.index("<h2>Verdict</h2>") + 1)
+    ]
+    assert verdict_html.count("<td><code>gaussian_iid</code></td>") == len(verdicts), verdict_html
     assert "| gaussian_iid | 2 | analytic |" in text  # the truth-recovered table
     assert "<h2>Truth recovered</h2>" in (results / "report.html").read_text()
     assert "| gaussian_iid | 2 | 2 | 0% | – | – | – | 0% |" in text

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from essbench import io, policy, report, verdict
+from essbench import io, policy, report
 from essbench.aggregate import contenders
 from essbench.calibration import oracle_table
 from essbench.plots import _order
@@ -32,6 +32,13 @@ def _img(path: Path, caption: str) -> str:
         f'src="data:image/png;base64,{data}"><figcaption>{html.escape(caption)}'
         "</figcaption></figure>"
     )
+
+
+def markdown_html(text: str) -> str:
+    """Markdown (the summary's words and tables) as HTML, raw HTML in it escaped."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": False}).enable("table").render(text)
 
 
 def _table(df: pd.DataFrame) -> str:
@@ -104,11 +111,9 @@ def build(
         "Cost per effective sample = sampling seconds (warm-up + draws, compilation "
         "excluded) ÷ ArviZ bulk ESS averaged over parameters; lower is better.</p>",
     ]
-    said = verdict.sentences(runs, baseline, calibration) if baseline else []
-    if said:
-        parts.append("<h2>Verdict</h2><ul>")
-        parts += [f"<li>{html.escape(s).replace('`', '')}</li>" for s in said]
-        parts.append("</ul>")
+    said = report.verdict_section(runs, baseline, calibration) if baseline else ""
+    if said:  # the summary's verdict: a table to scan, each shared caveat said once below it
+        parts += ["<h2>Verdict</h2>", markdown_html(said)]
     parts.append("<h2>Headline: median ms per effective sample</h2>")
     table, any_empirical = headline_table(summary)
     parts.append(_table(table))
