@@ -72,11 +72,12 @@ def test_biased_draws_never_reach_low_bias():
 
 @pytest.mark.parametrize("name", DECLARING)
 def test_declared_second_moments_of_x2_match_exact_draws(name):
+    """In the metric's coordinates (the funnel's Gaussianised ones, the others' own)."""
     module = registry.target(name).module
     dim = max(registry.target(name).MIN_DIM, 4)
     e_x2, var_x2 = module.x2_moments(dim)
     n = 400_000
-    x2 = module.sample_truth(dim, n, np.random.RandomState(3)) ** 2
+    x2 = literature.x2_coordinates(name, module.sample_truth(dim, n, np.random.RandomState(3))) ** 2
     assert np.all(np.abs(x2.mean(axis=0) - e_x2) < 5 * np.sqrt(var_x2 / n))
     dev2 = (x2 - e_x2) ** 2
     assert np.all(np.abs(dev2.mean(axis=0) - var_x2) < 5 * dev2.std(axis=0) / np.sqrt(n))
@@ -114,7 +115,7 @@ def test_diagnose_adds_the_columns_only_where_the_moments_are_known():
     out = literature.columns(no_tree, x, {"condition": 100.0})
     assert math.isfinite(out["draws_to_bias_avg"]) and math.isnan(out["grads_to_bias_avg"])
     # A target without declared moments of x² gets none of the columns.
-    assert literature.columns({**record, "target": "neals_funnel"}, x) == {}
+    assert literature.columns({**record, "target": "eight_schools"}, x) == {}
 
 
 @pytest.mark.parametrize("name", ["blackjax_nuts", "numpyro_nuts"])
@@ -132,3 +133,140 @@ def test_identity_mass_matrix_is_not_adapted(name):
     assert steps["identity"] < 0.25 < 0.5 < steps["diagonal"], steps
     variant = registry.sampler(f"{name}_identity")
     assert variant.DEFAULTS["mass_matrix"] == "identity"
+
+
+def _their_funnel_logdensity(x):
+    """reubenharry/sampler-benchmarks @ 7ad0700, sampler-evaluation/sampler_evaluation/models/
+    neals_funnel_mams_paper.py lines 12-20, in NumPy: x = [z_0, ..., z_18, theta]."""
+    theta, z = x[-1], x[:-1]
+    return -0.5 * (theta / 3.0) ** 2 - 0.5 * 19 * theta - 0.5 * np.exp(-theta) * np.sum(z**2)
+
+
+def _their_funnel_transform(x):
+    """Lines 23-28 of the same file ("gaussianization"), in NumPy."""
+    return np.concatenate([x[..., :-1] * np.exp(-0.5 * x[..., -1:]), x[..., -1:] / 3.0], axis=-1)
+
+
+def test_funnel_is_the_mams_papers_with_theta_first():
+    """Their funnel (d = 20, theta's scale 3) is essbench's at d = 20 with v = theta moved to
+    the front: the same log density up to its normaliser, and x2_coordinates is their
+    Gaussianisation, reordered the same way."""
+    module = registry.target("neals_funnel").module
+    dim = module.LITERATURE_DIM
+    assert (dim, module.V_SCALE) == (20, 3.0)
+    rng = np.random.RandomState(5)
+    ours = module.sample_truth(dim, 7, rng)  # v first
+    theirs = np.concatenate([ours[:, 1:], ours[:, :1]], axis=1)  # theta last
+    z_theirs = _their_funnel_transform(theirs)
+    z_ours = module.x2_coordinates(ours)
+    assert np.allclose(z_ours, np.concatenate([z_theirs[:, -1:], z_theirs[:, :-1]], axis=1))
+    logp = build_problem("neals_funnel", dim, {}).compile_logp()
+    # Normaliser of N(0, 3²) x N(0, e^theta)^19 beyond their -19 theta / 2.
+    const = -0.5 * np.log(2 * np.pi * 9.0) - 0.5 * (dim - 1) * np.log(2 * np.pi)
+    for a, b in zip(ours, theirs, strict=True):
+        assert logp(a) == pytest.approx(_their_funnel_logdensity(b) + const)
+    e_x2, var_x2 = module.x2_moments(dim)
+    assert np.all(e_x2 == 1.0) and np.all(var_x2 == 2.0)  # their ``square`` truth
+
+
+def test_banana_is_the_mams_papers_reflected():
+    """Their banana (Inference Gym ``Banana``: d = 2, curvature 0.03, x2 ~ N(0.03 (x1² - 100),
+    1)) is essbench's at its default b with x2 -> -x2: the exact x² moments are theirs, whose
+    E[x²] = (100, 19), Var[x²] = (20000, 4600.898) (MicroCanonicalHMC, banana_mams_paper.py)
+    and (100.064, 19.0186), (20017.0, 4624.37) (the gym banana's banana_expectations.pkl)
+    were estimated from draws."""
+    module = registry.target("banana").module
+    assert (module.LITERATURE_DIM, module.DEFAULT_B) == (2, 0.03)
+    e_x2, var_x2 = module.x2_moments(2, b=0.03)
+    assert e_x2.tolist() == [100.0, 19.0]
+    assert var_x2 == pytest.approx([20000.0, 4610.0])
+    assert var_x2 == pytest.approx([20000.0, 4600.898], rel=0.002)
+    assert np.concatenate([e_x2, var_x2]) == pytest.approx(
+        [100.063995, 19.018568, 20017.025, 4624.369], rel=0.004
+    )
+    logp = build_problem("banana", 2, {"b": 0.03}).compile_logp()
+    for x1, x2 in [(3.0, 1.0), (-12.0, 2.5), (0.5, -3.0)]:
+        their = -0.5 * ((x1 / 10.0) ** 2 + (-x2 - 0.03 * (x1**2 - 100)) ** 2)
+        const = -np.log(2 * np.pi * 10.0)
+        assert logp(np.array([x1, x2])) == pytest.approx(their + const)
+
+
+def _exact_literature(name, dim, chains=128, draws=1000, seed=0):
+    module = registry.target(name).module
+    x = module.sample_truth(dim, chains * draws, np.random.RandomState(seed))
+    z = literature.x2_coordinates(name, x.reshape(chains, draws, dim))
+    return literature.grads_to_bias(z, *module.x2_moments(dim), 1.0)
+
+
+def test_exact_funnel_draws_reach_low_bias_after_about_100_draws():
+    """In the Gaussianised coordinates the funnel's 20 parameters are independent N(0, 1):
+    exact draws cross b²_avg = 0.01 after about 100 draws, like the Gaussian's. (In the
+    centered coordinates Var[x²] ≈ 2·10⁸ would let nearly any run pass.)"""
+    out = _exact_literature("neals_funnel", 20)
+    assert 85 <= out["draws_to_bias_avg"] <= 115, out
+    assert 2 * out["draws_to_bias_avg"] < out["draws_to_bias_max"] < 1000, out
+
+
+def test_exact_banana_draws_read_as_fewer_than_100():
+    """The banana's x² are skewed (x2² has skewness ~13): b² of one chain's running mean has
+    mean 1/n, but its median over chains is well below that, so 128 chains of exact draws
+    cross b²_avg = 0.01 after ~30-60 draws, not 100 (measured: 32-59 over six seeds). The
+    published banana figures thus count about twice the gradients per effective draw that
+    the Gaussian's and the funnel's do, and scatter more."""
+    out = _exact_literature("banana", 2)
+    assert 25 <= out["draws_to_bias_avg"] <= 80, out
+    x = registry.target("banana").module.sample_truth(2, 512 * 200, np.random.RandomState(1))
+    b2 = literature.squared_bias(x.reshape(512, 200, 2), *literature.x2_moments("banana", 2))
+    assert b2["avg"][:, 99].mean() == pytest.approx(0.01, rel=0.2)  # the mean: 1/n
+    assert np.median(b2["avg"][:, 99]) < 0.5 * 0.01  # the median: far below
+
+
+def test_squared_bias_in_blocks_is_the_direct_formula():
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((19, 30, 3)) * [1.0, 2.0, 3.0]
+    e_x2, var_x2 = np.array([1.0, 4.0, 9.0]), np.array([2.0, 32.0, 162.0])
+    b2 = (np.cumsum(x**2, axis=1) / np.arange(1, 31)[None, :, None] - e_x2) ** 2 / var_x2
+    out = literature.squared_bias(x, e_x2, var_x2)
+    assert np.allclose(out["avg"], b2.mean(axis=2)) and np.allclose(out["max"], b2.max(axis=2))
+
+
+def test_columns_take_the_funnel_in_its_gaussianised_coordinates():
+    """Exact funnel draws pass in the Gaussianised coordinates; the same draws scaled in x
+    by 1.5 (E[x_i²] 2.25 times too large, v untouched) never do."""
+    module = registry.target("neals_funnel").module
+    x = module.sample_truth(8, 32 * 400, np.random.RandomState(2)).reshape(32, 400, 8)
+    record = {"target": "neals_funnel", "dim": 8, "stat_tree_size_mean": 2.0}
+    out = literature.columns(record, x)
+    assert 50 < out["draws_to_bias_avg"] < 200 and out["grads_to_bias_avg"] == pytest.approx(
+        2.0 * out["draws_to_bias_avg"]
+    )
+    wrong = x.copy()
+    wrong[..., 1:] *= 1.5
+    assert literature.columns(record, wrong)["draws_to_bias_avg"] == math.inf
+
+
+def test_published_cases_are_consistent():
+    """Every published case names a target that declares its x² moments at the case's
+    dimension, a shipped config that runs it there with a sampler of the case's protocol."""
+    import yaml
+
+    from essbench import config as study_config
+    from essbench.docs import REPO as repo
+
+    names = [case["case"] for case in literature.PUBLISHED]
+    assert len(set(names)) == len(names)
+    for case in literature.PUBLISHED:
+        assert literature.x2_moments(case["target"], case["dim"], case["options"]) is not None
+        cfg = study_config.validate(yaml.safe_load((repo / "config" / case["config"]).read_text()))
+        masses = {study_config.sampler_options(cfg, s).get("mass_matrix") for s in cfg["samplers"]}
+        assert case["mass_matrix"] in masses, case["case"]
+        assert case["grads"]["NUTS"] > 0
+    by_case = {case["case"]: case for case in literature.PUBLISHED}
+    assert by_case["banana"]["grads"]["NUTS"] == pytest.approx(83598.0, abs=1)
+    assert by_case["banana"]["grads_max"]["NUTS"] == pytest.approx(111691.4, abs=1)
+    assert by_case["funnel"]["grads"]["NUTS"] == pytest.approx(26391.7, abs=1)
+    assert by_case["funnel"]["grads_max"]["NUTS"] == math.inf
+    cfg = yaml.safe_load((repo / "config" / "literature_mams.yaml").read_text())
+    assert cfg["targets"]["banana"] == {"b": 0.03, "dims": [2]}
+    assert cfg["targets"]["neals_funnel"] == {"dims": [20]}
+    assert cfg["samplers"]["blackjax_nuts"]["tune"] == 5000  # their num_tuning_steps

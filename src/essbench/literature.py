@@ -34,6 +34,44 @@ b² = 0.01 is an RMSE of E[x²] of 0.1 standard deviations: the error of 100 ind
 hence "about 100 effective samples". One difference from their code: ``find_crossing``
 returns the 0-based index of the first step that stays below, one less than the number of
 draws it took; essbench counts the draws (one step, <1% of every figure below).
+
+**The coordinates.** Their x is ``model.transform(state.position)`` (MicroCanonicalHMC
+``sampling_algorithms.py`` lines 154-160) or ``default_event_space_bijector(state.position)``
+(sampler-benchmarks ``sampler_comparison/samplers/general.py`` line 68): the identity for the
+Gaussian and the banana, but the Gaussianisation (v / 3, x_i exp(-v / 2)) for the funnel. A
+target whose metric is taken on such a map declares ``x2_coordinates(draws, **options)``
+(``neals_funnel``), and ``x2_moments`` then gives the moments in those coordinates;
+:func:`columns` applies the map to the kept draws before the metric.
+
+**The MAMS paper's cases** (``reubenharry/sampler-benchmarks``; its README at 7ad0700 names
+``sampler-comparison/results/<model>/main.py`` as the script of each "table 1" result): the
+banana (``results/banana/nuts_banana.csv`` at 75c09b7, 2025-05-15) and the funnel
+(``results/Neals_Funnel_MAMS_Paper/nuts_Neals_Funnel_MAMS_Paper.csv`` at 93cfe2b, same
+day), their targets defined in :mod:`essbench.targets.banana` and
+:mod:`essbench.targets.neals_funnel`. Their NUTS is *not* the README's: ``nuts()`` of
+``sampler_comparison/samplers/hamiltonianmontecarlo/nuts.py`` (75c09b7, lines 12-55) has
+``diagonal_preconditioning=True`` by default, i.e. ``blackjax.window_adaptation`` (Stan's
+windows, diagonal inverse mass matrix, step size to BlackJAX's default acceptance 0.8) for
+``num_tuning_steps=5000`` steps, not counted (``num_tuning_grads`` is reported apart). The
+funnel's ``main.py`` passes ``target_acc_rate=0.99``, but ``nuts()`` gives it only to the
+identity branch's ``da_adaptation``: under the window adaptation it is 0.8. So the published
+figure belongs to ``blackjax_nuts`` at its defaults with ``tune: 5000``
+(``config/literature_mams.yaml``). Chains start from N(0, I) (``initialize_model``, no
+``sample_init`` on either model), float64 (``jax_enable_x64``), the median over chains
+``np.nanmedian``; 512 chains x 200,000 steps (banana), 128 x 20,000 (funnel).
+
+Not reproduction targets: ``JakobRobnik/MicroCanonicalHMC``'s ``results/nongridresults
+{Banana2,Funnel20}<key>.csv`` (59bfa02 and fb9f904, Jan-Feb 2025) hold NUTS rows whose
+``ess_avg`` is 100 ÷ the same gradient count (``metrics.calculate_ess``), but from code
+that changed between runs (1,000 to 10,000 warm-up steps, with and without
+preconditioning, not all recorded): the banana's range from 14,700 to 68,200 gradients, the
+funnel's three from 24,600 to 27,700. The banana's figure is noisy even in the MAMS
+repository: the same ``results/banana/nuts_banana.csv`` read 114,778 at 23b791a
+(2025-05-12) before 83,598 at 75c09b7, and ``results/other/Banana_MAMS_Paper/
+nuts_Banana_MAMS_Paper.csv`` (6443564, 2,048 chains x 20,000 steps, the same density)
+reads 58,750: x2² is heavy-tailed (skewness ≈ 13, kurtosis in the hundreds: x2 is 3 (x1² / 100
+- 1) plus a standard normal), so one chain's running mean has a skewed error, and the median over
+chains crosses 0.01 late and unevenly.
 """
 
 import math
@@ -44,31 +82,78 @@ import numpy as np
 LOW_BIAS = 0.01
 CONTRACTIONS = ("avg", "max")
 
-# Published NUTS figures (gradient calls until b²_avg stays below 0.01, median of 128 chains,
-# warm-up not counted), read from JakobRobnik/MicroCanonicalHMC's README at 9b7c1b2 (lines
-# "Gradient calls for NUTS to reach ... RMSE of X^2 of 0.1: ..."). Their protocol: blackjax
-# NUTS, velocity Verlet, identity mass matrix, 2,000 steps of dual averaging to acceptance
-# 0.8 from step size 1 (``da_adaptation``), n = 10,000 kept steps at condition 100 (the
-# README's call), float32 (JAX's default). The target: ``benchmarks/inference_models.py``
-# ``Gaussian(ndims=100, condition_number=κ)``, i.e. essbench's ``gaussian_logspaced``.
+# Published NUTS figures (gradient calls until the median over chains of b² stays below 0.01,
+# warm-up not counted). ``case``: the name ``benchmarks/literature.py --cases`` takes;
+# ``config``: the file under config/ holding the samplers' protocol (warm-up and kept steps);
+# ``mass_matrix``: the protocol's, the essbench NUTS samplers with that ``mass_matrix``
+# option get the published figure beside them; ``grads`` / ``grads_max``: the published
+# figures for b²_avg / b²_max (``inf``: not reached in their run).
+#
+# JakobRobnik/MicroCanonicalHMC's README at 9b7c1b2 (lines "Gradient calls for NUTS to reach
+# ... RMSE of X^2 of 0.1: ..."). Their protocol: blackjax NUTS, velocity Verlet, identity mass
+# matrix, 2,000 steps of dual averaging to acceptance 0.8 from step size 1 (``da_adaptation``),
+# n = 10,000 kept steps at condition 100 (the README's call), 128 chains, float32 (JAX's
+# default). The target: ``benchmarks/inference_models.py`` ``Gaussian(ndims=100,
+# condition_number=κ)``, i.e. essbench's ``gaussian_logspaced``.
+README_PROTOCOL = "identity mass matrix, dual averaging to 0.8"
+# reubenharry/sampler-benchmarks, the MAMS paper's table 1 (see the module docstring): blackjax
+# NUTS with window adaptation (diagonal mass matrix, acceptance 0.8), 5,000 warm-up steps,
+# float64; the CSV's num_grads_to_low_error for statistic ``square`` (max False / True).
+MAMS_PROTOCOL = "window adaptation (diagonal mass matrix), 5,000 warm-up steps"
 PUBLISHED = (
     {
+        "case": "logspaced_k100",
         "source": "JakobRobnik/MicroCanonicalHMC README @ 9b7c1b2",
         "target": "gaussian_logspaced",
         "dim": 100,
         "options": {"condition": 100.0},
-        "protocol": "identity mass matrix, dual averaging to 0.8",
+        "config": "literature.yaml",
+        "mass_matrix": "identity",
+        "protocol": README_PROTOCOL,
         "metric": "grads_to_bias_avg",
         "grads": {"NUTS": 8105.0810546875, "MCLMC": 978.0},
     },
     {
+        "case": "logspaced_k1e5",
         "source": "JakobRobnik/MicroCanonicalHMC README @ 9b7c1b2",
         "target": "gaussian_logspaced",
         "dim": 100,
         "options": {"condition": 1.0e5},
-        "protocol": "identity mass matrix, dual averaging to 0.8",
+        "config": "literature.yaml",
+        "mass_matrix": "identity",
+        "protocol": README_PROTOCOL,
         "metric": "grads_to_bias_avg",
         "grads": {"NUTS": 204317.8125, "MCLMC": 19058.0},
+    },
+    {
+        # rows 3 (max) and 4 (avg) of the file; their bootstrap std over chains 1,702 / 1,539.
+        "case": "banana",
+        "source": "reubenharry/sampler-benchmarks"
+        " sampler-comparison/results/banana/nuts_banana.csv @ 75c09b7",
+        "target": "banana",
+        "dim": 2,
+        "options": {"b": 0.03},
+        "config": "literature_mams.yaml",
+        "mass_matrix": "diagonal",
+        "protocol": MAMS_PROTOCOL,
+        "metric": "grads_to_bias_avg",
+        "grads": {"NUTS": 83598.00574111329},
+        "grads_max": {"NUTS": 111691.38752871095},
+    },
+    {
+        # rows 3 (avg; bootstrap std 44.5) and 2 (max: inf, not reached in 20,000 steps).
+        "case": "funnel",
+        "source": "reubenharry/sampler-benchmarks sampler-comparison/results/"
+        "Neals_Funnel_MAMS_Paper/nuts_Neals_Funnel_MAMS_Paper.csv @ 93cfe2b",
+        "target": "neals_funnel",
+        "dim": 20,
+        "options": {},
+        "config": "literature_mams.yaml",
+        "mass_matrix": "diagonal",
+        "protocol": MAMS_PROTOCOL,
+        "metric": "grads_to_bias_avg",
+        "grads": {"NUTS": 26391.662059375005},
+        "grads_max": {"NUTS": math.inf},
     },
 )
 
@@ -85,16 +170,40 @@ def x2_moments(target: str, dim: int, options: dict | None = None):
     return np.asarray(e_x2, float), np.asarray(var_x2, float)
 
 
+def x2_coordinates(target: str, draws: np.ndarray, options: dict | None = None) -> np.ndarray:
+    """The draws in the coordinates the metric's x lives in: the target's
+    ``x2_coordinates(draws, **options)`` where it declares one (the Gaussianised funnel),
+    else the draws themselves."""
+    from essbench import registry
+
+    fn = getattr(registry.target(target).module, "x2_coordinates", None)
+    return draws if fn is None else np.asarray(fn(draws, **(options or {})), float)
+
+
+# Chains per block of squared_bias: its temporaries are a block's (chains, draws, params).
+_BLOCK_CHAINS = 8
+
+
 def squared_bias(draws: np.ndarray, e_x2, var_x2) -> dict[str, np.ndarray]:
     """b²(t) per chain, shape (chains, draws), for each contraction (``avg``, ``max``).
 
-    ``draws`` (chains, draws, params): the kept draws; entry t uses draws 0..t.
+    ``draws`` (chains, draws, params): the kept draws; entry t uses draws 0..t. Computed in
+    blocks of chains, so memory beyond the draws is a block's, not the whole array's again.
     """
-    x = np.asarray(draws, float)
+    x = np.asarray(draws)
+    e_x2, var_x2 = np.asarray(e_x2, float), np.asarray(var_x2, float)
     n = np.arange(1, x.shape[1] + 1, dtype=float)[None, :, None]
-    running = np.cumsum(x * x, axis=1) / n
-    b2 = (running - np.asarray(e_x2, float)) ** 2 / np.asarray(var_x2, float)
-    return {"avg": b2.mean(axis=2), "max": b2.max(axis=2)}
+    out = {c: np.empty(x.shape[:2]) for c in CONTRACTIONS}
+    for start in range(0, x.shape[0], _BLOCK_CHAINS):
+        block = np.asarray(x[start : start + _BLOCK_CHAINS], float)
+        running = np.cumsum(block * block, axis=1)
+        running /= n
+        running -= e_x2
+        np.square(running, out=running)
+        running /= var_x2
+        out["avg"][start : start + _BLOCK_CHAINS] = running.mean(axis=2)
+        out["max"][start : start + _BLOCK_CHAINS] = running.max(axis=2)
+    return out
 
 
 def steps_to_low_bias(b2_chains: np.ndarray, low: float = LOW_BIAS) -> float:
@@ -128,6 +237,7 @@ def columns(record: dict, draws: np.ndarray, target_options: dict | None = None)
     """The runs table's columns of this metric for one diagnosed run (empty where it does
     not apply: a target without known second moments of x², or weighted draws).
 
+    The draws are first mapped to the metric's coordinates (:func:`x2_coordinates`).
     Gradient calls need the run's mean tree size (``stat_tree_size_mean``, every NUTS
     sampler records it); without one only the draws are counted.
     """
@@ -136,4 +246,5 @@ def columns(record: dict, draws: np.ndarray, target_options: dict | None = None)
         return {}
     per_step = record.get("stat_tree_size_mean")
     per_step = math.nan if per_step is None else float(per_step)
-    return grads_to_bias(draws, *moments, per_step)
+    z = x2_coordinates(record["target"], draws, target_options)
+    return grads_to_bias(z, *moments, per_step)

@@ -68,6 +68,10 @@ may name one in any file, ``targets: {my_model: {file: models/my_model.py}}``):
 - optionally ``x2_moments(dim, **options) -> (E[x²], Var[x²])``, per parameter: the
   MCHMC papers' cost (``grads_to_bias_*``, :mod:`essbench.literature`) is computed for its
   runs; shared rule: none (``tests/test_literature.py`` checks each against exact draws).
+  Where the papers take that metric on a map of the parameters (the funnel's Gaussianised
+  coordinates), also ``x2_coordinates(draws, **options)``, draws (..., dim) to the map's
+  coordinates (..., dim), and ``x2_moments`` gives the moments there; shared rule: the
+  parameters themselves.
 
 Parameters are the flattened value variables, i.e. the unconstrained space every sampler
 moves in (for a positive parameter, its logarithm).

@@ -1,5 +1,28 @@
 """Haario's banana (twisted Gaussian): x1 ~ N(0, 10²), x2 | x1 ~ N(b (100 - x1²), 1), the rest
-N(0, 1). Truth: means 0; Var(x1) = 100, Var(x2) = 1 + 2·10⁴ b², the rest 1."""
+N(0, 1). Truth: means 0; Var(x1) = 100, Var(x2) = 1 + 2·10⁴ b², the rest 1.
+
+The MCHMC papers' banana is this target at d = 2, b = 0.03, reflected (x2 -> -x2: their
+x2 | x1 ~ N(0.03 (x1² - 100), 1)). Reflecting x2 maps one density onto the other, so every
+sampler behaves the same on both and every moment of x² is the same; their metric is taken
+on the parameters themselves (the identity map). Read, not copied:
+
+- ``reubenharry/sampler-benchmarks`` at 7ad0700 (unchanged since 75c09b7, 2025-05-15, the
+  NeurIPS submission that wrote the published figure):
+  ``sampler-evaluation/sampler_evaluation/models/banana.py`` lines 13-58, the Inference
+  Gym's ``Banana(dtype=float64)`` (line 15; ``tensorflow/probability`` @ 2297429,
+  ``spinoffs/inference_gym/inference_gym/targets/banana.py``: ``ndims=2``,
+  ``curvature=0.03``, ``x[0] ~ Normal(0, 10)``, ``x[1] ~ Normal(curvature * (x[0]**2 -
+  100), 1)``), its ``exact_sample`` (lines 52-56) the same; the ``square`` truth (lines
+  28-41) from ``data/banana_expectations.pkl`` (10⁶ draws, ``estimate_expectations_banana.py``):
+  E[x²] = (100.064, 19.0186), Var[x²] = (20017.0, 4624.37), within 0.4% of the exact
+  (100, 19), (20000, 4610) of :func:`x2_moments` (near b² = 0.01 the difference moves b²
+  by about 1%).
+  ``models/banana_mams_paper.py`` lines 9-35 is the same density with E[x²] = (100, 19),
+  Var[x²] = (20000, 4600.898) (10⁸ draws) and a wide start, N(0, diag(20, 10)²).
+- ``JakobRobnik/MicroCanonicalHMC`` at 9b7c1b2, ``benchmarks/inference_models.py`` lines
+  114-143 (``Banana``: ``ndims = 2``, ``curvature = 0.03``, the same log density,
+  ``transform`` the identity, ``E_x2 = [100, 19]``, ``Var_x2 = [20000, 4600.898]``).
+"""
 
 import numpy as np
 
@@ -15,6 +38,8 @@ MIN_DIM = 2
 MODES = 1
 MAX_DIM = None
 DEFAULT_B = 0.03
+# The MCHMC papers' banana: d = 2 at the default twist (see the module docstring).
+LITERATURE_DIM = 2
 OPTIONS = (Option("b", float, DEFAULT_B, "twist of Haario's banana (0: a Gaussian)", low=0.0),)
 PACKAGES = ()
 # Nested samplers: the density is normalised (x2 | x1 is a shifted normal); the box holds x1
