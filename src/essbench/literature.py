@@ -126,7 +126,7 @@ PUBLISHED = (
         "grads": {"NUTS": 204317.8125, "MCLMC": 19058.0},
     },
     {
-        # rows 3 (max) and 4 (avg) of the file; their bootstrap std over chains 1,702 / 1,539.
+        # the rows indexed 2 (max) and 3 (avg); their bootstrap std over chains 1,702 / 1,539.
         "case": "banana",
         "source": "reubenharry/sampler-benchmarks"
         " sampler-comparison/results/banana/nuts_banana.csv @ 75c09b7",
@@ -141,7 +141,8 @@ PUBLISHED = (
         "grads_max": {"NUTS": 111691.38752871095},
     },
     {
-        # rows 3 (avg; bootstrap std 44.5) and 2 (max: inf, not reached in 20,000 steps).
+        # the rows indexed 3 (avg; bootstrap std 44.5) and 2 (max: inf, not reached in
+        # 20,000 steps).
         "case": "funnel",
         "source": "reubenharry/sampler-benchmarks sampler-comparison/results/"
         "Neals_Funnel_MAMS_Paper/nuts_Neals_Funnel_MAMS_Paper.csv @ 93cfe2b",
