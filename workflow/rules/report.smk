@@ -40,6 +40,7 @@ rule summary:
         summary=f"{RESULTS}tables/summary.csv",
         calibration=f"{RESULTS}tables/calibration.csv",
         decision=f"{RESULTS}tables/decision.csv",
+        quantities=f"{RESULTS}tables/quantities.csv",
     output:
         report(
             f"{RESULTS}summary.md",
