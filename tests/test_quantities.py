@@ -297,3 +297,25 @@ def test_a_study_with_a_named_quantity_reports_it(tmp_path):
     assert "Verdict for `y`" in section and "| `q_model` | 2 | `pymc_nuts` |" in section
     median = cells.set_index(["quantity", "sampler"]).loc[("y", "pymc_nuts"), "cost_per_ess_median"]
     assert f"| `pymc_nuts` | {median * 1e3:.3g} [" in section
+
+
+def test_the_worked_example_names_a_deterministic_the_config_check_accepts():
+    """examples/radial_velocity_mass.yaml names m_sini, a pm.Deterministic; the file's mass
+    formula gives Jupiter's mass from Jupiter's own orbit around the Sun (P = 4,332.6 d,
+    K = 12.5 m/s; its eccentricity of 0.05 is within the tolerance)."""
+    import importlib.util
+
+    from essbench import config as ebconfig
+    from essbench.quantities import elements, variable_shapes
+
+    examples = ebconfig.registry.REPO / "examples"
+    full = ebconfig.validate(yaml.safe_load((examples / "radial_velocity_mass.yaml").read_text()))
+    assert ebconfig.target_quantities(full, "radial_velocity_mass") == ["m_sini"]
+    assert ebconfig.target_dims(full, "radial_velocity_mass") == [5]
+    spec = importlib.util.spec_from_file_location("rv_mass", examples / "radial_velocity_mass.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.minimum_mass(4332.6, 12.5) == pytest.approx(1.0, rel=0.03)
+    model = module.build_model()
+    assert "m_sini" in {v.name for v in model.deterministics}
+    assert [e.label for e in elements(["m_sini"], variable_shapes(model))] == ["m_sini"]
