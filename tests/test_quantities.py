@@ -187,6 +187,45 @@ def test_a_biased_run_is_caught_on_the_quantity(lognormal, shift_sd, off_by_sd):
     assert by["s"]["biased"] is False, by["s"]["bias_reason"]
 
 
+def test_an_importance_weighted_run_measures_its_quantities_by_kish_ess(lognormal):
+    """Nested samplers' runs: the quantity's ESS is Kish's, R-hat does not apply; exact draws
+    with equal weights are not biased, and the same draws weighted towards large x are."""
+    from essbench import quantities
+    from essbench.problem import build_problem
+
+    problem = build_problem("lognormal", 2, {}, "numba")
+    draws = _exact(problem, chains=1, draws=4000, seed=4)
+    equal = np.ones(draws.shape[:2])
+    (row,) = quantities.diagnose(_record(["y"]), draws, problem, weights=equal)
+    assert row["ess_basis"] == "kish" and row["ess_kish"] == pytest.approx(4000)
+    assert row["cost_per_ess"] == pytest.approx(2.0 / 4000) and row["rhat_flagged"] is None
+    assert row["biased"] is False, row["bias_reason"]
+    tilted = np.exp(draws[:, :, 0] / SIGMA)  # reweights x's posterior to N(0.8, 0.5²)
+    (row,) = quantities.diagnose(_record(["y"]), draws, problem, weights=tilted)
+    assert row["biased"] is True and row["error_sd"] > 1.0, row
+
+
+def test_a_posteriordb_targets_quantity_is_judged_against_its_reference_draws():
+    """tau of the non-centered eight schools: a free variable (sampled as tau_log__), whose
+    truth is posteriordb's own draws of tau (there through the value space and back)."""
+    from essbench import posteriordb, quantities
+    from essbench.problem import build_problem
+
+    problem = build_problem("eight_schools_noncentered", 10, {}, "numba")
+    chosen = quantities.elements(["tau", "theta_trans[2]"], {"tau": (), "theta_trans": (8,)})
+    truth, why = quantities.truth(problem, chosen)
+    assert why == "" and truth.source == "posteriordb"
+    name = "eight_schools-eight_schools_noncentered"
+    tau = posteriordb.reference_array(name, "tau", ())
+    assert truth.mean[0] == pytest.approx(tau.mean(), rel=1e-9)
+    assert truth.var[0] == pytest.approx(tau.var(), rel=1e-9)
+    mu, theta = (
+        posteriordb.reference_array(name, "mu", ()),
+        posteriordb.reference_array(name, "theta", (8,)),
+    )
+    assert truth.mean[1] == pytest.approx(((theta[..., 2] - mu) / tau).mean(), rel=1e-9)
+
+
 def test_without_a_truth_a_quantity_says_so_plainly(tmp_path):
     from essbench import quantities, registry
     from essbench.problem import build_problem
