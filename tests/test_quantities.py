@@ -336,6 +336,7 @@ def test_a_study_with_a_named_quantity_reports_it(tmp_path):
     assert "Verdict for `y`" in section and "| `q_model` | 2 | `pymc_nuts` |" in section
     median = cells.set_index(["quantity", "sampler"]).loc[("y", "pymc_nuts"), "cost_per_ess_median"]
     assert f"| `pymc_nuts` | {median * 1e3:.3g} [" in section
+    assert "<h2>Named quantities</h2>" in (results / "report.html").read_text()
 
 
 def test_the_worked_example_names_a_deterministic_the_config_check_accepts():

@@ -218,7 +218,7 @@ NO_TRUTH_ANALYTIC = (
 )
 
 
-def reference_draws_path(reference_json):
+def _kept_draws(reference_json):
     """Where the reference rule kept its draws (beside its record), or None."""
     import json
     from pathlib import Path
@@ -241,7 +241,7 @@ def posterior_draws(problem, reference_json=None) -> tuple[np.ndarray | None, st
         failure = reference_failure(reference_json)
         if failure:
             return None, "none", f"the reference failed its gates ({failure})"
-        path = reference_draws_path(reference_json)
+        path = _kept_draws(reference_json)
         if path is None or not path.exists():
             return (
                 None,

@@ -151,6 +151,7 @@ rule html_report:
         summary=f"{RESULTS}tables/summary.csv",
         calibration=f"{RESULTS}tables/calibration.csv",
         alpha=f"{RESULTS}tables/alpha.csv",
+        quantity_summary=f"{RESULTS}tables/quantity_summary.csv",
         figures=[
             f"{RESULTS}figures/cost_vs_dim.png",
             f"{RESULTS}figures/scaling.png",
