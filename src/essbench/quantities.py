@@ -135,12 +135,12 @@ LOG_PROB_REFUSAL = (
 
 
 def config_problems(config: dict, name: str, plugin) -> list[str]:
-    """One line per problem with the target's ``quantities``: a name (or element) its model
-    does not have, naming the target, the name and the variables that exist; a target whose
-    quantities cannot be computed (a ``log_prob`` function), saying why."""
+    """The first problem with the target's ``quantities``, in one line: a name (or element)
+    its model does not have, naming the target, the name and the variables that exist; or a
+    target whose quantities cannot be computed (a ``log_prob`` function), saying why."""
     from essbench import config as ebconfig
 
-    specs = (config["targets"][name] or {}).get("quantities") or []
+    specs = ebconfig.target_quantities(config, name)
     if not specs:
         return []
     where = f"config: targets.{name}.quantities"
