@@ -4,7 +4,7 @@ from essbench.runtime import finish, start
 
 start(snakemake)  # noqa: F821 - injected by Snakemake
 
-from essbench import aggregate, provenance  # noqa: E402
+from essbench import aggregate, provenance, quantity_summary  # noqa: E402
 
 out, params = snakemake.output, snakemake.params  # noqa: F821
 prov = {
@@ -19,4 +19,8 @@ calibration = aggregate.calibration_table(records)
 summary = aggregate.summary_table(runs, calibration)
 aggregate.write_table(summary, csv=out.summary, provenance=prov)
 aggregate.write_table(calibration, csv=out.calibration, provenance=prov)
+quantities = quantity_summary.quantities_table(records)
+aggregate.write_table(quantities, csv=out.quantities, provenance=prov)
+cells = quantity_summary.summary_table(quantities)
+aggregate.write_table(cells, csv=out.quantity_summary, provenance=prov)
 finish()  # outputs written: skip the interpreter teardown

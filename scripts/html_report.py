@@ -27,6 +27,7 @@ text = html_report.build(
     published=params.published,
     baseline=params.baseline,
     flag_figures=inp.flag_figures,
+    quantity_summary=pd.read_csv(inp.quantity_summary),
 )
 io.write_text(snakemake.output[0], text)  # noqa: F821
 finish()  # outputs written: skip the interpreter teardown

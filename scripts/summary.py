@@ -6,7 +6,7 @@ start(snakemake)  # noqa: F821 - injected by Snakemake
 
 import pandas as pd  # noqa: E402
 
-from essbench import io, report  # noqa: E402
+from essbench import io, quantity_summary, report  # noqa: E402
 
 text = report.summary_markdown(
     study=snakemake.params.study,  # noqa: F821
@@ -17,6 +17,7 @@ text = report.summary_markdown(
     published=snakemake.params.published,  # noqa: F821
     baseline=snakemake.params.baseline,  # noqa: F821
     decision=pd.read_csv(snakemake.input.decision),  # noqa: F821
+    quantities=quantity_summary.read(snakemake.input.quantities),  # noqa: F821
 )
 io.write_text(snakemake.output[0], text)  # noqa: F821
 finish()  # outputs written: skip the interpreter teardown

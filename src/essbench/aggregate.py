@@ -264,7 +264,17 @@ def write_table(df: pd.DataFrame, parquet=None, csv=None, provenance: dict | Non
             df.to_csv(tmp, index=False)
 
 
-VECTOR_COLUMNS = ("param_mean", "param_ess_bulk", "param_ess_kish", "truth_mean", "truth_var")
+# Lists in a run's record, not table columns (the named quantities: their own table,
+# essbench.quantity_summary).
+VECTOR_COLUMNS = (
+    "param_mean",
+    "param_ess_bulk",
+    "param_ess_kish",
+    "truth_mean",
+    "truth_var",
+    "quantities",
+    "quantity_metrics",
+)
 
 
 # The empirical ESS of a cell needs replicates: with fewer, its interval spans decades.

@@ -262,13 +262,9 @@ def _reference_model_problems(plugin, name, shown, dim, size, options, model) ->
 
 def _variable_shapes(model, names) -> dict:
     """The shapes of the model's variables ``names`` at its initial point."""
-    import pytensor
+    from essbench.quantities import variable_shapes
 
-    graphs = model.replace_rvs_by_values([model[n].shape for n in names])
-    fn = pytensor.function(model.value_vars, graphs, mode="FAST_COMPILE", on_unused_input="ignore")
-    point = model.initial_point()
-    shapes = fn(*[point[v.name] for v in model.value_vars])
-    return {n: tuple(int(k) for k in shape) for n, shape in zip(names, shapes, strict=True)}
+    return variable_shapes(model, names)
 
 
 def _free_size(model) -> int:
@@ -326,7 +322,12 @@ def _semantic_problems(config: dict) -> list[str]:
         problems += _sampler_problems(config, name, known_samplers[name])
     for name in config["targets"]:
         if name in known_targets:
-            problems += _target_problems(config, name, known_targets[name])
+            own = _target_problems(config, name, known_targets[name])
+            if not own:  # a model that builds: its named quantities must be its variables
+                from essbench import quantities
+
+                own = quantities.config_problems(config, name, known_targets[name])
+            problems += own
     target, budget = config.get("ess_goal"), config.get("run_budget_seconds")
     if target and budget and budget < target["budget_seconds"]:
         problems.append(
@@ -423,7 +424,8 @@ def sampler_options(config: dict, sampler: str) -> dict:
     return merged
 
 
-STUDY_KEYS = ("dims", "file")  # in a target's entry, but the study's business, not options
+# In a target's entry, but the study's business, not options.
+STUDY_KEYS = ("dims", "file", "quantities")
 
 
 def target_options(config: dict, target: str) -> dict:
@@ -585,7 +587,14 @@ def run_settings(config: dict, sampler: str, target: str, dim: int, replicate: i
         "backend": config["backend"],
         "ess_goal": config.get("ess_goal"),
         **_file_hashes(sampler, target),
+        # Only where named: a study without them keeps its runs' settings hashes.
+        **({"quantities": list(q)} if (q := target_quantities(config, target)) else {}),
     }
+
+
+def target_quantities(config: dict, target: str) -> list[str]:
+    """The quantities the config names for a target (essbench.quantities; [] for none)."""
+    return list((config["targets"][target] or {}).get("quantities") or [])
 
 
 def _file_hashes(sampler: str, target: str) -> dict:

@@ -39,14 +39,16 @@ def to_datatree(draws: np.ndarray, names, shapes, slices, sample_stats: dict | N
 CHUNK_DRAWS = 50_000
 
 
-def model_variables(problem, draws: np.ndarray) -> dict:
+def model_variables(problem, draws: np.ndarray, names=None) -> dict:
     """``{name: (chains, draws, *shape)}``: the model's free variables (constrained) and
-    Deterministics at each draw of the flat value vectors ``draws`` (chains, draws, params)."""
+    Deterministics (``names``: those, default all) at each draw of the flat value vectors
+    ``draws`` (chains, draws, params)."""
     chains, n_draws = draws.shape[:2]
     flat = draws.reshape(chains * n_draws, -1)
     # Compiled once per batch (outside every clock: draws are kept after the run's).
-    variables = problem.cache.get("kept_draws_variables") or problem.compile_variables()
-    problem.cache["kept_draws_variables"] = variables
+    key = "kept_draws_variables" if names is None else ("variables", tuple(names))
+    variables = problem.cache.get(key) or problem.compile_variables(names)
+    problem.cache[key] = variables
     parts = [variables(flat[i : i + CHUNK_DRAWS]) for i in range(0, len(flat), CHUNK_DRAWS)]
     return {
         name: np.concatenate([part[name] for part in parts]).reshape(

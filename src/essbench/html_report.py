@@ -67,6 +67,39 @@ def headline_table(summary: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
     return table, any_empirical
 
 
+def quantities_section(cells: pd.DataFrame) -> list[str]:
+    """The named quantities: per target, d, quantity and sampler, the median [min–max] ms per
+    effective sample of the quantity, its ESS, R-hat and the runs that recovered its truth."""
+    rows = []
+    for r in cells.to_dict("records"):
+        judged = int(r["n_judged"])
+        rows.append(
+            {
+                "target": r["target"],
+                "dim": r["dim"],
+                "quantity": r["quantity"],
+                "sampler": r["sampler"],
+                "ms/ESS of the quantity": f"{report.ms_text(r['cost_per_ess_median'] * 1e3)}"
+                f" [{report.ms_text(r['cost_per_ess_min'] * 1e3)}–"
+                f"{report.ms_text(r['cost_per_ess_max'] * 1e3)}]",
+                "bulk ESS": r["ess_bulk_median"],
+                "tail ESS": r["ess_tail_median"],
+                "R-hat max": r["rhat_max"],
+                "unreliable runs": r["n_unreliable"],
+                "truth recovered": f"{judged - int(r['n_biased'])}/{judged}"
+                if judged
+                else "not checked",
+            }
+        )
+    return [
+        "<h2>Named quantities</h2>",
+        "<p>The config's <code>quantities</code>, measured on every run's draws mapped through"
+        " the model: cost per effective sample of the quantity (sampling seconds ÷ its bulk"
+        " ESS), median [min–max] over replicates (the verdict for each: summary.md).</p>",
+        _table(pd.DataFrame(rows)),
+    ]
+
+
 def flag_figures_section(folder) -> list[str]:
     """The flag figures of ``folder`` (its ``index.json``), one per flagged or censored cell,
     inlined; a cell without one says why. Nothing when no cell is flagged."""
@@ -98,9 +131,12 @@ def build(
     published,
     baseline=None,
     flag_figures=None,
+    quantity_summary=None,
 ):
     """The report's HTML. ``flag_figures``: the folder of the flag figures (one per flagged
-    cell, from ``essbench.flag_figures``), shown below the tables of flagged runs."""
+    cell, from ``essbench.flag_figures``), shown below the tables of flagged runs;
+    ``quantity_summary``: the named quantities' cells (``tables/quantity_summary.csv``),
+    shown after the headline where there are any."""
     ok = runs[runs["status"] == "ok"]
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
@@ -119,6 +155,8 @@ def build(
     parts.append(_table(table))
     if any_empirical:
         parts.append(f"<p>{html.escape(report.empirical_basis_note())}</p>")
+    if quantity_summary is not None and len(quantity_summary):
+        parts += quantities_section(quantity_summary)
     if published:
         sub = ok[(ok["target"] == published["target"]) & (ok["dim"] == published["dim"])]
         rows = []

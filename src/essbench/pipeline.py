@@ -225,8 +225,12 @@ def diagnose(
     target_options: dict | None = None,
     reference_json=None,
     weights: np.ndarray | None = None,
+    problem=None,
 ) -> dict:
     """Add ESS, R-hat, costs, bias and (for ensembles) autocorrelation to a run's record.
+
+    A run whose settings name ``quantities`` gets them measured too (``quantity_metrics``,
+    :mod:`essbench.quantities`), on its draws mapped through ``problem``'s model.
 
     ``weights`` (chains, draws): an importance-weighted run's (nested sampling). Its ESS is
     Kish's (``ess_kish``; ``ess_basis`` = "kish", else "bulk"), which the costs divide by;
@@ -292,6 +296,8 @@ def diagnose(
             record.update(literature.columns(record, draws, target_options))
         if ensemble:
             record.update(metrics.autocorr(draws, threads, per_param))
+        if record.get("quantities") and problem is not None:
+            record.update(_quantity_metrics(record, draws, problem, reference_json, weights))
         record["rhat_threshold"] = policy.rhat_threshold(*draws.shape)
         record["flags_not_assessable"] = policy.WEIGHTED_NOT_ASSESSABLE if weighted else ""
         record.update(policy.unreliable_flags(record))
@@ -307,6 +313,18 @@ def diagnose(
             record["reason"] = "ESS or cost is not finite and positive"
         record["diagnose_seconds"] = perf_counter() - start
     return record
+
+
+def _quantity_metrics(record, draws, problem, reference_json, weights) -> dict:
+    """The run's named quantities measured (``quantity_metrics``), or why they could not be
+    (``quantity_failure``: the run's own numbers stand)."""
+    from essbench import quantities
+
+    try:
+        found = quantities.diagnose(record, draws, problem, reference_json, weights)
+    except Exception as exc:  # never lose the run's own numbers to its quantities
+        return {"quantity_metrics": [], "quantity_failure": _failure(exc)}
+    return {"quantity_metrics": found, "quantity_failure": ""}
 
 
 def finished_record(path, settings: dict, budget_seconds: float | None = None) -> dict | None:
@@ -412,6 +430,7 @@ def run_batch(
                 target_options=settings["target_options"],
                 reference_json=reference_json,
                 weights=getattr(result, "weights", None),
+                problem=problem,
             )
             record.update(
                 batch_prime_seconds=primed["prime_seconds"],
@@ -491,9 +510,10 @@ def reference(target: str, dim: int, options: dict, backend: str, out_json, thre
     settings = {**registry.sampler("pymc_nuts").DEFAULTS, "cores": threads, **module.REFERENCE_NUTS}
     problem = build_problem(target, dim, options, backend)
     failed_routes = []
+    keep = reference_draws_path(out_json)
     if getattr(module.module, "reference_model", None) is not None:
         try:
-            record = _reference_from_model(problem, module, settings, threads)
+            record = _reference_from_model(problem, module, settings, threads, keep)
         except Exception as exc:  # the user's model: the other route may still make a truth
             failure = _failure(exc)
             record = {"route": "reference_model", "status": "failed", "reasons": [failure]}
@@ -501,7 +521,7 @@ def reference(target: str, dim: int, options: dict, backend: str, out_json, thre
             io.write_json(out_json, record)
             return record
         failed_routes.append(record)
-    record = _reference_run(problem, problem, "nuts_on_model", settings, threads)
+    record = _reference_run(problem, problem, "nuts_on_model", settings, threads, keep)
     if failed_routes:
         record["failed_routes"] = failed_routes
         if record["status"] != "ok":  # no route passed: each says why
@@ -527,7 +547,26 @@ REFERENCE_ROUTE_TEXT = {
 }
 
 
-def _reference_from_model(problem, module, settings: dict, threads: int) -> dict:
+def reference_draws_path(out_json):
+    """Where the reference rule keeps its draws, beside its record ``<options>.json``:
+    ``<options>.draws.npz`` (the model's value space, (chains, draws, params)), from which a
+    named quantity's truth is mapped through the model (:mod:`essbench.quantities`)."""
+    from pathlib import Path
+
+    out_json = Path(out_json)
+    return out_json.with_name(out_json.name.removesuffix(".json") + ".draws.npz")
+
+
+def _keep_reference_draws(path, draws: np.ndarray) -> dict:
+    """Write the reference's draws at ``path`` (atomically); the record's ``draws_file``."""
+    if path is None:
+        return {}
+    with io.atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.savez_compressed(fh, draws=draws)
+    return {"draws_file": path.name}
+
+
+def _reference_from_model(problem, module, settings: dict, threads: int, keep=None) -> dict:
     """The ``reference_model`` route: NUTS on the target's equivalent model, its draws of
     the model's free variables (each a free variable or a ``pm.Deterministic`` of the same
     name there) mapped into the model's value variables (``tau`` -> ``tau_log__``)."""
@@ -539,12 +578,13 @@ def _reference_from_model(problem, module, settings: dict, threads: int) -> dict
     equivalent = problem_of(
         model, problem.target, problem.dim, problem.options, problem.backend, seconds
     )
-    return _reference_run(problem, equivalent, "reference_model", settings, threads)
+    return _reference_run(problem, equivalent, "reference_model", settings, threads, keep)
 
 
-def _reference_run(problem, sampled, route: str, settings: dict, threads: int) -> dict:
+def _reference_run(problem, sampled, route: str, settings: dict, threads: int, keep=None) -> dict:
     """NUTS on ``sampled`` (the problem itself, or its reference model), gated; the record
-    of moments in ``problem``'s value variables, or of why the gates failed."""
+    of moments in ``problem``'s value variables, or of why the gates failed. ``keep``: where
+    the draws of a run that passes its gates are kept (:func:`reference_draws_path`)."""
     from essbench.samplers import pymc_nuts
 
     run = pymc_nuts.run(sampled, settings, seed=20_211_028)
@@ -589,6 +629,7 @@ def _reference_run(problem, sampled, route: str, settings: dict, threads: int) -
     return {
         **record,
         **metrics.shape_of(draws.reshape(-1, draws.shape[-1])),  # the decision's geometry
+        **_keep_reference_draws(keep, draws),
         "status": "ok",
         "mean": mean.tolist(),
         "var": ((draws - mean) ** 2).mean(axis=(0, 1)).tolist(),

@@ -56,6 +56,15 @@ BIASED_MEANING = (
     f" or a mean is more than {MAX_ERROR_SD:g} posterior SD from the truth's, whatever the"
     " run's ESS"
 )
+# A named quantity (essbench.quantities) is judged alone, always on its mean and quantiles
+# (its truth comes from draws of the posterior, which have quantiles).
+QUANTITY_BIASED_MEANING = (
+    "its mean, or the fraction of its draws below the truth's"
+    f" {'/'.join(f'{100 * p:g}' for p in BIAS_QUANTILE_LEVELS)}% quantiles, is further from"
+    " the truth than the truth's spread and the run's ESS of the quantity allow (Bonferroni"
+    f" over those {1 + len(BIAS_QUANTILE_LEVELS)} tests, family α = {BIAS_FAMILY_ALPHA:g}), or"
+    f" its mean is more than {MAX_ERROR_SD:g} posterior SD from the truth's, whatever the ESS"
+)
 CENSORED_MEANING = (
     "the run stopped at its sampling budget or length cap before its worst parameter reached"
     " the ESS goal: its time to the goal is a lower bound"

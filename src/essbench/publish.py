@@ -25,12 +25,14 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from essbench import aggregate, decision, provenance, report
+from essbench import aggregate, decision, provenance, quantity_summary, report
 from essbench import config as ebconfig
 
 MAX_REPORT_BYTES = 10_000_000
 MAX_FOLDER_BYTES = 50_000_000
 TABLES = ("runs.parquet", "runs.csv", "summary.csv", "calibration.csv", "geometry.csv")
+# Copied where the study has them (results from before named quantities do not).
+OPTIONAL_TABLES = ("quantities.csv", "quantity_summary.csv")
 DERIVED = ("summary.csv", "decision.csv")  # regenerated from the runs table and the inputs
 PROVENANCE = ("study", "config_hash", "git_commit")
 # A pause longer than this with no run going splits the study into pieces (resumptions).
@@ -106,6 +108,9 @@ def publish(results, folder, config_path) -> Path:
     (folder / "figures").mkdir()
     for name in (*TABLES, "decision.csv"):
         shutil.copy2(results / "tables" / name, folder / "tables" / name)
+    for name in OPTIONAL_TABLES:
+        if (results / "tables" / name).exists():
+            shutil.copy2(results / "tables" / name, folder / "tables" / name)
     for name in ("summary.md", "report.html"):
         shutil.copy2(results / name, folder / name)
     for figure in sorted((results / "figures").glob("*.p*")):  # png and pdf, no subfolders
@@ -138,6 +143,7 @@ def regenerate(folder) -> dict:
     out["summary.csv"] = _csv(summary, prov)
     table = decision.table(runs, calibration, geometry)
     out["decision.csv"] = _csv(table, None)
+    quantities = folder / "tables" / "quantities.csv"
     out["summary.md"] = report.summary_markdown(
         study=config["study"],
         config_hash=str(prov.get("config_hash", "")),
@@ -147,6 +153,7 @@ def regenerate(folder) -> dict:
         published=config.get("published"),
         baseline=ebconfig.baseline(config),
         decision=pd.read_csv(_io.StringIO(out["decision.csv"])),
+        quantities=quantity_summary.read(quantities) if quantities.exists() else None,
     )
     return out
 

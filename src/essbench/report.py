@@ -513,7 +513,12 @@ def summary_markdown(
     calibration: pd.DataFrame | None = None,
     baseline: str | None = None,
     decision: pd.DataFrame | None = None,
+    quantities: pd.DataFrame | None = None,
 ) -> str:
+    """The study's summary; ``quantities``: its named quantities' table
+    (``tables/quantities.csv``), stated after the headline where it has rows."""
+    from essbench import quantity_summary
+
     n_ok = int((runs["status"] == "ok").sum())
     total = runs["sampling_seconds"].sum(skipna=True)
     parts = [
@@ -531,6 +536,9 @@ def summary_markdown(
         "## Headline\n",
         headline(summary, baseline),
     ]
+    if quantities is not None and len(quantities):
+        cells = quantity_summary.summary_table(quantities)
+        parts.append(quantity_summary.section(quantities, cells, baseline))
     if published:
         parts.append(tutorial_comparison(runs, published))
     if calibration is not None:

@@ -1,4 +1,5 @@
-# One tidy table of every run, and the summary across replicates.
+# One tidy table of every run, and the summary across replicates; the named quantities'
+# long-form table and its summary (essbench.quantity_summary).
 
 
 rule aggregate:
@@ -9,6 +10,8 @@ rule aggregate:
         csv=f"{RESULTS}tables/runs.csv",
         summary=f"{RESULTS}tables/summary.csv",
         calibration=f"{RESULTS}tables/calibration.csv",
+        quantities=f"{RESULTS}tables/quantities.csv",
+        quantity_summary=f"{RESULTS}tables/quantity_summary.csv",
     log:
         f"{RESULTS}logs/aggregate.log",
     conda:

@@ -184,6 +184,8 @@ def final_outputs():
             "tables/runs.csv",
             "tables/summary.csv",
             "tables/calibration.csv",
+            "tables/quantities.csv",
+            "tables/quantity_summary.csv",
             "figures/cost_vs_dim.png",
             "figures/cost_vs_dim.pdf",
             "figures/ess_calibration.png",

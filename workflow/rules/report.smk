@@ -40,6 +40,7 @@ rule summary:
         summary=f"{RESULTS}tables/summary.csv",
         calibration=f"{RESULTS}tables/calibration.csv",
         decision=f"{RESULTS}tables/decision.csv",
+        quantities=f"{RESULTS}tables/quantities.csv",
     output:
         report(
             f"{RESULTS}summary.md",
@@ -150,6 +151,7 @@ rule html_report:
         summary=f"{RESULTS}tables/summary.csv",
         calibration=f"{RESULTS}tables/calibration.csv",
         alpha=f"{RESULTS}tables/alpha.csv",
+        quantity_summary=f"{RESULTS}tables/quantity_summary.csv",
         figures=[
             f"{RESULTS}figures/cost_vs_dim.png",
             f"{RESULTS}figures/scaling.png",
