@@ -281,7 +281,7 @@ def diagnose(
                 record["truth_source"] = "user"
             if record["truth_source"] == "reference":  # which route of the reference rule
                 record["truth_route"] = reference_route(reference_json)
-                if record["truth_route"] in ("reference_model", "user_draws"):
+                if record["truth_route"] in ("reference_model", "nested", "user_draws"):
                     record["truth_source"] = record["truth_route"]
                 record.update(truth_agreement(reference_agreement(reference_json)))
             record.update(metrics.bias_z(draws, truth.mean, truth.var, per_param, truth.mcse()))
@@ -498,18 +498,20 @@ def reference(
     Every route available for the target is computed (:data:`REFERENCE_ROUTES`, in order of
     preference): ``reference_model``, NUTS on the target's ``reference_model`` (an equivalent
     reparameterization, e.g. the non-centered form of a funnel), its draws mapped into the
-    model's own value variables; ``user_draws``, the draws the config names
+    model's own value variables; ``nested``, nautilus from the model's own priors (a user's
+    model whose priors can be a prior transform: :func:`essbench.nested.model_prior_problem`;
+    why not is recorded in ``unavailable_routes``); ``user_draws``, the draws the config names
     (``reference_draws``: an ArviZ netCDF or CSV file, :mod:`essbench.reference_draws`),
     mapped the same way; ``nuts_on_model``, NUTS on the model itself (always available). Each
     is gated (:mod:`essbench.policy`: rank R-hat, divergences where it has them, bulk ESS of
-    every parameter). The first that passes makes the truth (the record's ``route``); every
-    other that passes is a check on it: its moments (``checked_routes``) and whether their
-    means agree within their combined MCSEs (``route_agreement``, one entry per checked
-    route: :func:`route_agreement`); a route that fails is listed with its reasons
-    (``failed_routes``). Where none passes, writes a record with ``status: failed`` and every
-    route's ``reasons`` instead of moments: the study goes on without a truth (every cost,
-    ESS and flag is reported; the bias test is not run, and the summary says why and what to
-    do).
+    every parameter; the nested route its stopping rule and Kish's ESS). The first that
+    passes makes the truth (the record's ``route``); every other that passes is a check on
+    it: its moments (``checked_routes``) and whether their means agree within their combined
+    MCSEs (``route_agreement``, one entry per checked route: :func:`route_agreement`); a
+    route that fails is listed with its reasons (``failed_routes``). Where none passes,
+    writes a record with ``status: failed`` and every route's ``reasons`` instead of moments:
+    the study goes on without a truth (every cost, ESS and flag is reported; the bias test
+    is not run, and the summary says why and what to do).
     """
     from essbench.problem import build_problem
 

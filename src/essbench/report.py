@@ -306,6 +306,7 @@ TRUTH_TEXT = {
     "posteriordb": "posteriordb's reference draws",
     "reference": "the reference rule's long NUTS run",
     "reference_model": "the reference rule's long NUTS run on the file's `reference_model`",
+    "nested": "the reference rule's nested sampling from the model's priors",
     "user_draws": "your reference draws (the config's `reference_draws`)",
 }
 # Marks a truth whose routes disagree (the note below the table says which and by how much).

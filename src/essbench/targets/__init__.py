@@ -29,9 +29,11 @@ may name one in any file, ``targets: {my_model: {file: models/my_model.py}}``):
   posterior over the model's free variables (each defined there by name, as a free variable or
   a ``pm.Deterministic``, same shape), e.g. the non-centered form of a funnel. The reference
   rule samples it (same settings and gates), its draws mapped into the model's value
-  variables, and prefers it to the config's ``reference_draws`` (:mod:`essbench.reference_draws`)
-  and to NUTS on the model itself, which it runs too, as a check where it passes; the
-  record's ``route`` (``reference_model`` / ``user_draws`` / ``nuts_on_model``), its
+  variables, and prefers it to nested sampling from the model's priors (a user's model whose
+  priors allow it: :func:`essbench.nested.model_prior_problem`), to the config's
+  ``reference_draws`` (:mod:`essbench.reference_draws`) and to NUTS on the model itself,
+  which run too, as checks where they pass; the record's ``route`` (``reference_model`` /
+  ``nested`` / ``user_draws`` / ``nuts_on_model``), its
   ``route_agreement`` and the runs' ``truth_source`` and ``truth_route`` say which made the
   truth and whether the others agree (``examples/eight_schools_centered.py``;
   :func:`essbench.pipeline.reference`);
@@ -142,10 +144,10 @@ def reference_failure(reference_json) -> str | None:
 
 def reference_route(reference_json) -> str | None:
     """Which route of the reference rule made the truth at ``reference_json``:
-    ``reference_model`` (NUTS on the target's equivalent ``reference_model``),
-    ``user_draws`` (the config's ``reference_draws`` file), ``nuts_on_model`` (NUTS on the
-    model itself; a record from before routes were recorded), or the log_prob reference's
-    ``method``; None: no reference."""
+    ``reference_model`` (NUTS on the target's equivalent ``reference_model``), ``nested``
+    (nautilus from the model's priors), ``user_draws`` (the config's ``reference_draws``
+    file), ``nuts_on_model`` (NUTS on the model itself; a record from before routes were
+    recorded), or the log_prob reference's ``method``; None: no reference."""
     import json
     from pathlib import Path
 
