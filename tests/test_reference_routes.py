@@ -272,6 +272,24 @@ def test_the_nested_route_makes_the_truth_where_every_prior_has_an_inverse_cdf(t
     assert np.all(np.abs(np.asarray(record["var"]) - var) < 5 * np.asarray(record["var_mcse"]))
 
 
+def test_the_nested_route_can_be_turned_off_in_the_models_file(tmp_path):
+    from essbench import registry
+    from essbench.pipeline import reference
+
+    text = PROPER.replace("'draws': 5000", "'draws': 150").replace("'tune': 500", "'tune': 150")
+    path = tmp_path / "off.py"
+    path.write_text(text + "\nREFERENCE_NESTED = None\n")
+    registry.load_file("target", "off", path)
+    try:
+        record = reference("off", 3, {}, "numba", tmp_path / "ref.json", threads=1)
+    finally:
+        registry.forget_user()
+    assert record["unavailable_routes"] == [
+        {"route": "nested", "reason": "turned off (REFERENCE_NESTED = None in the model's file)"}
+    ]
+    assert record["route"] == "nuts_on_model" and record["status"] == "failed"  # 2 x 150 draws
+
+
 @pytest.mark.parametrize(
     "text, reason",
     [

@@ -529,9 +529,13 @@ def reference(
     problem = build_problem(target, dim, options, backend)
     nested_why = None
     if module.file:  # a user's model (the shipped targets keep the routes of their tables)
+        from essbench.logprob import REFERENCE_NESTED
         from essbench.nested import model_prior_problem
 
-        nested_why = _nested_unavailable(problem, model_prior_problem)
+        if getattr(module.module, "REFERENCE_NESTED", REFERENCE_NESTED) is None:
+            nested_why = "turned off (REFERENCE_NESTED = None in the model's file)"
+        else:
+            nested_why = _nested_unavailable(problem, model_prior_problem)
     routes = {
         "reference_model": (
             (lambda: _reference_from_model(problem, module, settings, threads))
