@@ -332,8 +332,9 @@ def truth_caveat_text(runs: pd.DataFrame) -> str:
         return ""
     lines = [
         f"{ROUTES_DISAGREE_MARK} **Caveat on the truth**: {policy.ROUTES_DISAGREE_MEANING}."
-        " Check the model, the `reference_model` and the `reference_draws` file against each"
-        " other before trusting a bias verdict of these cells:"
+        " Find which of the routes named below is wrong (an equivalent model that is not, draws"
+        " of another model, a sampler biased on this one) before trusting a bias verdict of"
+        " these cells:"
     ]
     lines += [f"- `{target}` d = {dim}: {caveat}." for target, dim, caveat in caveats]
     return "\n".join(lines) + "\n"
