@@ -13,5 +13,6 @@ reference(
     backend=snakemake.params.backend,  # noqa: F821
     out_json=snakemake.output[0],  # noqa: F821
     threads=snakemake.threads,  # noqa: F821
+    reference_draws=snakemake.params.reference_draws,  # noqa: F821
 )
 finish()  # outputs written: skip the interpreter teardown

@@ -263,10 +263,14 @@ def test_throwaway_modules_and_the_example_run_end_to_end(tmp_path):
     assert len(runs) == len(expected) and (runs["status"] == "ok").all()
     assert set(runs["sampler"]) == {"rw_numpy", "emcee"}
     assert set(runs["target"]) == {"scaled_gaussian", "linear_regression_outliers"}
-    # The file target's analytic truth, and the example's reference moments (gated rule).
+    # The file target's own truth() (user-supplied), and the example's reference moments
+    # (the gated rule: nested sampling from its priors, checked by NUTS on it).
     by_target = runs.groupby("target")["truth_source"].unique()
-    assert list(by_target["scaled_gaussian"]) == ["analytic"]
-    assert list(by_target["linear_regression_outliers"]) == ["reference"]
+    assert list(by_target["scaled_gaussian"]) == ["user"]
+    assert list(by_target["linear_regression_outliers"]) == ["nested"]
+    example = runs[runs["target"] == "linear_regression_outliers"]
+    assert (example["truth_routes_checked"] == "nuts_on_model").all()
+    assert example["truth_routes_agree"].astype(bool).all()
     record = json.loads((results / "runs/scaled_gaussian/d3/emcee/r0.json").read_text())
     assert record["truth_var"] == [4.0, 4.0, 4.0]
     # The throw-away sampler's own stats are namespaced; core fields are intact.

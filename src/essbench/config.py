@@ -133,6 +133,8 @@ def _sampler_problems(config: dict, name: str, plugin) -> list[str]:
 def _target_problems(config: dict, name: str, plugin) -> list[str]:
     own = {k: v for k, v in (config["targets"][name] or {}).items() if k not in STUDY_KEYS}
     problems = opts.check(plugin.OPTIONS, own, f"targets.{name}")
+    if not problems:
+        problems += _reference_draws_problems(config, name, plugin)
     if config["backend"] not in plugin.BACKENDS:
         # Every target is compiled with the study's backend (the compile rule), whatever
         # its samplers use.
@@ -203,6 +205,62 @@ def _target_problems(config: dict, name: str, plugin) -> list[str]:
         if problems:
             break
     return problems
+
+
+_DRAWS_CHECKED: dict = {}
+
+
+def _reference_draws_problems(config: dict, name: str, plugin) -> list[str]:
+    """One line if the target's ``reference_draws`` cannot serve the reference rule: a target
+    whose truth is not computed by it, a missing or unreadable file, or one that lacks a free
+    variable of the model, gives it another shape, or holds a non-finite value
+    (:mod:`essbench.reference_draws`)."""
+    from essbench import reference_draws
+
+    given = (config["targets"][name] or {}).get("reference_draws")
+    if not given:
+        return []
+    where = f"config: targets.{name}.reference_draws: {given}"
+    if plugin.TRUTH != "reference":
+        return [
+            f"{where}: the truth of target {name} is {plugin.TRUTH}, which reference draws do"
+            " not replace (they serve targets whose truth the reference rule computes);"
+            " remove the key"
+        ]
+    if plugin.LOG_PROB:
+        return [
+            f"{where}: target {name} is a log_prob function; reference draws serve PyMC"
+            " models (build_model) only: remove the key, or define truth() in the file"
+        ]
+    path = reference_draws.resolve(given, registry.REPO)
+    if path is None:
+        tried = Path(given).absolute()
+        tried = given if Path(given).is_absolute() else f"{tried} or {registry.REPO / given}"
+        return [f"{where}: no such file (looked for {tried})"]
+    dims = target_dims(config, name)
+    if len(dims) > 1:
+        return [
+            f"{where}: one file holds draws at one dimension, and target {name} runs at"
+            f" {dims}; give the target one dim (or its own entry per dimension)"
+        ]
+    options = target_options(config, name)
+    try:
+        model = plugin.build(dims[0], options) if dims else plugin.module.build_model(**options)
+    except Exception:  # the model's own check says what is wrong
+        return []
+    names = [rv.name for rv in model.free_RVs]
+    shapes = _variable_shapes(model, names)
+    stat = path.stat()
+    key = (str(path), stat.st_mtime_ns, stat.st_size, json.dumps(shapes, sort_keys=True))
+    if key not in _DRAWS_CHECKED:
+        try:
+            reference_draws.load(path, shapes)
+            _DRAWS_CHECKED[key] = None
+        except reference_draws.DrawsError as err:
+            _DRAWS_CHECKED[key] = str(err)
+    if _DRAWS_CHECKED[key]:
+        return [f"{where}: {_DRAWS_CHECKED[key]}"]
+    return []
 
 
 def _built(plugin, name: str, shown: str, dim: int | None, options: dict):
@@ -424,8 +482,8 @@ def sampler_options(config: dict, sampler: str) -> dict:
     return merged
 
 
-# In a target's entry, but the study's business, not options.
-STUDY_KEYS = ("dims", "file", "quantities")
+# In a target's entry, but the study's business, not options passed to the target.
+STUDY_KEYS = ("dims", "file", "quantities", "reference_draws")
 
 
 def target_options(config: dict, target: str) -> dict:
@@ -443,7 +501,41 @@ def target_key(config: dict, target: str) -> str:
     contents (editing the model makes new compiled models and reference moments)."""
     options = target_options(config, target)
     sha = registry.target(target).file_sha256()
-    return options_key({**options, "__file_sha256__": sha} if sha else options)
+    keyed = {**options, "__file_sha256__": sha} if sha else dict(options)
+    draws = reference_draws_sha256(config, target)
+    if draws:  # new draws, a new reference (and new runs: run_settings)
+        keyed["__reference_draws_sha256__"] = draws
+    return options_key(keyed)
+
+
+def reference_draws_path(config: dict, target: str) -> str | None:
+    """The target's ``reference_draws`` file, resolved (relative to the working directory,
+    else to the essbench checkout), or None: none given (or not found: the config check
+    says so)."""
+    from essbench import reference_draws
+
+    given = (config["targets"].get(target) or {}).get("reference_draws")
+    if not given:
+        return None
+    found = reference_draws.resolve(given, registry.REPO)
+    return str(found) if found else None
+
+
+_DRAWS_SHA: dict = {}
+
+
+def reference_draws_sha256(config: dict, target: str) -> str | None:
+    """The hash of the target's ``reference_draws`` file's contents (None: none given)."""
+    from essbench import reference_draws
+
+    path = reference_draws_path(config, target)
+    if path is None:
+        return None
+    stat = Path(path).stat()
+    key = (path, stat.st_mtime_ns, stat.st_size)
+    if key not in _DRAWS_SHA:
+        _DRAWS_SHA[key] = reference_draws.sha256(path)
+    return _DRAWS_SHA[key]
 
 
 def _own_dims(config: dict, target: str) -> list[int] | None:
@@ -589,6 +681,12 @@ def run_settings(config: dict, sampler: str, target: str, dim: int, replicate: i
         **_file_hashes(sampler, target),
         # Only where named: a study without them keeps its runs' settings hashes.
         **({"quantities": list(q)} if (q := target_quantities(config, target)) else {}),
+        # The truth of a run is computed with it: new draws redo the runs' diagnostics.
+        **(
+            {"reference_draws_sha256": reference_draws_sha256(config, target)}
+            if reference_draws_path(config, target)
+            else {}
+        ),
     }
 
 

@@ -222,3 +222,33 @@ def log_z_stats(log_z: float, log_z_err: float, log_z_true: float | None) -> dic
         stats["logz_true"] = float(log_z_true)
         stats["logz_z"] = float((log_z - log_z_true) / log_z_err) if log_z_err > 0 else np.nan
     return stats
+
+
+def model_prior_problem(problem) -> str | None:
+    """Why the model's own priors cannot serve as a nested sampler's prior for the
+    reference rule's ``nested`` route (None: they can). The prior must be the product of
+    the free variables' own distributions, each proper with an inverse CDF (or a map in
+    ``PRIOR_ICDF``), and the likelihood what the observed variables (and potentials, a
+    factor of the posterior like a likelihood term) add: so the model needs observed data,
+    and no free variable may carry a transform other than its distribution's default (an
+    ``ordered`` transform restricts the prior's support, which its inverse CDF ignores)."""
+    from pymc.distributions.transforms import _default_transform
+
+    model = problem.model
+    if model is None or not getattr(model, "free_RVs", None):
+        return "no PyMC model"
+    if not model.observed_RVs:
+        return "the model has no observed variables (no likelihood apart from its priors)"
+    for rv in model.free_RVs:
+        own = model.rvs_to_transforms.get(rv)
+        default = _default_transform(rv.owner.op, rv)
+        if own is not None and type(own) is not type(default):
+            return (
+                f"{rv.name} has a transform of its own ({type(own).__name__}), which changes"
+                " its prior's support"
+            )
+    try:
+        _model_prior(problem, problem.module.PRIOR_ICDF)
+    except ValueError as exc:
+        return str(exc).removeprefix(f"target {problem.target}: ")
+    return None

@@ -15,7 +15,12 @@ from essbench import clock, flag_figures, io, metrics, policy, provenance, regis
 from essbench import draws as draws_io
 from essbench.config import settings_hash
 from essbench.ess_goal import run_to_goal
-from essbench.targets import load_truth, reference_failure, reference_route
+from essbench.targets import (
+    load_truth,
+    reference_agreement,
+    reference_failure,
+    reference_route,
+)
 
 log = logging.getLogger("essbench")
 
@@ -274,11 +279,15 @@ def diagnose(
         else:
             record["truth_mean"] = truth.mean.tolist()
             record["truth_var"] = truth.var.tolist()
-            record["truth_source"] = registry.target(record["target"]).TRUTH
+            plugin = registry.target(record["target"])
+            record["truth_source"] = plugin.TRUTH
+            if plugin.TRUTH == "analytic" and plugin.file:  # the user's truth(), not ours
+                record["truth_source"] = "user"
             if record["truth_source"] == "reference":  # which route of the reference rule
                 record["truth_route"] = reference_route(reference_json)
-                if record["truth_route"] == "reference_model":
-                    record["truth_source"] = "reference_model"
+                if record["truth_route"] in ("reference_model", "nested", "user_draws"):
+                    record["truth_source"] = record["truth_route"]
+                record.update(truth_agreement(reference_agreement(reference_json)))
             record.update(metrics.bias_z(draws, truth.mean, truth.var, per_param, truth.mcse()))
             if truth.quantiles is not None:
                 levels, quantiles = truth.quantile_levels, truth.quantiles
@@ -325,6 +334,18 @@ def _quantity_metrics(record, draws, problem, reference_json, weights) -> dict:
     except Exception as exc:  # never lose the run's own numbers to its quantities
         return {"quantity_metrics": [], "quantity_failure": _failure(exc)}
     return {"quantity_metrics": found, "quantity_failure": ""}
+
+
+def truth_agreement(checks: list[dict]) -> dict:
+    """A run's columns on its truth's cross-checks (the reference record's
+    ``route_agreement``): ``truth_routes_checked`` (the other routes that passed, "" none),
+    ``truth_routes_agree`` (None: nothing to compare) and ``truth_caveat`` (the
+    disagreements' sentences, "" none)."""
+    return {
+        "truth_routes_checked": ", ".join(c["routes"][1] for c in checks),
+        "truth_routes_agree": all(c["agree"] for c in checks) if checks else None,
+        "truth_caveat": "; ".join(c["sentence"] for c in checks if not c["agree"]),
+    }
 
 
 def finished_record(path, settings: dict, budget_seconds: float | None = None) -> dict | None:
@@ -482,18 +503,34 @@ class ReferenceGateError(RuntimeError):
     pass
 
 
-def reference(target: str, dim: int, options: dict, backend: str, out_json, threads: int = 2):
-    """Reference moments of a target without closed-form truth, from long gated NUTS runs.
+def reference(
+    target: str,
+    dim: int,
+    options: dict,
+    backend: str,
+    out_json,
+    threads: int = 2,
+    reference_draws=None,
+):
+    """Reference moments of a target without closed-form truth, gated.
 
-    Routes, in order of preference (the record's ``route`` says which made the truth):
-    ``reference_model``, NUTS on the target's ``reference_model`` (an equivalent
+    Every route available for the target is computed (:data:`REFERENCE_ROUTES`, in order of
+    preference): ``reference_model``, NUTS on the target's ``reference_model`` (an equivalent
     reparameterization, e.g. the non-centered form of a funnel), its draws mapped into the
-    model's own value variables; then ``nuts_on_model``, NUTS on the model itself (the only
-    route of a target without ``reference_model``, and the fallback when that one fails).
-    Unless every gate of :mod:`essbench.policy` passes (rank R-hat, divergences, bulk ESS of
-    every parameter), writes a record with ``status: failed`` and the gates' ``reasons``
-    (each route's) instead of moments: the study goes on without a truth (every cost, ESS
-    and flag is reported; the bias test is not run, and the summary says why and what to do).
+    model's own value variables; ``nested``, nautilus from the model's own priors (a user's
+    model whose priors can be a prior transform: :func:`essbench.nested.model_prior_problem`;
+    why not is recorded in ``unavailable_routes``); ``user_draws``, the draws the config names
+    (``reference_draws``: an ArviZ netCDF or CSV file, :mod:`essbench.reference_draws`),
+    mapped the same way; ``nuts_on_model``, NUTS on the model itself (always available). Each
+    is gated (:mod:`essbench.policy`: rank R-hat, divergences where it has them, bulk ESS of
+    every parameter; the nested route its stopping rule and Kish's ESS). The first that
+    passes makes the truth (the record's ``route``); every other that passes is a check on
+    it: its moments (``checked_routes``) and whether their means agree within their combined
+    MCSEs (``route_agreement``, one entry per checked route: :func:`route_agreement`); a
+    route that fails is listed with its reasons (``failed_routes``). Where none passes,
+    writes a record with ``status: failed`` and every route's ``reasons`` instead of moments:
+    the study goes on without a truth (every cost, ESS and flag is reported; the bias test
+    is not run, and the summary says why and what to do).
     """
     from essbench.problem import build_problem
 
@@ -509,27 +546,50 @@ def reference(target: str, dim: int, options: dict, backend: str, out_json, thre
         return record
     settings = {**registry.sampler("pymc_nuts").DEFAULTS, "cores": threads, **module.REFERENCE_NUTS}
     problem = build_problem(target, dim, options, backend)
-    failed_routes = []
-    keep = reference_draws_path(out_json)
-    if getattr(module.module, "reference_model", None) is not None:
+    nested_why = None
+    if module.file:  # a user's model (the shipped targets keep the routes of their tables)
+        from essbench.logprob import REFERENCE_NESTED
+        from essbench.nested import model_prior_problem
+
+        if getattr(module.module, "REFERENCE_NESTED", REFERENCE_NESTED) is None:
+            nested_why = "turned off (REFERENCE_NESTED = None in the model's file)"
+        else:
+            nested_why = _nested_unavailable(problem, model_prior_problem)
+    routes = {
+        "reference_model": (
+            (lambda: _reference_from_model(problem, module, settings, threads))
+            if getattr(module.module, "reference_model", None) is not None
+            else None
+        ),
+        "nested": (
+            (lambda: _reference_nested(problem, module, threads))
+            if module.file and nested_why is None
+            else None
+        ),
+        "user_draws": (
+            (lambda: _reference_from_draws(problem, reference_draws, threads))
+            if reference_draws
+            else None
+        ),
+        "nuts_on_model": lambda: _reference_run(
+            problem, problem, "nuts_on_model", settings, threads
+        ),
+    }
+    attempts = []
+    for route in REFERENCE_ROUTES:
+        compute = routes.get(route)
+        if compute is None:
+            continue
         try:
-            record = _reference_from_model(problem, module, settings, threads, keep)
-        except Exception as exc:  # the user's model: the other route may still make a truth
-            failure = _failure(exc)
-            record = {"route": "reference_model", "status": "failed", "reasons": [failure]}
-        if record["status"] == "ok":
-            io.write_json(out_json, record)
-            return record
-        failed_routes.append(record)
-    record = _reference_run(problem, problem, "nuts_on_model", settings, threads, keep)
-    if failed_routes:
-        record["failed_routes"] = failed_routes
-        if record["status"] != "ok":  # no route passed: each says why
-            record["reasons"] = [
-                f"{REFERENCE_ROUTE_TEXT[route['route']]}: {reason}"
-                for route in [*failed_routes, record]
-                for reason in route["reasons"]
-            ]
+            attempts.append(compute())
+        except Exception as exc:  # one route's failure: another may still make a truth
+            attempts.append({"route": route, "status": "failed", "reasons": [_failure(exc)]})
+    record = combine_routes(attempts, problem)
+    drawn = record.pop(DRAWS_KEY, None)  # the truth's route's draws: the quantities' truth
+    if drawn is not None:
+        record.update(_keep_reference_draws(reference_draws_path(out_json), drawn))
+    if nested_why is not None:
+        record["unavailable_routes"] = [{"route": "nested", "reason": nested_why}]
     if record["status"] != "ok":
         log.warning(
             "reference for %s d=%s failed its gates: %s; the study goes on without a truth",
@@ -537,14 +597,255 @@ def reference(target: str, dim: int, options: dict, backend: str, out_json, thre
             dim,
             "; ".join(record["reasons"]),
         )
+    for check in record.get("route_agreement", []):
+        if not check["agree"]:
+            log.warning("reference for %s d=%s: %s", target, dim, check["sentence"])
     io.write_json(out_json, record)
     return record
 
 
+# The reference rule's routes, in order of preference: the first that passes its gates makes
+# the truth, every other that passes checks it.
+REFERENCE_ROUTES = ("reference_model", "nested", "user_draws", "nuts_on_model")
+
 REFERENCE_ROUTE_TEXT = {
     "reference_model": "NUTS on reference_model",
+    "nested": "nested sampling from the model's priors",
+    "user_draws": "the reference_draws file",
     "nuts_on_model": "NUTS on the model",
 }
+
+# What a checked route keeps of its record (its moments and its gates' statistics).
+CHECKED_FIELDS = (
+    "route",
+    "mean",
+    "var",
+    "mean_mcse",
+    "var_mcse",
+    "ess_bulk_min",
+    "ess_kish",
+    "rhat_max",
+    "divergences",
+    "sampling_seconds",
+)
+
+
+def combine_routes(attempts: list[dict], problem) -> dict:
+    """The reference record from every route's (in order of preference): the first that
+    passed, with the others that passed as ``checked_routes`` and their agreement with it
+    (``route_agreement``), and the ones that failed as ``failed_routes``; where none passed,
+    the last route's record with every route's reasons."""
+    passed = [a for a in attempts if a.get("status") == "ok"]
+    failed = [a for a in attempts if a.get("status") != "ok"]
+    if passed:
+        record = dict(passed[0])
+        others = passed[1:]
+        if others:
+            from essbench.flag_figures import parameter_labels
+
+            labels = parameter_labels(problem.names, problem.shapes, problem.slices)
+            record["checked_routes"] = [{k: o.get(k) for k in CHECKED_FIELDS} for o in others]
+            record["route_agreement"] = [route_agreement(record, o, labels) for o in others]
+        if failed:
+            record["failed_routes"] = failed
+        return record
+    record = dict(attempts[-1])
+    if len(attempts) > 1:
+        record["failed_routes"] = attempts[:-1]
+        record["reasons"] = [
+            f"{REFERENCE_ROUTE_TEXT.get(a['route'], a['route'])}: {reason}"
+            for a in attempts
+            for reason in a["reasons"]
+        ]
+    return record
+
+
+def route_agreement(truth: dict, other: dict, labels: list[str]) -> dict:
+    """Whether two routes' means agree within their combined MCSEs: per parameter
+    z = |mean_a - mean_b| / sqrt(mcse_a² + mcse_b²); they disagree where the largest |z|
+    exceeds :func:`essbench.policy.route_agreement_threshold` (Bonferroni over the
+    parameters, family rate ``policy.ROUTE_AGREEMENT_ALPHA``). Also the largest difference
+    in posterior SDs (the square root of the two variances' mean), the size that matters."""
+    a, b = np.asarray(truth["mean"], float), np.asarray(other["mean"], float)
+    se = np.hypot(np.asarray(truth["mean_mcse"], float), np.asarray(other["mean_mcse"], float))
+    diff = np.abs(a - b)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(se > 0, diff / se, np.where(diff > 0, np.inf, 0.0))
+        sd = np.sqrt((np.asarray(truth["var"], float) + np.asarray(other["var"], float)) / 2)
+        diff_sd = np.where(sd > 0, diff / sd, 0.0)
+    worst = int(np.argmax(z))
+    threshold = policy.route_agreement_threshold(len(z))
+    agree = bool(z[worst] <= threshold)
+    names = (truth["route"], other["route"])
+    text = [REFERENCE_ROUTE_TEXT.get(r, r) for r in names]
+    verb = "agree with" if agree else "disagree with"
+    sentence = (
+        f"the means of {text[1]} {verb} the truth's ({text[0]}): largest |z| ="
+        f" {z[worst]:.3g} {'≤' if agree else '>'} {threshold:.3g} at {labels[worst]}"
+        f" ({a[worst]:.4g} vs {b[worst]:.4g}, {diff_sd[worst]:.2g} posterior SD apart)"
+    )
+    return {
+        "routes": list(names),
+        "max_z": float(z[worst]),
+        "worst_parameter": labels[worst],
+        "z_threshold": threshold,
+        "agree": agree,
+        "max_diff_sd": float(np.max(diff_sd)),
+        "sentence": sentence,
+    }
+
+
+# The nested route's run: nautilus until its effective sample size passes twice the gate
+# (as a log_prob file's nested reference; a file's REFERENCE_NESTED overrides these).
+NESTED_SAMPLER = "nautilus"
+
+
+def _nested_unavailable(problem, why) -> str | None:
+    """Why the nested route cannot run on ``problem`` (None: it can): the model's priors
+    (:func:`essbench.nested.model_prior_problem`), or too few parameters for nautilus."""
+    low = registry.sampler(NESTED_SAMPLER).MIN_DIM
+    if low is not None and problem.ndim < low:
+        return f"{NESTED_SAMPLER} needs at least {low} parameters, the model has {problem.ndim}"
+    try:
+        return why(problem)
+    except Exception as exc:  # the user's model: the route is unavailable, and why
+        return _failure(exc)
+
+
+def _reference_nested(problem, module, threads: int) -> dict:
+    """The ``nested`` route: nautilus on the user's model with its own priors as the prior
+    transform (each free variable's ``pm.icdf`` given the ones drawn before it, then its
+    transform: :func:`essbench.nested.model_prior_problem` says where it cannot), gated on
+    its own terms (:func:`essbench.policy.nested_reference_failures`: its stopping rule,
+    Kish's ESS); moments, and their MCSEs, weighted."""
+    from essbench import nested
+    from essbench.logprob import REFERENCE_NESTED
+    from essbench.samplers import nautilus
+
+    settings = {
+        **registry.sampler(NESTED_SAMPLER).DEFAULTS,
+        "n_eff": 2 * policy.REFERENCE_MIN_ESS_BULK,
+        **getattr(module.module, "REFERENCE_NESTED", REFERENCE_NESTED),
+    }
+    # The model's own priors, whatever the target declares for the nested samplers.
+    problem.cache["nested"] = nested._model_prior(problem, module.PRIOR_ICDF)
+    try:
+        run = nautilus.run(problem, settings, seed=20_211_028)
+    finally:
+        problem.cache.pop("nested", None)
+    per = metrics.weighted_per_parameter(run.draws, run.weights)
+    ess = float(per["ess_kish"][0])
+    converged = bool(run.stats.get("converged"))
+    failed = policy.nested_reference_failures(ess, converged)
+    record = {
+        "target": problem.target,
+        "dim": problem.dim,
+        "route": "nested",
+        "sampler": NESTED_SAMPLER,
+        "names": problem.names,
+        "settings": settings,
+        "sampling_seconds": run.sampling_seconds,
+        "n_draws": int(run.draws.shape[1]),
+        "ess_kish": ess,
+        "converged": converged,
+        "logz": run.stats.get("logz"),
+        "logz_err": run.stats.get("logz_err"),
+        "logp_evals": run.logp_evals,
+    }
+    if failed:
+        return {**record, "status": "failed", "reasons": failed}
+    flat, weights = run.draws.reshape(-1, run.draws.shape[-1]), run.weights.ravel()
+    return {
+        **record,
+        **metrics.shape_of(flat, weights),  # the decision's geometry
+        DRAWS_KEY: resampled(flat, weights),
+        "status": "ok",
+        "mean": np.asarray(per["mean"]).tolist(),
+        "var": np.asarray(per["var"]).tolist(),
+        "mean_mcse": per["mcse_mean"].tolist(),
+        "var_mcse": per["mcse_var"].tolist(),
+    }
+
+
+def _reference_from_draws(problem, path, threads: int) -> dict:
+    """The ``user_draws`` route: the config's ``reference_draws`` file, its draws of the
+    model's free variables (constrained) mapped into the model's value variables, gated as a
+    NUTS reference is (bulk ESS; rank R-hat over its chains, or over its two halves for one
+    chain, diagnosed as two; divergences only where the file records them: an ArviZ file's
+    ``sample_stats``)."""
+    from essbench import reference_draws as user
+    from essbench.config import _variable_shapes
+
+    start = perf_counter()
+    names = [rv.name for rv in problem.model.free_RVs]
+    drawn = user.load(path, _variable_shapes(problem.model, names))
+    values = problem.compile_to_values()(user.flat_variables(drawn))
+    finite = np.isfinite(values)
+    if not finite.all():
+        from essbench.flag_figures import parameter_labels
+
+        labels = parameter_labels(problem.names, problem.shapes, problem.slices)
+        bad = [labels[k] for k in np.flatnonzero(~finite.all(axis=0))]
+        outside = int((~finite.all(axis=1)).sum())
+        return {
+            "route": "user_draws",
+            "status": "failed",
+            "reasons": [
+                f"{outside} of {len(values)} draws lie outside the model's support (not"
+                f" finite in {', '.join(bad[:3])}): give the model's free variables on their"
+                " constrained scale"
+            ],
+        }
+    draws = values.reshape(drawn.chains, drawn.draws, -1)
+    if drawn.chains == 1:  # rank R-hat needs two chains: its halves (a drift still shows)
+        half = drawn.draws // 2
+        draws = draws[:, : 2 * half].reshape(2, half, -1)
+    per = metrics.per_parameter(draws, threads)
+    summary = metrics.summarize_ess_rhat(per)
+    failed = policy.reference_failures(summary, drawn.divergences or 0)
+    record = {
+        "target": problem.target,
+        "dim": problem.dim,
+        "route": "user_draws",
+        "names": problem.names,
+        "reference_draws": str(path),
+        "reference_draws_sha256": user.sha256(path),
+        "reference_draws_format": drawn.format,
+        "n_chains": drawn.chains,
+        "n_draws": drawn.draws,
+        "divergences": drawn.divergences,
+        "sampling_seconds": 0.0,
+        "read_seconds": perf_counter() - start,
+        **summary,
+    }
+    if failed:
+        return {**record, "status": "failed", "reasons": failed}
+    mean = draws.mean(axis=(0, 1))
+    return {
+        **record,
+        **metrics.shape_of(draws.reshape(-1, draws.shape[-1])),  # the decision's geometry
+        DRAWS_KEY: draws,
+        "status": "ok",
+        "mean": mean.tolist(),
+        "var": ((draws - mean) ** 2).mean(axis=(0, 1)).tolist(),
+        "mean_mcse": per["mcse_mean"].tolist(),
+        "var_mcse": per["mcse_var"].tolist(),
+    }
+
+
+# A passing route's draws in its record, (chains, draws, params) in the model's value space:
+# the reference rule keeps the truth's route's (reference_draws_path), never in the JSON.
+DRAWS_KEY = "_draws"
+
+
+def resampled(flat: np.ndarray, weights: np.ndarray, seed: int = 20_211_028) -> np.ndarray:
+    """Equal-weight draws (1, n, params) from weighted ones (n, params): systematic
+    resampling, as many draws as there are weights."""
+    w = np.asarray(weights, float) / np.sum(weights)
+    n = len(w)
+    positions = (np.random.default_rng(seed).random() + np.arange(n)) / n
+    index = np.minimum(np.searchsorted(np.cumsum(w), positions), n - 1)
+    return flat[index][None]
 
 
 def reference_draws_path(out_json):
@@ -566,7 +867,7 @@ def _keep_reference_draws(path, draws: np.ndarray) -> dict:
     return {"draws_file": path.name}
 
 
-def _reference_from_model(problem, module, settings: dict, threads: int, keep=None) -> dict:
+def _reference_from_model(problem, module, settings: dict, threads: int) -> dict:
     """The ``reference_model`` route: NUTS on the target's equivalent model, its draws of
     the model's free variables (each a free variable or a ``pm.Deterministic`` of the same
     name there) mapped into the model's value variables (``tau`` -> ``tau_log__``)."""
@@ -578,13 +879,13 @@ def _reference_from_model(problem, module, settings: dict, threads: int, keep=No
     equivalent = problem_of(
         model, problem.target, problem.dim, problem.options, problem.backend, seconds
     )
-    return _reference_run(problem, equivalent, "reference_model", settings, threads, keep)
+    return _reference_run(problem, equivalent, "reference_model", settings, threads)
 
 
-def _reference_run(problem, sampled, route: str, settings: dict, threads: int, keep=None) -> dict:
+def _reference_run(problem, sampled, route: str, settings: dict, threads: int) -> dict:
     """NUTS on ``sampled`` (the problem itself, or its reference model), gated; the record
-    of moments in ``problem``'s value variables, or of why the gates failed. ``keep``: where
-    the draws of a run that passes its gates are kept (:func:`reference_draws_path`)."""
+    of moments in ``problem``'s value variables (and, under ``DRAWS_KEY``, its draws), or of
+    why the gates failed."""
     from essbench.samplers import pymc_nuts
 
     run = pymc_nuts.run(sampled, settings, seed=20_211_028)
@@ -629,7 +930,7 @@ def _reference_run(problem, sampled, route: str, settings: dict, threads: int, k
     return {
         **record,
         **metrics.shape_of(draws.reshape(-1, draws.shape[-1])),  # the decision's geometry
-        **_keep_reference_draws(keep, draws),
+        DRAWS_KEY: draws,
         "status": "ok",
         "mean": mean.tolist(),
         "var": ((draws - mean) ** 2).mean(axis=(0, 1)).tolist(),

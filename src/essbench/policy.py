@@ -204,6 +204,55 @@ REFERENCE_GATES_TEXT = (
     f"R-hat < {REFERENCE_MAX_RHAT:g}, at most {REFERENCE_MAX_DIVERGENCES} divergences, bulk ESS"
     f" > {REFERENCE_MIN_ESS_BULK:,} for every parameter"
 )
+# The same gates for reference draws the user supplies (route user_draws): rank R-hat over
+# the file's chains (over its two halves for one chain: a drift still shows), bulk ESS of
+# every parameter in the model's value variables, and divergences only where the file
+# records them (an ArviZ file's sample_stats.diverging); a CSV has none to count.
+USER_DRAWS_GATES_TEXT = (
+    f"R-hat < {REFERENCE_MAX_RHAT:g} (split halves for one chain), bulk ESS >"
+    f" {REFERENCE_MIN_ESS_BULK:,} for every parameter, and at most"
+    f" {REFERENCE_MAX_DIVERGENCES} divergences where the file records them"
+)
+
+# The nested route's gates (nested sampling from the model's priors: nautilus): its own
+# stopping rule reached (exploration done, its effective sample size at n_eff) and Kish's ESS
+# of the importance weights above the NUTS references' bulk-ESS gate.
+NESTED_GATES_TEXT = (
+    "the sampler's own stopping rule reached (not a cap), Kish ESS of the weights >"
+    f" {REFERENCE_MIN_ESS_BULK:,}"
+)
+
+
+def nested_reference_failures(ess_kish: float, converged: bool) -> list[str]:
+    """Why a nested reference run's moments cannot serve as truth (empty: they can)."""
+    failed = []
+    if not converged:
+        failed.append("stopped by a cap before its own stopping rule")
+    if not (math.isfinite(ess_kish) and ess_kish > REFERENCE_MIN_ESS_BULK):
+        failed.append(f"Kish ESS {ess_kish:.0f} is not > {REFERENCE_MIN_ESS_BULK}")
+    return failed
+
+
+# Where two routes of the reference rule pass their gates, their means must agree: per
+# parameter z = |difference| / sqrt(MCSE_a² + MCSE_b²), and they disagree when the largest
+# |z| exceeds the Bonferroni bound over the parameters at this family rate (two routes of
+# the same posterior disagree by chance in at most 0.1% of references, as the bias test).
+ROUTE_AGREEMENT_ALPHA = 1e-3
+
+
+def route_agreement_threshold(n_params: int) -> float:
+    """|z| above which two routes' means of ``n_params`` parameters disagree."""
+    return bias_threshold(n_params, ROUTE_AGREEMENT_ALPHA)
+
+
+ROUTES_DISAGREE_MEANING = (
+    "two routes of the reference rule passed their gates but their means differ by more"
+    " than their combined Monte Carlo errors allow (largest |z| over the parameters above"
+    f" the Bonferroni bound at family α = {ROUTE_AGREEMENT_ALPHA:g}): at least one of them"
+    " is not the model's posterior (a reference_model or a reference_draws file of another"
+    " model, or NUTS biased on the model), so every bias verdict against the truth is in"
+    " doubt"
+)
 
 
 # A run is timed under contention when the other processes on the machine used more than

@@ -302,10 +302,42 @@ def flagged(runs: pd.DataFrame) -> str:
 
 TRUTH_TEXT = {
     "analytic": "analytic",
+    "user": "user-supplied (the model file's `truth()`)",
     "posteriordb": "posteriordb's reference draws",
     "reference": "the reference rule's long NUTS run",
     "reference_model": "the reference rule's long NUTS run on the file's `reference_model`",
+    "nested": "the reference rule's nested sampling from the model's priors",
+    "user_draws": "your reference draws (the config's `reference_draws`)",
 }
+# Marks a truth whose routes disagree (the note below the table says which and by how much).
+ROUTES_DISAGREE_MARK = "‡"
+
+
+def truth_caveats(runs: pd.DataFrame) -> list[tuple[str, int, str]]:
+    """(target, dim, caveat) for each cell whose truth's routes disagree (the reference
+    record's ``route_agreement``, carried by its runs as ``truth_caveat``)."""
+    if "truth_caveat" not in runs:
+        return []
+    found = runs[runs["truth_caveat"].fillna("").astype(str) != ""]
+    out = []
+    for (target, dim), g in found.groupby(["target", "dim"]):
+        out.append((target, int(dim), str(g["truth_caveat"].iloc[0])))
+    return out
+
+
+def truth_caveat_text(runs: pd.DataFrame) -> str:
+    """The summary's caveat on the truth: one line per cell whose routes disagree ("" none)."""
+    caveats = truth_caveats(runs)
+    if not caveats:
+        return ""
+    lines = [
+        f"{ROUTES_DISAGREE_MARK} **Caveat on the truth**: {policy.ROUTES_DISAGREE_MEANING}."
+        " Find which of the routes named below is wrong (an equivalent model that is not, draws"
+        " of another model, a sampler biased on this one) before trusting a bias verdict of"
+        " these cells:"
+    ]
+    lines += [f"- `{target}` d = {dim}: {caveat}." for target, dim, caveat in caveats]
+    return "\n".join(lines) + "\n"
 
 
 def truth_recovered_table(runs: pd.DataFrame) -> pd.DataFrame:
@@ -328,6 +360,8 @@ def truth_recovered_table(runs: pd.DataFrame) -> pd.DataFrame:
         row = {"target": target, "d": dim, "truth": TRUTH_TEXT.get(source, source)}
         if source == "none":
             row["truth"] = f"none: {g['truth_failure'].dropna().iloc[0]}"
+        elif "truth_caveat" in g and g["truth_caveat"].fillna("").astype(str).ne("").any():
+            row["truth"] += f" {ROUTES_DISAGREE_MARK}"
         for sampler in samplers:
             h = g[g["sampler"] == sampler]
             biased = int(aggregate.wrong_answers(h).sum())
@@ -361,6 +395,9 @@ def truth_recovered(runs: pd.DataFrame) -> str:
     lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in table.itertuples(False)]
     if table["truth"].str.startswith("none:").any():
         lines += ["", NO_TRUTH_TEXT]
+    caveat = truth_caveat_text(runs)
+    if caveat:
+        lines += ["", caveat]
     return "\n".join(lines) + "\n"
 
 
@@ -422,7 +459,9 @@ NO_TRUTH_TEXT = (
     " model (a funnel) do not go away that way, and neither NUTS reference nor sampler can be"
     " trusted there: define `reference_model(dim)` (or `reference_model()`) in the model's"
     " file, its non-centered form, which has the same posterior (the reference is then"
-    " computed from it: examples/eight_schools_centered.py)."
+    " computed from it: examples/eight_schools_centered.py), or give the target"
+    " `reference_draws:` in the config, draws of your model's variables you trust (an ArviZ"
+    f" netCDF or CSV file, gated on {policy.USER_DRAWS_GATES_TEXT})."
 )
 
 
@@ -532,6 +571,7 @@ def summary_markdown(
         "÷ ArviZ rank-normalized bulk ESS. Lower is better.\n",
         "## Verdict\n",
         verdict_section(runs, baseline, calibration),
+        *([truth_caveat_text(runs)] if truth_caveats(runs) else []),
         *([answer_section(decision)] if decision is not None else []),
         "## Headline\n",
         headline(summary, baseline),

@@ -43,7 +43,8 @@ rule compile_stan:
 
 
 # Targets without closed-form moments (TRUTH = "reference"): long, many-chain NUTS runs
-# that must pass strict gates; every run is compared with these moments. Shared between
+# (and the target's reference_model, and the config's reference_draws, where given) that
+# must pass strict gates; every run is compared with these moments. Shared between
 # studies, keyed by target, dimension and target options. A reference is one long job that
 # every batch of its target waits for: it starts before the other ready jobs (priority).
 rule reference:
@@ -64,5 +65,7 @@ rule reference:
         options=lambda wc: ebconfig.target_options_by_key(config, wc.target, wc.options),
         backend=config["backend"],
         compiledir=COMPILEDIR,
+        # The user's reference draws (resolved; None: none given): the route user_draws.
+        reference_draws=lambda wc: ebconfig.reference_draws_path(config, wc.target),
     script:
         "../../scripts/reference.py"

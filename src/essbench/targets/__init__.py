@@ -28,10 +28,15 @@ may name one in any file, ``targets: {my_model: {file: models/my_model.py}}``):
   ``reference_model(**options)`` for a model of fixed size): an equivalent model with the same
   posterior over the model's free variables (each defined there by name, as a free variable or
   a ``pm.Deterministic``, same shape), e.g. the non-centered form of a funnel. The reference
-  rule samples it first (same settings and gates), its draws mapped into the model's value
-  variables, and runs NUTS on the model itself only if it fails; the record's ``route``
-  (``reference_model`` / ``nuts_on_model``) and the runs' ``truth_source`` say which made
-  the truth (``examples/eight_schools_centered.py``);
+  rule samples it (same settings and gates), its draws mapped into the model's value
+  variables, and prefers it to nested sampling from the model's priors (a user's model whose
+  priors allow it: :func:`essbench.nested.model_prior_problem`), to the config's
+  ``reference_draws`` (:mod:`essbench.reference_draws`) and to NUTS on the model itself,
+  which run too, as checks where they pass; the record's ``route`` (``reference_model`` /
+  ``nested`` / ``user_draws`` / ``nuts_on_model``), its
+  ``route_agreement`` and the runs' ``truth_source`` and ``truth_route`` say which made the
+  truth and whether the others agree (``examples/eight_schools_centered.py``;
+  :func:`essbench.pipeline.reference`);
 - optionally ``STAN_PROGRAM`` (str) and, where it has a ``data`` block, ``stan_data(dim,
   **options) -> dict``: the same model in Stan, its parameters the PyMC model's free random
   variables (same names and shapes, constrained), for samplers that run Stan (``stan_nuts``;
@@ -143,9 +148,10 @@ def reference_failure(reference_json) -> str | None:
 
 def reference_route(reference_json) -> str | None:
     """Which route of the reference rule made the truth at ``reference_json``:
-    ``reference_model`` (NUTS on the target's equivalent ``reference_model``),
-    ``nuts_on_model`` (NUTS on the model itself; a record from before routes were recorded),
-    or the log_prob reference's ``method``; None: no reference."""
+    ``reference_model`` (NUTS on the target's equivalent ``reference_model``), ``nested``
+    (nautilus from the model's priors), ``user_draws`` (the config's ``reference_draws``
+    file), ``nuts_on_model`` (NUTS on the model itself; a record from before routes were
+    recorded), or the log_prob reference's ``method``; None: no reference."""
     import json
     from pathlib import Path
 
@@ -153,6 +159,18 @@ def reference_route(reference_json) -> str | None:
         return None
     ref = json.loads(Path(reference_json).read_text())
     return ref.get("route") or ref.get("method") or "nuts_on_model"
+
+
+def reference_agreement(reference_json) -> list[dict]:
+    """The reference record's ``route_agreement``: per other route that passed its gates,
+    whether its means agree with the truth's (``essbench.pipeline.route_agreement``); []
+    where no other route passed (or there is no reference)."""
+    import json
+    from pathlib import Path
+
+    if not reference_json:
+        return []
+    return json.loads(Path(reference_json).read_text()).get("route_agreement") or []
 
 
 def load_truth(target: str, dim: int, options: dict, reference_json=None) -> Truth | None:
