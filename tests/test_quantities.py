@@ -264,7 +264,7 @@ def build_model():
 
 def test_a_quantitys_truth_comes_from_the_references_kept_draws(tmp_path):
     from essbench import quantities, registry
-    from essbench.pipeline import reference_draws_path
+    from essbench.pipeline import kept_draws_path
     from essbench.problem import build_problem
 
     path = tmp_path / "ref_model.py"
@@ -272,7 +272,7 @@ def test_a_quantitys_truth_comes_from_the_references_kept_draws(tmp_path):
     registry.load_file("target", "ref_model", path)
     problem = build_problem("ref_model", 2, {}, "numba")
     out = tmp_path / "ref" / "o123.json"
-    keep = reference_draws_path(out)
+    keep = kept_draws_path(out)
     assert keep.name == "o123.draws.npz"
     rng = np.random.RandomState(3)
     exact = np.stack([MU + SIGMA * rng.randn(40_000), 0.5 * rng.randn(40_000)], axis=1)

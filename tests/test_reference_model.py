@@ -108,6 +108,9 @@ def test_the_truth_of_a_funnel_comes_from_its_reference_model(tmp_path):
     # Its geometry (the decision table's), in the model's own parameters: x's variance
     # E[exp(v)] = exp(4.5) against v's 9, and x's tails far heavier than a Gaussian's.
     assert 4 < record["condition_number"] < 25 and record["tail_kurtosis"] > 10
+    # Its draws, in the model's parameters, are kept for named quantities' truths.
+    kept = np.load(tmp_path / record["draws_file"])["draws"]
+    assert kept.shape[2] == 2 and abs(kept[..., 0].var() - 9.0) < 1.0
     truth = load_truth("funnel", 2, {}, out)
     mean_mcse, var_mcse = truth.mcse()
     assert abs(truth.mean[0]) < 5 * mean_mcse[0] and abs(truth.mean[1]) < 5 * mean_mcse[1]

@@ -270,6 +270,13 @@ def test_the_nested_route_makes_the_truth_where_every_prior_has_an_inverse_cdf(t
     mcse = np.asarray(record["mean_mcse"])
     assert np.all(np.abs(np.asarray(record["mean"]) - mean) < 5 * mcse), (record["mean"], mean)
     assert np.all(np.abs(np.asarray(record["var"]) - var) < 5 * np.asarray(record["var_mcse"]))
+    # The truth's route keeps its draws (resampled to equal weights) for named quantities,
+    # and none of them lands in the JSON record.
+    kept = np.load(tmp_path / record["draws_file"])["draws"]
+    assert kept.shape[0] == 1 and kept.shape[2] == 3
+    assert "_draws" not in json.loads(out.read_text())
+    np.testing.assert_allclose(kept.mean(axis=(0, 1)), mean, atol=6 * mcse.max())
+    assert record["condition_number"] >= 1  # the decision table's geometry
 
 
 def test_the_nested_route_can_be_turned_off_in_the_models_file(tmp_path):

@@ -584,10 +584,11 @@ def reference(
             attempts.append(compute())
         except Exception as exc:  # one route's failure: another may still make a truth
             attempts.append({"route": route, "status": "failed", "reasons": [_failure(exc)]})
+    # The truth's route's draws (the first that passed), kept for the named quantities.
+    drawn = next((a.get(DRAWS_KEY) for a in attempts if a.get("status") == "ok"), None)
     record = combine_routes(attempts, problem)
-    drawn = record.pop(DRAWS_KEY, None)  # the truth's route's draws: the quantities' truth
     if drawn is not None:
-        record.update(_keep_reference_draws(reference_draws_path(out_json), drawn))
+        record.update(_keep_reference_draws(kept_draws_path(out_json), drawn))
     if nested_why is not None:
         record["unavailable_routes"] = [{"route": "nested", "reason": nested_why}]
     if record["status"] != "ok":
@@ -635,6 +636,7 @@ def combine_routes(attempts: list[dict], problem) -> dict:
     passed, with the others that passed as ``checked_routes`` and their agreement with it
     (``route_agreement``), and the ones that failed as ``failed_routes``; where none passed,
     the last route's record with every route's reasons."""
+    attempts = [{k: v for k, v in a.items() if k != DRAWS_KEY} for a in attempts]
     passed = [a for a in attempts if a.get("status") == "ok"]
     failed = [a for a in attempts if a.get("status") != "ok"]
     if passed:
@@ -834,7 +836,7 @@ def _reference_from_draws(problem, path, threads: int) -> dict:
 
 
 # A passing route's draws in its record, (chains, draws, params) in the model's value space:
-# the reference rule keeps the truth's route's (reference_draws_path), never in the JSON.
+# the reference rule keeps the truth's route's (kept_draws_path), never in the JSON.
 DRAWS_KEY = "_draws"
 
 
@@ -848,7 +850,7 @@ def resampled(flat: np.ndarray, weights: np.ndarray, seed: int = 20_211_028) -> 
     return flat[index][None]
 
 
-def reference_draws_path(out_json):
+def kept_draws_path(out_json):
     """Where the reference rule keeps its draws, beside its record ``<options>.json``:
     ``<options>.draws.npz`` (the model's value space, (chains, draws, params)), from which a
     named quantity's truth is mapped through the model (:mod:`essbench.quantities`)."""
