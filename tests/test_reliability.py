@@ -249,3 +249,19 @@ def test_keep_draws_stores_datatrees_arviz_opens(resumed):
     # A full --cores 2 run of the tiny study beside tiny_run's (two PyMC jobs side by side
     # at times): none of them hit a compile-lock timeout or a corrupted cache.
     assert (runs["status"] == "ok").all()
+
+
+def test_a_killed_writes_temporary_file_is_removed_before_its_output_is_written_again(tmp_path):
+    """SIGKILL inside io.atomic_path leaves `.<name>.*.part` (no except runs); the batch
+    that writes that output again removes it first (run_batch), and nothing else."""
+    from essbench import io
+
+    out = tmp_path / "draws" / "r0.nc"
+    out.parent.mkdir()
+    left = out.parent / ".r0.nc.abc123.part"
+    left.write_text("half")
+    other = out.parent / ".r1.nc.def456.part"  # another run's: not this output's to remove
+    other.write_text("half")
+    assert io.remove_partials(out) == [left]
+    assert not left.exists() and other.exists()
+    assert io.remove_partials(tmp_path / "nowhere" / "r0.nc") == []

@@ -36,6 +36,19 @@ def atomic_path(path):
         raise
 
 
+def remove_partials(path) -> list[Path]:
+    """Remove what an :func:`atomic_path` for ``path`` left behind when its process was
+    killed outright (SIGKILL: no ``except`` ran): ``.<name>.*.part`` beside it. Only the
+    process that writes ``path`` may call this (Snakemake runs one job per output)."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        return []
+    stale = sorted(path.parent.glob(f".{path.name}.*.part"))
+    for part in stale:
+        part.unlink(missing_ok=True)
+    return stale
+
+
 def _jsonable(value):
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}

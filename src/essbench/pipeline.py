@@ -403,6 +403,10 @@ def run_batch(
 
     process_started_at = _process_started_at()
     batch_started_at = time.time()
+    for run in runs:  # a batch killed outright (SIGKILL) leaves its writes' temporary files
+        for path in (run["record"], run.get("draws"), run.get("flagged_draws")):
+            if path:
+                io.remove_partials(path)
     kept = [finished_record(r["record"], r["settings"], budget_seconds) for r in runs]
     todo = [r for r, record in zip(runs, kept, strict=True) if record is None]
     model_compile_seconds = io.read_json(compile_json)["compile_seconds"] if compile_json else None
