@@ -824,6 +824,13 @@ def _reference_from_draws(problem, path, threads: int) -> dict:
         "read_seconds": perf_counter() - start,
         **summary,
     }
+    return _route_result(record, failed, draws, per)
+
+
+def _route_result(record: dict, failed: list[str], draws: np.ndarray, per: dict) -> dict:
+    """A route's record from its equal-weight ``draws`` (chains, draws, params) in the
+    model's value space and their per-parameter diagnostics ``per``: failed with the gates'
+    reasons, or its moments, MCSEs, geometry and (under ``DRAWS_KEY``) the draws."""
     if failed:
         return {**record, "status": "failed", "reasons": failed}
     mean = draws.mean(axis=(0, 1))
@@ -930,16 +937,5 @@ def _reference_run(problem, sampled, route: str, settings: dict, threads: int) -
         **extra,
         **summary,
     }
-    if failed:  # a result, not a crash: the study goes on without a truth (load_truth)
-        return {**record, "status": "failed", "reasons": failed}
-    mean = draws.mean(axis=(0, 1))
-    return {
-        **record,
-        **metrics.shape_of(draws.reshape(-1, draws.shape[-1])),  # the decision's geometry
-        DRAWS_KEY: draws,
-        "status": "ok",
-        "mean": mean.tolist(),
-        "var": ((draws - mean) ** 2).mean(axis=(0, 1)).tolist(),
-        "mean_mcse": per["mcse_mean"].tolist(),
-        "var_mcse": per["mcse_var"].tolist(),
-    }
+    # A failure is a result, not a crash: the study goes on without a truth (load_truth).
+    return _route_result(record, failed, draws, per)
