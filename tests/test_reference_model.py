@@ -269,3 +269,36 @@ def test_the_worked_examples_reference_model_passes_the_config_check():
     )
     full = ebconfig.validate(config)
     assert target_dims(full, "eight_schools_centered") == [10]
+
+
+SHORT_GAUSSIAN = """
+REFERENCE_NUTS = {'chains': 4, 'tune': 500, 'draws': 600}
+
+
+def build_model():
+    import pymc as pm
+
+    with pm.Model() as model:
+        pm.Normal('a', 1.0, 2.0)
+        pm.Normal('b', 0.0, 1.0)
+    return model
+"""
+
+
+def test_a_reference_short_of_its_ess_is_extended_not_thrown_away(tmp_path):
+    """A user's model: nutpie runs the reference; 4 x 600 draws fall short of the ESS gate
+    alone, so chains of the same length join them (sized from the ESS it had) and the truth
+    passes, the first chains kept."""
+    from essbench import policy
+    from essbench.pipeline import REFERENCE_MAX_GROWTH, reference
+
+    _load(tmp_path, "short_gaussian", SHORT_GAUSSIAN)
+    record = reference("short_gaussian", 2, {}, "numba", tmp_path / "ref.json", threads=1)
+    assert record["status"] == "ok", record.get("reasons")
+    assert record["sampler"] == "nutpie" and record["route"] == "nuts_on_model"
+    grown = record["extended"]
+    assert grown["ess_bulk_min_before"] < policy.REFERENCE_MIN_ESS_BULK < record["ess_bulk_min"]
+    assert 0 < grown["chains_added"] <= 4 * (REFERENCE_MAX_GROWTH - 1)
+    kept = np.load(tmp_path / record["draws_file"])["draws"]
+    assert kept.shape[:2] == (4 + grown["chains_added"], 600)
+    assert abs(record["mean"][0] - 1.0) < 5 * record["mean_mcse"][0]

@@ -895,17 +895,77 @@ def _reference_from_model(problem, module, settings: dict, threads: int) -> dict
     return _reference_run(problem, equivalent, "reference_model", settings, threads)
 
 
+# The reference rule's NUTS runs: their seed, and how far a run short of the ESS gate (and
+# of nothing else) is extended, by more chains of the same length: its bulk ESS grows about
+# with its number of draws, so the chains it needs are sized from the ESS it has, with a
+# margin, up to REFERENCE_MAX_GROWTH times the chains it asked for.
+REFERENCE_SEED = 20_211_028
+REFERENCE_ESS_MARGIN = 1.25
+REFERENCE_MAX_GROWTH = 4
+
+
+def reference_sampler(problem, settings: dict, threads: int):
+    """The NUTS the reference rule runs on ``problem`` and its options: nutpie for a user's
+    model that it compiles (the same NUTS, its loop in Rust and Numba instead of Python),
+    PyMC's own NUTS for the shipped targets (the sampler their tables were made with) and
+    where nutpie cannot run (a model whose ops have no Numba code)."""
+    target = registry.target(problem.target)
+    nutpie = registry.sampler("nutpie")
+    if target.file and not target.LOG_PROB and nutpie.unsupported(target) is None:
+        options = {
+            **nutpie.DEFAULTS,
+            **{k: settings[k] for k in ("tune", "draws", "chains") if k in settings},
+            "cores": threads,
+            **{k: settings[k] for k in ("target_accept", "max_treedepth") if k in settings},
+        }
+        return nutpie, options
+    return registry.sampler("pymc_nuts"), settings
+
+
 def _reference_run(problem, sampled, route: str, settings: dict, threads: int) -> dict:
     """NUTS on ``sampled`` (the problem itself, or its reference model), gated; the record
     of moments in ``problem``'s value variables (and, under ``DRAWS_KEY``, its draws), or of
-    why the gates failed."""
-    from essbench.samplers import pymc_nuts
+    why the gates failed. A run that fails the ESS gate alone is not thrown away: more
+    chains of the same length, as many as its ESS says it lacks, join it (``extended``)."""
+    sampler, options = reference_sampler(problem, settings, threads)
+    runs = [sampler.run(sampled, options, seed=REFERENCE_SEED)]
+    judged = _judge_reference(problem, sampled, runs, threads)
+    extra = {}
+    only_ess = judged["failed"] and judged["divergences"] <= policy.REFERENCE_MAX_DIVERGENCES
+    only_ess = only_ess and judged["gated"]["rhat_max"] < policy.REFERENCE_MAX_RHAT
+    ess = judged["gated"]["ess_bulk_min"]
+    if only_ess and math.isfinite(ess) and ess > 0:
+        chains = int(options["chains"])
+        wanted = policy.REFERENCE_MIN_ESS_BULK * REFERENCE_ESS_MARGIN / ess
+        more = min(math.ceil(chains * (wanted - 1)), chains * (REFERENCE_MAX_GROWTH - 1))
+        runs.append(sampler.run(sampled, {**options, "chains": more}, seed=REFERENCE_SEED + 1))
+        extra["extended"] = {"chains_added": more, "ess_bulk_min_before": ess}
+        judged = _judge_reference(problem, sampled, runs, threads)
+    record = {
+        "target": problem.target,
+        "dim": problem.dim,
+        "route": route,
+        "sampler": sampler.NAME,
+        "names": problem.names,
+        "settings": options,
+        "sampling_seconds": sum(run.sampling_seconds for run in runs),
+        "divergences": judged["divergences"],
+        **judged["extra"],
+        **extra,
+        **judged["summary"],
+    }
+    # A failure is a result, not a crash: the study goes on without a truth (load_truth).
+    return _route_result(record, judged["failed"], judged["draws"], judged["per"])
 
-    run = pymc_nuts.run(sampled, settings, seed=20_211_028)
-    per = metrics.per_parameter(run.draws, threads)
+
+def _judge_reference(problem, sampled, runs, threads: int) -> dict:
+    """The reference runs' chains together, in ``problem``'s value variables, and their
+    gates (a reference model's draws are gated in both spaces)."""
+    draws = np.concatenate([run.draws for run in runs], axis=0)
+    divergences = sum(int(run.stats.get("divergences", 0)) for run in runs)
+    per = metrics.per_parameter(draws, threads)
     summary = metrics.summarize_ess_rhat(per)
     extra = {}
-    draws = run.draws
     if sampled is not problem:  # into the model's own parameters; gated there too
         chains, n = draws.shape[:2]
         names = [rv.name for rv in problem.model.free_RVs]
@@ -924,18 +984,12 @@ def _reference_run(problem, sampled, route: str, settings: dict, threads: int) -
         }
     else:
         gated = summary
-    divergences = run.stats.get("divergences", 0)
-    failed = policy.reference_failures(gated, divergences)
-    record = {
-        "target": problem.target,
-        "dim": problem.dim,
-        "route": route,
-        "names": problem.names,
-        "settings": settings,
-        "sampling_seconds": run.sampling_seconds,
+    return {
+        "draws": draws,
+        "per": per,
+        "summary": summary,
+        "gated": gated,
+        "extra": extra,
         "divergences": divergences,
-        **extra,
-        **summary,
+        "failed": policy.reference_failures(gated, divergences),
     }
-    # A failure is a result, not a crash: the study goes on without a truth (load_truth).
-    return _route_result(record, failed, draws, per)

@@ -76,6 +76,11 @@ def run(problem, options: dict, seed: int) -> SamplerRun:
     compile_seconds = perf_counter() - start
 
     tune, n_draws = int(options["tune"]), int(options["draws"])
+    # Not study options (a study's runs keep nutpie's defaults): only the reference rule's
+    # run (essbench.pipeline.reference_sampler) asks for a target acceptance or tree depth.
+    tuned = {"target_accept": float(options["target_accept"])} if "target_accept" in options else {}
+    if "max_treedepth" in options:
+        tuned["maxdepth"] = int(options["max_treedepth"])
     start = perf_counter()
     trace = nutpie.sample(
         compiled,
@@ -88,6 +93,7 @@ def run(problem, options: dict, seed: int) -> SamplerRun:
         save_warmup=True,
         store_unconstrained=True,
         adaptation=options.get("adaptation", "diag"),
+        **tuned,
     )
     wall = perf_counter() - start
     draws = stack(_value_variables(trace, problem.names), problem.names)
