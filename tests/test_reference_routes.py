@@ -246,11 +246,16 @@ def test_shifted_user_draws_disagree_with_nuts_on_the_model_and_the_summary_says
     assert "disagree with the truth's (the reference_draws file)" in section
 
 
-def test_the_nested_route_makes_the_truth_where_every_prior_has_an_inverse_cdf(tmp_path):
+def test_the_nested_route_makes_the_truth_where_every_prior_has_an_inverse_cdf(
+    tmp_path, monkeypatch
+):
     """Nested sampling from the model's own priors (nautilus) is preferred to the user's
-    draws and to NUTS on the model; both run too, and agree with it."""
-    from essbench import registry
+    draws and to NUTS on the model; both run too, and agree with it. (A smaller ESS gate
+    for the suite's time: the route and its gating are what is checked.)"""
+    from essbench import policy, registry
     from essbench.pipeline import reference
+
+    monkeypatch.setattr(policy, "REFERENCE_MIN_ESS_BULK", 2500)
 
     path = tmp_path / "proper.py"
     path.write_text(PROPER)
@@ -263,7 +268,7 @@ def test_the_nested_route_makes_the_truth_where_every_prior_has_an_inverse_cdf(t
         registry.forget_user()
     assert record["status"] == "ok" and record["route"] == "nested", record.get("reasons")
     assert record["sampler"] == "nautilus" and record["converged"]
-    assert record["ess_kish"] > 10_000 and "unavailable_routes" not in record
+    assert record["ess_kish"] > 2500 and "unavailable_routes" not in record
     assert [c["route"] for c in record["checked_routes"]] == ["user_draws", "nuts_on_model"]
     assert all(c["agree"] for c in record["route_agreement"]), record["route_agreement"]
     mean, var = value_truth(proper=True)
