@@ -26,6 +26,8 @@ import os
 import resource
 from time import perf_counter
 
+from essbench.messages import said
+
 log = logging.getLogger("essbench")
 
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
@@ -141,7 +143,7 @@ def prime(module, problem, options: dict, seed: int) -> dict:
     try:
         module.run(problem, prime_options(module, options), seed)
     except Exception as exc:  # a failed prime is reported, never raised
-        error = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
+        error = said(exc, 200)
         log.warning("the batch's throw-away run failed: %s", error)
     return {"prime_seconds": perf_counter() - start, "prime_error": error}
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from essbench import options as opts
 from essbench import registry
+from essbench.messages import said
 from essbench.problem import BACKEND_MODES
 from essbench.seeds import derive_seed
 
@@ -271,7 +272,7 @@ def _built(plugin, name: str, shown: str, dim: int | None, options: dict):
         build = plugin.module.build_model if dim is None else lambda **o: plugin.build(dim, o)
         model = build(**options)
     except Exception as exc:  # the user's code: any error is theirs to fix
-        message = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+        message = said(exc)
         return None, f"config: targets.{name}: {shown}: {call} raised {message}"
     if not hasattr(model, "value_vars") or not model.value_vars:
         return None, (
@@ -295,7 +296,7 @@ def _reference_model_problems(plugin, name, shown, dim, size, options, model) ->
     try:
         reference = plugin.build_reference(size if dim is None else dim, options)
     except Exception as exc:  # the user's code: any error is theirs to fix
-        return [f"{where} raised {type(exc).__name__}: {exc}".splitlines()[0][:400]]
+        return [f"{where} raised {said(exc, 400)}"[:400]]
     if not hasattr(reference, "value_vars") or not reference.value_vars:
         kind = type(reference).__name__
         return [f"{where} returned {kind}, not a pymc.Model with free variables"]

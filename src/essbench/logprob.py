@@ -40,6 +40,7 @@ from time import perf_counter
 
 import numpy as np
 
+from essbench.messages import said
 from essbench.problem import Problem
 
 REQUIRED = ("log_prob",)
@@ -128,7 +129,7 @@ def _traces(fn, shape, out_shape=None) -> str | None:
     try:
         out = jax.eval_shape(fn, jax.ShapeDtypeStruct(shape, np.float64))
     except Exception as exc:  # the user's function: NumPy-only is allowed
-        return f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
+        return said(exc, 200)
     got = getattr(out, "shape", None)
     if out_shape is not None and got != out_shape:
         return f"returns shape {got}, not {out_shape}"
@@ -304,7 +305,7 @@ def config_problems(plugin, where: str) -> list[str]:
     try:
         x = initial(module, 4, np.random.default_rng(0))
     except Exception as exc:  # the user's code
-        return [f"{where}: initial(rng, 4) raised {_said(exc)}"]
+        return [f"{where}: initial(rng, 4) raised {said(exc)}"]
     if not np.all(np.isfinite(x)):
         return [f"{where}: initial(rng, 4) returned non-finite points"]
     jax = plugin.GRADIENT
@@ -312,7 +313,7 @@ def config_problems(plugin, where: str) -> list[str]:
         try:
             value = np.asarray(module.log_prob(point))
         except Exception as exc:
-            return [f"{where}: log_prob(theta) at initial point {i} raised {_said(exc)}"]
+            return [f"{where}: log_prob(theta) at initial point {i} raised {said(exc)}"]
         if value.shape != ():
             return [f"{where}: log_prob(theta) returned shape {value.shape}, not a scalar"]
         if not np.isfinite(value):
@@ -341,7 +342,7 @@ def config_problems(plugin, where: str) -> list[str]:
         try:
             truth = module.truth(d)
         except Exception as exc:
-            return [f"{where}: truth({d}) raised {_said(exc)}"]
+            return [f"{where}: truth({d}) raised {said(exc)}"]
         if np.shape(truth.mean) != (d,) or np.shape(truth.var) != (d,):
             return [
                 f"{where}: truth({d}) gives moments of shape {np.shape(truth.mean)}, not ({d},)"
@@ -360,7 +361,7 @@ def _prior_problem(module, d: int) -> str | None:
         try:
             theta = np.asarray(module.prior_transform(u), dtype=float)
         except Exception as exc:
-            return f"prior_transform(u) raised {_said(exc)}"
+            return f"prior_transform(u) raised {said(exc)}"
         if theta.shape != (d,) or not np.all(np.isfinite(theta)):
             return f"prior_transform(u) must return {d} finite numbers, gave {theta!r}"
         like = likelihood_function(module)
@@ -368,14 +369,10 @@ def _prior_problem(module, d: int) -> str | None:
             try:
                 value = np.asarray(like(theta))
             except Exception as exc:
-                return f"the log likelihood at prior_transform(u) raised {_said(exc)}"
+                return f"the log likelihood at prior_transform(u) raised {said(exc)}"
             if value.shape != () or np.isnan(value):
                 return f"the log likelihood at prior_transform(u) is {value!r}, not a number"
     return None
-
-
-def _said(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
 
 
 # --- nested samplers ------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from essbench import clock, flag_figures, io, metrics, policy, provenance, regis
 from essbench import draws as draws_io
 from essbench.config import settings_hash
 from essbench.ess_goal import run_to_goal
+from essbench.messages import said
 from essbench.targets import (
     load_truth,
     reference_agreement,
@@ -111,7 +112,7 @@ def wall_time_budget(seconds: float | None):
 
 def _failure(exc: BaseException) -> str:
     log.error("run failed:\n%s", traceback.format_exc())
-    return f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+    return said(exc)
 
 
 def namespaced(prefix: str, values: dict) -> dict:

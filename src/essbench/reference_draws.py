@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from essbench.messages import said
+
 NETCDF_SUFFIXES = (".nc", ".netcdf", ".nc4", ".h5")
 CSV_SUFFIXES = (".csv",)
 _ELEMENT = re.compile(r"^(?P<name>.+)\[(?P<index>\s*\d+\s*(?:,\s*\d+\s*)*)\]$")
@@ -101,7 +103,7 @@ def _netcdf(path, shapes: dict) -> UserDraws:
     try:
         tree = xr.open_datatree(path, engine="h5netcdf")
     except Exception as exc:  # the user's file: any error is theirs to fix
-        message = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
+        message = said(exc, 200)
         raise DrawsError(f"cannot be read as netCDF ({message})") from None
     with tree:
         if "posterior" not in tree.children:
@@ -166,7 +168,7 @@ def _csv(path, shapes: dict) -> UserDraws:
     try:
         frame = pd.read_csv(path, comment="#")
     except Exception as exc:  # the user's file: any error is theirs to fix
-        message = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
+        message = said(exc, 200)
         raise DrawsError(f"cannot be read as CSV ({message})") from None
     frame.columns = [_normalise(str(c)) for c in frame.columns]
     columns = set(frame.columns)
