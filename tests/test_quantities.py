@@ -242,6 +242,76 @@ def test_without_a_truth_a_quantity_says_so_plainly(tmp_path):
     assert row["ess_bulk"] > 0 and row["cost_per_ess"] == 2.0 / row["ess_bulk"]
 
 
+# --- the run's own bias test, in the model's terms (item 4) -------------------------------------
+
+
+def _diagnosed(problem, draws, weights=None):
+    from essbench import pipeline
+
+    record = {"status": "ok", "target": problem.target, "dim": 2, "sampling_seconds": 1.0}
+    return pipeline.diagnose(record, draws, problem=problem, weights=weights)
+
+
+def test_a_runs_bias_test_is_on_the_models_variables_not_the_samplers(lognormal):
+    """The record's z-scores are those of x and s (not s_log__) against the exact draws
+    mapped through the model; exact draws pass, a run off on s is caught and named."""
+    from essbench import metrics, policy, quantities
+    from essbench.problem import build_problem
+
+    problem = build_problem("lognormal", 2, {}, "numba")
+    assert quantities.transformed_variables(problem.model) == ["s"]
+    draws = _exact(problem, seed=5)
+    record = _diagnosed(problem, draws)
+    assert record["bias_space"] == "model" and record["bias_truth_source"] == "exact"
+    assert record["biased"] is False, record["bias_reason"]
+    # The same numbers by hand, on (x, s) = (x, exp(s_log__)).
+    chosen = quantities.elements(["x", "s"], {"x": (), "s": ()})
+    truth, _ = quantities.truth(problem, chosen)
+    model = np.stack([draws[:, :, 0], np.exp(draws[:, :, 1])], axis=-1)
+    per = metrics.per_parameter(model)
+    z = metrics.bias_z(model, truth.mean, truth.var, per, (truth.mean_mcse, truth.var_mcse))
+    assert record["z_mean_max"] == pytest.approx(z["z_mean_max"], rel=1e-9)
+    levels = policy.BIAS_QUANTILE_LEVELS
+    q = metrics.quantile_z(model, levels, truth.quantiles, truth.quantile_prob_mcse)
+    assert record["z_quantile_max"] == pytest.approx(q["z_quantile_max"], rel=1e-9)
+    assert record["bias_test"] == "mean+quantiles"
+    # s scaled by 1.5 (s_log__ + log 1.5): off in the model's terms, and named there.
+    off = draws.copy()
+    off[:, :, 1] += math.log(1.5)
+    record = _diagnosed(problem, off)
+    assert record["biased"] is True and record["error_sd_variable"] == "s", record
+    assert record["bias_space"] == "model"
+
+
+def test_a_weighted_runs_bias_test_is_in_the_models_terms_too(lognormal):
+    from essbench.problem import build_problem
+
+    problem = build_problem("lognormal", 2, {}, "numba")
+    draws = _exact(problem, chains=1, draws=4000, seed=6)
+    record = _diagnosed(problem, draws, weights=np.ones(draws.shape[:2]))
+    assert record["bias_space"] == "model" and record["biased"] is False, record["bias_reason"]
+    tilted = np.exp(2 * draws[:, :, 1])  # s's posterior reweighted far to the right
+    record = _diagnosed(problem, draws, weights=tilted)
+    assert record["biased"] is True and record["error_sd_variable"] == "s", record
+
+
+def test_without_draws_of_the_truth_the_samplers_space_is_tested_and_says_why(tmp_path):
+    from essbench import quantities, registry
+    from essbench.problem import build_problem
+
+    path = tmp_path / "notruth2.py"
+    path.write_text(LOGNORMAL.replace("def sample_truth", "def _unused"))
+    registry.load_file("target", "notruth2", path)
+    problem = build_problem("notruth2", 2, {}, "numba")
+    rng = np.random.RandomState(7)
+    draws = np.stack([MU + SIGMA * rng.randn(4000), np.log(np.abs(rng.randn(4000)))], axis=1)
+    record = _diagnosed(problem, draws.reshape(4, 1000, 2))
+    assert record["bias_space"] == "sampler"
+    assert record["bias_space_reason"] == quantities.NO_TRUTH_ANALYTIC
+    # The test in s_log__'s space against truth() stands: exact draws pass it.
+    assert record["biased"] is False, record["bias_reason"]
+
+
 # --- a truth from the reference rule's kept draws ---------------------------------------------
 
 # For the reference rule's NUTS (which diverges in the half-normal's log-space tail): s ~

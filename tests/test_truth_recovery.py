@@ -175,3 +175,17 @@ def test_truth_recovered_table_and_flag_follow_the_rule_on_old_records():
     assert runs["biased"].tolist() == [True, False]
     text = report.truth_recovered(runs)
     assert "| gaussian_iid | 2 | analytic | 1/2 ✗ |" in text
+
+
+def test_the_summary_names_the_cells_tested_in_the_samplers_space_and_why():
+    runs = _runs()
+    assert "sampler's space" not in report.truth_recovered(runs)  # records before the column
+    runs["bias_space"] = "model"
+    runs["bias_space_reason"] = ""
+    assert "sampler's space" not in report.truth_recovered(runs)
+    assert "model's own variables" in report.truth_recovered(runs)
+    runs.loc[runs["sampler"] == "emcee", "bias_space"] = "sampler"
+    runs.loc[runs["sampler"] == "emcee", "bias_space_reason"] = "no draws of the truth"
+    text = report.truth_recovered(runs)
+    assert "Tested in the sampler's space" in text
+    assert "- `radon` d = 89: no draws of the truth." in text

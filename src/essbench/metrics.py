@@ -663,11 +663,13 @@ def quantile_z(draws: np.ndarray, levels, quantiles, truth_prob_mcse=0.0) -> dic
     identity ESS of the split indicator chains (ArviZ's, as for the tail ESS). The estimates
     are bounded, so their error is close to normal whatever the tails of x, unlike that of a
     variance estimate under heavy tails. ``truth_prob_mcse``: the Monte Carlo error of the
-    levels of quantiles estimated from exact draws, added in quadrature. Returns the largest
-    |z| over parameters and levels, and the number of tests.
+    levels of quantiles estimated from exact draws, added in quadrature (one for all, or one
+    per parameter). Returns the largest |z| over parameters and levels, and the number of
+    tests.
     """
     levels = np.asarray(levels, float)
     quantiles = np.asarray(quantiles, float)
+    prob_mcse = np.broadcast_to(np.asarray(truth_prob_mcse, float), (draws.shape[2],))
     worst = 0.0
     for j in range(draws.shape[2]):
         x = np.ascontiguousarray(draws[:, :, j])
@@ -677,7 +679,7 @@ def quantile_z(draws: np.ndarray, levels, quantiles, truth_prob_mcse=0.0) -> dic
         runs = _Runs(split)
         for p, q in zip(levels, quantiles[j], strict=True):
             ess = _ess_below(runs, split, q)
-            se = math.hypot(math.sqrt(p * (1 - p) / ess), truth_prob_mcse)
+            se = math.hypot(math.sqrt(p * (1 - p) / ess), float(prob_mcse[j]))
             worst = max(worst, abs(float(np.mean(x <= q)) - p) / se)
     return {"z_quantile_max": worst, "n_quantile_tests": levels.size * draws.shape[2]}
 
@@ -879,7 +881,8 @@ def weighted_quantile_z(
     ess = kish_ess(w)
     x = draws.reshape(-1, draws.shape[2])
     below = np.stack([w @ (x <= quantiles[:, i]) for i in range(levels.size)], axis=1)
-    se = np.hypot(np.sqrt(levels * (1 - levels) / ess), truth_prob_mcse)
+    prob_mcse = np.broadcast_to(np.asarray(truth_prob_mcse, float), (draws.shape[2],))
+    se = np.hypot(np.sqrt(levels * (1 - levels) / ess), prob_mcse[:, None])
     return {
         "z_quantile_max": float(np.max(np.abs(below - levels) / se)),
         "n_quantile_tests": levels.size * draws.shape[2],

@@ -300,6 +300,7 @@ def diagnose(
                     z = metrics.quantile_z(draws, levels, quantiles, truth.quantile_prob_mcse)
                 record.update(z)
             record.update(policy.bias_verdict(record, draws.shape[2]))
+            record.update(_bias_in_model_terms(record, draws, problem, reference_json, weights))
         if not weighted:  # the MCHMC papers' cost, its own columns (never a cost per ESS)
             from essbench import literature
 
@@ -323,6 +324,23 @@ def diagnose(
             record["reason"] = "ESS or cost is not finite and positive"
         record["diagnose_seconds"] = perf_counter() - start
     return record
+
+
+def _bias_in_model_terms(record, draws, problem, reference_json, weights) -> dict:
+    """The bias test redone on the model's own variables (``sigma``, not ``sigma_log__``)
+    where a sampler moves in another space (:func:`essbench.quantities.model_bias`);
+    ``bias_space`` says which space the record's test is in. A model without transforms
+    (or a ``log_prob`` target, whose parameters are its only terms) is tested as it is."""
+    from essbench import quantities
+
+    model = getattr(problem, "model", None)
+    if model is None or not quantities.transformed_variables(model):
+        return {"bias_space": "model", "bias_space_reason": ""}
+    try:
+        return quantities.model_bias(record, draws, problem, reference_json, weights)
+    except Exception as exc:  # the test in the sampler's space stands, and says why
+        log.warning("the bias test in the model's terms failed:\n%s", traceback.format_exc())
+        return {"bias_space": "sampler", "bias_space_reason": said(exc)}
 
 
 def _quantity_metrics(record, draws, problem, reference_json, weights) -> dict:

@@ -376,3 +376,64 @@ def diagnose(
     x = values(problem, draws, chosen)
     truth_, why = truth(problem, chosen, reference_json)
     return measure(record, x, chosen, truth_, why, weights, threads)
+
+
+# --- the run's bias test in the model's own terms ------------------------------------------
+
+
+def transformed_variables(model) -> list[str]:
+    """The model's free variables a sampler moves in another space than the user's
+    (``sigma`` as ``sigma_log__``): where a bias test in the sampler's space is not one in
+    the model's."""
+    transforms = getattr(model, "rvs_to_transforms", {})
+    return [rv.name for rv in model.free_RVs if transforms.get(rv) is not None]
+
+
+def model_bias(record: dict, draws: np.ndarray, problem, reference_json=None, weights=None):
+    """The run's bias test on the model's free variables in their own terms (``sigma``, not
+    ``sigma_log__``), every element one parameter of one Bonferroni family, as
+    :func:`essbench.policy.bias_verdict` judges the sampler's parameters; the truth is the
+    posterior's draws mapped through the model (:func:`truth`: the reference rule's kept
+    draws, posteriordb's reference draws, exact draws). Returns the record's bias columns
+    with ``bias_space`` = "model"; where there are no such draws, only ``bias_space`` =
+    "sampler" and ``bias_space_reason`` (the test in the sampler's space stands)."""
+    names = [rv.name for rv in problem.model.free_RVs]
+    key = ("free_variable_elements", tuple(names))
+    if key not in problem.cache:
+        problem.cache[key] = elements(names, variable_shapes(problem.model, names))
+    chosen = problem.cache[key]
+    truth_, why = truth(problem, chosen, reference_json)
+    if truth_ is None:
+        return {"bias_space": "sampler", "bias_space_reason": why}
+    x = values(problem, draws, chosen)
+    return {
+        **bias_against(x, chosen, truth_, weights, ensemble=bool(record.get("ensemble"))),
+        "bias_space": "model",
+        "bias_space_reason": "",
+        "bias_truth_source": truth_.source,
+    }
+
+
+def bias_against(
+    x: np.ndarray, chosen: list[Element], truth_: QuantityTruth, weights=None, ensemble=False
+) -> dict:
+    """The bias test of draws ``x`` (chains, draws, elements) of the elements ``chosen``
+    against ``truth_``, as one family (:func:`model_bias`; also
+    ``benchmarks/model_bias_calibration.py``): the z-scores, errors and verdict columns, and
+    ``error_sd_variable``, the element furthest from its truth in posterior SDs."""
+    levels = policy.BIAS_QUANTILE_LEVELS
+    if weights is None:
+        per = metrics.per_parameter(x, walkers=ensemble)
+        z = metrics.quantile_z(x, levels, truth_.quantiles, truth_.quantile_prob_mcse)
+    else:
+        per = metrics.weighted_per_parameter(x, weights)
+        z = metrics.weighted_quantile_z(
+            x, weights, levels, truth_.quantiles, truth_.quantile_prob_mcse
+        )
+    z.update(metrics.bias_z(x, truth_.mean, truth_.var, per, (truth_.mean_mcse, truth_.var_mcse)))
+    worst = z.pop("error_sd_param")
+    return {
+        **z,
+        **policy.bias_verdict(z, len(chosen)),
+        "error_sd_variable": chosen[worst].label if worst >= 0 else "",
+    }

@@ -376,7 +376,9 @@ def truth_recovered_table(runs: pd.DataFrame) -> pd.DataFrame:
 
 TRUTH_RECOVERED_TEXT = (
     "Runs whose moments agree with the truth (not *biased*: {meaning}) out of the finished"
-    " runs the bias test judged; ✗: at least one run of that cell is biased; –: not run."
+    " runs the bias test judged, on the model's own variables (`sigma`, not the"
+    " `sigma_log__` a sampler moves in); ✗: at least one run of that cell is biased; –: not"
+    " run."
 )
 
 
@@ -398,7 +400,31 @@ def truth_recovered(runs: pd.DataFrame) -> str:
     caveat = truth_caveat_text(runs)
     if caveat:
         lines += ["", caveat]
+    space = bias_space_text(runs)
+    if space:
+        lines += ["", space]
     return "\n".join(lines) + "\n"
+
+
+def bias_space_text(runs: pd.DataFrame) -> str:
+    """Which cells' bias test is in the sampler's space, not the model's (``bias_space``:
+    no draws of the truth to map through the model), and why; "" where every one is in the
+    model's own variables (or the records predate the column)."""
+    if "bias_space" not in runs:
+        return ""
+    hit = runs[runs["bias_space"].eq("sampler")]
+    if hit.empty:
+        return ""
+    lines = [
+        "Tested in the sampler's space (`sigma_log__`, not `sigma`), for want of draws of the"
+        " truth to map through the model:"
+    ]
+    for (target, dim), g in hit.groupby(["target", "dim"]):
+        why = g["bias_space_reason"].fillna("").astype(str)
+        lines.append(
+            f"- `{target}` d = {dim}: {why[why.ne('')].iloc[0] if why.ne('').any() else '?'}."
+        )
+    return "\n".join(lines)
 
 
 # The bias test's measured power on injected failures (benchmarks/bias_power.py --out).
