@@ -23,7 +23,7 @@ other end. ``--kept-only`` prints the file's cells and computes none
 the measured table (every cell at 1,000 replicates).
 
     .venv/bin/python benchmarks/flag_calibration.py [--replicates 1000] [--configs ...]
-        [--out flag_calibration.tsv] [--shard K/N] [--kept-only]
+        [--out flag_calibration.tsv] [--shard K/N] [--kept-only] [--targets ...]
 """
 
 import argparse
@@ -111,6 +111,7 @@ def main() -> int:
         default=[str(REPO / "config" / "config.yaml"), str(REPO / "config" / "field.yaml")],
     )
     parser.add_argument("--max-ensemble-dim", type=int, default=16)
+    parser.add_argument("--targets", nargs="*", help="only these targets (default: all)")
     parser.add_argument("--out", type=Path, help="keep finished cells here; a rerun skips them")
     parser.add_argument("--shard", default="0/1", help="K/N: compute cells K, K+N, K+2N, ...")
     parser.add_argument("--kept-only", action="store_true", help="print --out's cells only")
@@ -132,6 +133,8 @@ def main() -> int:
     for index, (target, dim, options, shape, ensemble) in order[::-1] if args.reverse else order:
         label = f"{shape[0]}{'w' if ensemble else 'c'}x{shape[1]}"
         key = cell_key(target, dim, options, label)
+        if args.targets and target not in args.targets:
+            continue
         if index % shards != shard and key not in kept:
             continue
         if args.kept_only and key not in kept:

@@ -189,3 +189,58 @@ def test_the_summary_names_the_cells_tested_in_the_samplers_space_and_why():
     text = report.truth_recovered(runs)
     assert "Tested in the sampler's space" in text
     assert "- `radon` d = 89: no draws of the truth." in text
+
+
+# --- heavy tails: a mean the quantiles judge instead (policy.MEAN_TEST_MAX_KURTOSIS) -----------
+
+
+def test_the_funnels_heavy_tailed_means_are_left_to_their_quantiles():
+    from essbench.targets import load_truth
+
+    truth = load_truth("neals_funnel", 8, {})
+    tested = truth.mean_tested()
+    # v (the first parameter, normal) keeps its mean test; the x's (kurtosis in the
+    # hundreds and thousands) are judged by their quantiles and the one-SD rule.
+    assert tested.tolist() == [True] + [False] * 7
+    assert truth.kurtosis[0] == pytest.approx(3.0, abs=0.1)
+    assert truth.kurtosis[1:].min() > 4 * policy.MEAN_TEST_MAX_KURTOSIS
+    for target, options in (("gaussian_iid", {}), ("banana", {"b": 0.03})):
+        assert load_truth(target, 8, options).mean_tested().all(), target
+
+
+def test_an_untested_mean_neither_fires_nor_counts_in_the_family():
+    rng = np.random.default_rng(16)
+    draws = rng.standard_normal((2, 1000, 3))
+    draws[:, :, 2] += 0.5  # a shift the mean test would find (z ~ 22)
+    truth = (np.zeros(3), np.ones(3))
+    z = metrics.bias_z(draws, *truth, mean_tested=[True, True, False])
+    assert z["n_mean_tests"] == 2 and z["z_mean_max"] < 4
+    assert z["error_sd_max"] == pytest.approx(0.5, abs=0.1)  # the one-SD rule sees all
+    assert metrics.bias_z(draws, *truth)["z_mean_max"] > 15
+    # the Bonferroni family: 2 means + 9 quantile tests, not 3 + 9
+    record = {**z, "z_quantile_max": 1.0, "n_quantile_tests": 9}
+    verdict = policy.bias_verdict(record, 3)
+    assert verdict["bias_z_threshold"] == pytest.approx(policy.bias_threshold(11))
+    # every mean untested: the quantiles alone decide
+    none = metrics.bias_z(draws, *truth, mean_tested=[False] * 3)
+    assert math.isnan(none["z_mean_max"]) and none["n_mean_tests"] == 0
+    verdict = policy.bias_verdict({**none, "z_quantile_max": 1.0, "n_quantile_tests": 9}, 3)
+    assert verdict["biased"] is False and verdict["bias_z_threshold"] == pytest.approx(
+        policy.bias_threshold(9)
+    )
+
+
+def test_a_shifted_funnel_is_still_caught_by_its_quantiles():
+    """Exact funnel draws with every x shifted by a quarter of its posterior SD: the means
+    are not z-tested, the fraction below the true median is far off."""
+    from essbench import registry
+
+    funnel = registry.target("neals_funnel")
+    rng = np.random.RandomState(17)
+    draws = np.asarray(funnel.module.sample_truth(8, 2000, rng), float).reshape(2, 1000, 8)
+    assert not _diagnosed(draws, target="neals_funnel")["biased"]
+    truth_sd = np.sqrt(funnel.truth(8).var)
+    draws[:, :, 1:] += 0.25 * truth_sd[1:]
+    record = _diagnosed(draws, target="neals_funnel")
+    assert record["n_mean_tests"] == 1 and record["bias_test"] == "mean+quantiles"
+    assert record["biased"] and record["z_quantile_max"] > 10, record["bias_reason"]

@@ -590,6 +590,7 @@ def bias_z(
     true_var,
     per_param: dict | None = None,
     truth_mcse=(0.0, 0.0),
+    mean_tested=None,
 ) -> dict[str, float]:
     """z-scores of the mean and variance estimates against the known truth, scaled by the
     *truth's* spread and the run's ESS of each estimate, and the estimates' errors in
@@ -615,6 +616,11 @@ def bias_z(
     is more than one true SD off in a few percent of runs of exact draws.
     The estimates are ``per_param``'s when it has them (``per_parameter`` computes them
     anyway; a whole-array pass costs ~0.3 s at the seed's size).
+
+    ``mean_tested`` (a boolean per parameter, default all): the parameters whose mean is
+    z-tested (:data:`essbench.policy.MEAN_TEST_MAX_KURTOSIS`: not a heavy-tailed one whose
+    quantiles are tested instead); ``n_mean_tests`` counts them. The one-SD error counts
+    every parameter.
     """
     per_param = per_param or per_parameter(draws)
     if "mean" in per_param and "var" in per_param:
@@ -641,8 +647,10 @@ def bias_z(
         z_mean = (mean - true_mean) / se_mean
         z_var = (var - true_var) / se_var
         error_sd = np.abs(mean - true_mean) / np.sqrt(true_var)
+    tested = np.ones(z_mean.shape, bool) if mean_tested is None else np.asarray(mean_tested)
     return {
-        "z_mean_max": _nanmax_abs(z_mean),
+        "z_mean_max": _nanmax_abs(np.where(tested, z_mean, np.nan)),
+        "n_mean_tests": int(tested.sum()),
         "z_var_max": _nanmax_abs(z_var),
         "error_sd_max": _nanmax_abs(error_sd),
         "error_sd_param": int(np.nanargmax(error_sd)) if np.isfinite(error_sd).any() else -1,

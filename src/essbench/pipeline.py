@@ -289,7 +289,11 @@ def diagnose(
                 if record["truth_route"] in ("reference_model", "nested", "user_draws"):
                     record["truth_source"] = record["truth_route"]
                 record.update(truth_agreement(reference_agreement(reference_json)))
-            record.update(metrics.bias_z(draws, truth.mean, truth.var, per_param, truth.mcse()))
+            record.update(
+                metrics.bias_z(
+                    draws, truth.mean, truth.var, per_param, truth.mcse(), truth.mean_tested()
+                )
+            )
             if truth.quantiles is not None:
                 levels, quantiles = truth.quantile_levels, truth.quantiles
                 if weighted:

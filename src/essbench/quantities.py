@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from essbench import metrics, policy
+from essbench.targets import kurtosis
 
 
 class QuantityError(ValueError):
@@ -189,6 +190,10 @@ class QuantityTruth:
     var_mcse: np.ndarray
     quantiles: np.ndarray  # (elements, levels) at policy.BIAS_QUANTILE_LEVELS
     quantile_prob_mcse: np.ndarray  # per element: the quantiles' own error, as a probability
+    kurtosis: np.ndarray  # per element (policy.MEAN_TEST_MAX_KURTOSIS)
+
+    def mean_tested(self) -> np.ndarray:
+        return self.kurtosis <= policy.MEAN_TEST_MAX_KURTOSIS
 
 
 def truth_from_values(x: np.ndarray, source: str) -> QuantityTruth:
@@ -204,6 +209,7 @@ def truth_from_values(x: np.ndarray, source: str) -> QuantityTruth:
         var_mcse=per["mcse_var"],
         quantiles=np.quantile(flat, policy.BIAS_QUANTILE_LEVELS, axis=0).T,
         quantile_prob_mcse=np.sqrt(0.25 / per["ess_bulk"]),
+        kurtosis=kurtosis(flat),
     )
 
 
@@ -289,7 +295,7 @@ def _bias(x: np.ndarray, per: dict, truth_: QuantityTruth, j: int, weights) -> d
     one = {k: np.asarray(v)[[j]] for k, v in per.items()}
     xj = x[:, :, [j]]
     mcse = (truth_.mean_mcse[[j]], truth_.var_mcse[[j]])
-    z = metrics.bias_z(xj, truth_.mean[[j]], truth_.var[[j]], one, mcse)
+    z = metrics.bias_z(xj, truth_.mean[[j]], truth_.var[[j]], one, mcse, truth_.mean_tested()[[j]])
     levels, quantiles = policy.BIAS_QUANTILE_LEVELS, truth_.quantiles[[j]]
     prob_mcse = float(truth_.quantile_prob_mcse[j])
     if weights is None:
@@ -430,7 +436,8 @@ def bias_against(
         z = metrics.weighted_quantile_z(
             x, weights, levels, truth_.quantiles, truth_.quantile_prob_mcse
         )
-    z.update(metrics.bias_z(x, truth_.mean, truth_.var, per, (truth_.mean_mcse, truth_.var_mcse)))
+    mcse = (truth_.mean_mcse, truth_.var_mcse)
+    z.update(metrics.bias_z(x, truth_.mean, truth_.var, per, mcse, truth_.mean_tested()))
     worst = z.pop("error_sd_param")
     return {
         **z,

@@ -104,6 +104,17 @@ class Truth:
     quantile_levels: tuple = ()
     quantiles: np.ndarray | None = None
     quantile_prob_mcse: float = 0.0
+    # Each parameter's kurtosis in the same exact draws (policy.MEAN_TEST_MAX_KURTOSIS).
+    kurtosis: np.ndarray | None = None
+
+    def mean_tested(self):
+        """Which parameters' means the bias test z-tests (None: all): where there are
+        quantiles, not the heavy-tailed ones (:data:`essbench.policy.MEAN_TEST_MAX_KURTOSIS`)."""
+        from essbench import policy
+
+        if self.quantiles is None or self.kurtosis is None:
+            return None
+        return np.asarray(self.kurtosis) <= policy.MEAN_TEST_MAX_KURTOSIS
 
     def mcse(self):
         zeros = np.zeros_like(self.mean)
@@ -123,10 +134,20 @@ QUANTILE_DRAWS = 200_000
 QUANTILE_SEED = 20_261_201
 
 
-def exact_quantiles(module, dim: int, options: dict, levels) -> np.ndarray:
-    """(params, levels) quantiles of ``QUANTILE_DRAWS`` exact draws (a fixed seed)."""
+def exact_quantiles(module, dim: int, options: dict, levels) -> tuple[np.ndarray, np.ndarray]:
+    """(params, levels) quantiles of ``QUANTILE_DRAWS`` exact draws (a fixed seed), and each
+    parameter's kurtosis in them."""
     x = module.sample_truth(dim, QUANTILE_DRAWS, np.random.RandomState(QUANTILE_SEED), **options)
-    return np.quantile(np.asarray(x, float), levels, axis=0).T
+    x = np.asarray(x, float)
+    return np.quantile(x, levels, axis=0).T, kurtosis(x)
+
+
+def kurtosis(x: np.ndarray) -> np.ndarray:
+    """Each column's kurtosis m4 / m2² (a normal's is 3) of draws ``x`` (n, params)."""
+    centred = x - x.mean(axis=0)
+    m2 = (centred**2).mean(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (centred**4).mean(axis=0) / m2**2
 
 
 _QUANTILES: dict = {}
@@ -193,8 +214,13 @@ def load_truth(target: str, dim: int, options: dict, reference_json=None) -> Tru
         if key not in _QUANTILES:
             _QUANTILES[key] = exact_quantiles(module, dim, options, levels)
         mcse = float(np.sqrt(0.25 / QUANTILE_DRAWS))
+        quantiles, kurt = _QUANTILES[key]
         return replace(
-            truth, quantile_levels=levels, quantiles=_QUANTILES[key], quantile_prob_mcse=mcse
+            truth,
+            quantile_levels=levels,
+            quantiles=quantiles,
+            quantile_prob_mcse=mcse,
+            kurtosis=kurt,
         )
     if not reference_json:
         raise ValueError(f"target {target} needs its reference moments (the reference rule)")
