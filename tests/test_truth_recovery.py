@@ -244,3 +244,20 @@ def test_a_shifted_funnel_is_still_caught_by_its_quantiles():
     record = _diagnosed(draws, target="neals_funnel")
     assert record["n_mean_tests"] == 1 and record["bias_test"] == "mean+quantiles"
     assert record["biased"] and record["z_quantile_max"] > 10, record["bias_reason"]
+
+
+def test_a_verdict_names_the_worst_quantile_miss_in_the_models_terms():
+    runs = _runs(emcee_error=0.23)
+    emcee = runs["sampler"] == "emcee"
+    runs["z_quantile_max"] = [12.0, 1.0, 9.0, 1.0, 12.5, 1.0]
+    runs["z_quantile_variable"] = np.where(emcee, "tau", "")
+    runs["z_quantile_fraction"] = [0.004, 0.5, 0.02, 0.5, 0.0, 0.5]
+    runs["z_quantile_level"] = [0.1, 0.5, 0.1, 0.5, 0.1, 0.5]
+    [sentence] = verdict.sentences(runs, "nutpie")
+    assert (
+        "(3 of 3 runs biased; a mean up to 0.23 posterior SD off; at worst 0.000 of its draws"
+        " of `tau` below the truth's 10% quantile (0.1 expected))" in sentence
+    )
+    # records from before the column: the sentence as it was
+    old = _runs(emcee_error=0.23)
+    assert "quantile" not in verdict.sentences(old, "nutpie")[0]

@@ -673,12 +673,13 @@ def quantile_z(draws: np.ndarray, levels, quantiles, truth_prob_mcse=0.0) -> dic
     variance estimate under heavy tails. ``truth_prob_mcse``: the Monte Carlo error of the
     levels of quantiles estimated from exact draws, added in quadrature (one for all, or one
     per parameter). Returns the largest |z| over parameters and levels, and the number of
-    tests.
+    tests; where it is, ``z_quantile_param`` (the parameter's index), ``z_quantile_level``
+    (p) and ``z_quantile_fraction`` (the run's fraction below that true quantile).
     """
     levels = np.asarray(levels, float)
     quantiles = np.asarray(quantiles, float)
     prob_mcse = np.broadcast_to(np.asarray(truth_prob_mcse, float), (draws.shape[2],))
-    worst = 0.0
+    worst, where = 0.0, {}
     for j in range(draws.shape[2]):
         x = np.ascontiguousarray(draws[:, :, j])
         if x.shape[1] < _MIN_DRAWS or not np.isfinite(x).all():
@@ -688,8 +689,15 @@ def quantile_z(draws: np.ndarray, levels, quantiles, truth_prob_mcse=0.0) -> dic
         for p, q in zip(levels, quantiles[j], strict=True):
             ess = _ess_below(runs, split, q)
             se = math.hypot(math.sqrt(p * (1 - p) / ess), float(prob_mcse[j]))
-            worst = max(worst, abs(float(np.mean(x <= q)) - p) / se)
-    return {"z_quantile_max": worst, "n_quantile_tests": levels.size * draws.shape[2]}
+            fraction = float(np.mean(x <= q))
+            if abs(fraction - p) / se > worst:
+                worst = abs(fraction - p) / se
+                where = {
+                    "z_quantile_param": j,
+                    "z_quantile_level": float(p),
+                    "z_quantile_fraction": fraction,
+                }
+    return {"z_quantile_max": worst, "n_quantile_tests": levels.size * draws.shape[2], **where}
 
 
 def _auto_window(taus: np.ndarray, c: float) -> int:

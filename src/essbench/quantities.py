@@ -439,8 +439,13 @@ def bias_against(
     mcse = (truth_.mean_mcse, truth_.var_mcse)
     z.update(metrics.bias_z(x, truth_.mean, truth_.var, per, mcse, truth_.mean_tested()))
     worst = z.pop("error_sd_param")
-    return {
-        **z,
-        **policy.bias_verdict(z, len(chosen)),
-        "error_sd_variable": chosen[worst].label if worst >= 0 else "",
-    }
+    verdict = policy.bias_verdict(z, len(chosen))
+    where = z.pop("z_quantile_param", None)
+    if where is not None:
+        z["z_quantile_variable"] = chosen[where].label
+        if verdict["biased"] and z["z_quantile_max"] > verdict["bias_z_threshold"]:
+            verdict["bias_reason"] += (
+                f"; worst at {chosen[where].label}: {z['z_quantile_fraction']:.3f} of the"
+                f" draws below the truth's {100 * z['z_quantile_level']:g}% quantile"
+            )
+    return {**z, **verdict, "error_sd_variable": chosen[worst].label if worst >= 0 else ""}

@@ -180,7 +180,27 @@ def _not_recovered(name: str, cell: pd.DataFrame, rec: dict) -> str:
     size = f"; a mean up to {error:.2g} posterior SD off" if np.isfinite(error) else ""
     return (
         f"`{name}` did not recover the posterior{_length(name, cell)} ({rec['wrong']} of"
-        f" {rec['n']} runs biased{size})"
+        f" {rec['n']} runs biased{size}{_quantile_miss(cell)})"
+    )
+
+
+def _quantile_miss(cell: pd.DataFrame) -> str:
+    """ "; at worst 0.000 of its draws of `tau` below the truth's 10% quantile (0.1
+    expected)": the biased runs' largest quantile miss, where the model-terms test names it
+    (``z_quantile_variable``), else ""."""
+    columns = ("z_quantile_variable", "z_quantile_fraction", "z_quantile_level", "biased")
+    if not all(c in cell for c in columns):
+        return ""
+    hit = cell[cell["biased"].fillna(False).astype(bool) & cell["z_quantile_variable"].notna()]
+    hit = hit[hit["z_quantile_variable"].astype(str).ne("")]
+    if hit.empty:
+        return ""
+    worst = hit.loc[pd.to_numeric(hit["z_quantile_max"], errors="coerce").idxmax()]
+    level = float(worst["z_quantile_level"])
+    return (
+        f"; at worst {float(worst['z_quantile_fraction']):.3f} of its draws of"
+        f" `{worst['z_quantile_variable']}` below the truth's {100 * level:g}% quantile"
+        f" ({level:g} expected)"
     )
 
 
