@@ -106,6 +106,11 @@ CASES = {
         variant(_set(keep_draws="yes please")),
         "config: keep_draws: 'yes please' is not of type 'boolean'",
     ),
+    "keep_draws=true on snakemake's command line": (
+        variant(_set(keep_draws="true")),
+        "config: keep_draws: 'true' is not of type 'boolean' (on the command line write"
+        " --config keep_draws=True, a Python boolean)",
+    ),
     "target ESS without budget": (
         variant(_set(ess_goal={"ess": 400})),
         "config: 'budget_seconds' is a required property (in ess_goal)",

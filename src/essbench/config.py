@@ -66,6 +66,15 @@ def _schema_problems(config: dict, schema: dict) -> list[str]:
                 )
         elif error.validator == "required":
             problems.append(f"config: {error.message} (in {where})")
+        elif (
+            error.validator == "type"
+            and error.validator_value == "boolean"
+            and str(error.instance).lower() in ("true", "false")
+        ):  # snakemake --config keep_draws=true passes the string 'true'
+            problems.append(
+                f"config: {where}: {error.message} (on the command line write"
+                f" --config {where}={str(error.instance).capitalize()}, a Python boolean)"
+            )
         else:
             problems.append(f"config: {where}: {error.message}")
     return problems
