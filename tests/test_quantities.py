@@ -282,7 +282,7 @@ def test_a_runs_bias_test_is_on_the_models_variables_not_the_samplers(lognormal)
     assert record["biased"] is True and record["error_sd_variable"] == "s", record
     assert record["bias_space"] == "model" and record["z_quantile_variable"] == "s"
     # the reason names where: s's fraction of draws below one of the truth's quantiles
-    assert "worst at s: " in record["bias_reason"] and "% quantile" in record["bias_reason"]
+    assert "worst at s (" in record["bias_reason"] and "% quantile" in record["bias_reason"]
 
 
 def test_a_weighted_runs_bias_test_is_in_the_models_terms_too(lognormal):

@@ -445,7 +445,7 @@ def bias_against(
         z["z_quantile_variable"] = chosen[where].label
         if verdict["biased"] and z["z_quantile_max"] > verdict["bias_z_threshold"]:
             verdict["bias_reason"] += (
-                f"; worst at {chosen[where].label}: {z['z_quantile_fraction']:.3f} of the"
-                f" draws below the truth's {100 * z['z_quantile_level']:g}% quantile"
+                f", worst at {chosen[where].label} ({z['z_quantile_fraction']:.3f} of the"
+                f" draws below the truth's {100 * z['z_quantile_level']:g}% quantile)"
             )
     return {**z, **verdict, "error_sd_variable": chosen[worst].label if worst >= 0 else ""}
