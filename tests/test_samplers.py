@@ -201,6 +201,35 @@ def test_timed_sample_call_pays_no_first_import(repo, tmp_path, name, module):
     assert timed["new_packages"] == []
 
 
+@pytest.mark.parametrize(
+    ("target", "dim", "unconstrained"), [("gaussian_iid", 3, False), ("eight_schools", 10, True)]
+)
+def test_nutpie_stores_unconstrained_draws_only_for_transformed_variables(
+    monkeypatch, target, dim, unconstrained
+):
+    """Storing nutpie's unconstrained draws is inside the clock: asked for only where a value
+    variable (``tau_log__``) is not in its ``posterior``; the draws are the value variables
+    either way."""
+    import nutpie
+
+    from essbench.problem import build_problem
+
+    asked = []
+    original = nutpie.sample
+
+    def spy(*args, **kwargs):
+        asked.append(kwargs.get("store_unconstrained", False))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(nutpie, "sample", spy)
+    problem = build_problem(target, dim)
+    module = registry.sampler("nutpie")
+    options = {**module.DEFAULTS, "tune": 50, "draws": 50, "chains": 1, "cores": 1}
+    run = module.run(problem, options, seed=2)
+    assert asked[-1] is unconstrained
+    assert run.draws.shape == (1, 50, problem.ndim) and np.all(np.isfinite(run.draws))
+
+
 def test_a_reference_run_can_raise_pymc_nuts_tree_depth_cap(problem):
     """``max_treedepth`` (set only by a target's REFERENCE_NUTS, never a study option) reaches
     PyMC's NUTS: at a cap of 1 no draw's tree is deeper, at PyMC's default some are."""
