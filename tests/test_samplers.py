@@ -230,6 +230,31 @@ def test_nutpie_stores_unconstrained_draws_only_for_transformed_variables(
     assert run.draws.shape == (1, 50, problem.ndim) and np.all(np.isfinite(run.draws))
 
 
+@pytest.mark.parametrize("name", ["pymc_nuts", "pymc_metropolis"])
+def test_pm_sample_runs_are_timed_by_pymcs_own_sampling_loop_clock(monkeypatch, problem, name):
+    """Sampling time is PyMC's ``sampling_time`` (its loop: warm-up and draws), not the whole
+    ``pm.sample`` call, which also compiles the step's functions, makes the InferenceData
+    and runs the convergence checks: that call is recorded apart."""
+    import pymc as pm
+
+    seen = []
+    original = pm.sample
+
+    def spy(*args, **kwargs):
+        idata = original(*args, **kwargs)
+        seen.append(float(idata["posterior"].attrs["sampling_time"]))
+        return idata
+
+    monkeypatch.setattr(pm, "sample", spy)
+    module = registry.sampler(name)
+    options = {**module.DEFAULTS, "tune": 100, "draws": 100, "chains": 1, "cores": 1}
+    run = module.run(problem, options, seed=4)
+    assert len(seen) == 2  # the throw-away call, then the timed one
+    assert run.sampling_seconds == pytest.approx(seen[1], rel=1e-12)
+    assert 0 < run.sampling_seconds < run.stats["sample_call_seconds"]
+    assert run.warmup_seconds > 0 and run.draw_seconds > 0
+
+
 def test_a_reference_run_can_raise_pymc_nuts_tree_depth_cap(problem):
     """``max_treedepth`` (set only by a target's REFERENCE_NUTS, never a study option) reaches
     PyMC's NUTS: at a cap of 1 no draw's tree is deeper, at PyMC's default some are."""
