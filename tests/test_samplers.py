@@ -201,6 +201,60 @@ def test_timed_sample_call_pays_no_first_import(repo, tmp_path, name, module):
     assert timed["new_packages"] == []
 
 
+@pytest.mark.parametrize(
+    ("target", "dim", "unconstrained"), [("gaussian_iid", 3, False), ("eight_schools", 10, True)]
+)
+def test_nutpie_stores_unconstrained_draws_only_for_transformed_variables(
+    monkeypatch, target, dim, unconstrained
+):
+    """Storing nutpie's unconstrained draws is inside the clock: asked for only where a value
+    variable (``tau_log__``) is not in its ``posterior``; the draws are the value variables
+    either way."""
+    import nutpie
+
+    from essbench.problem import build_problem
+
+    asked = []
+    original = nutpie.sample
+
+    def spy(*args, **kwargs):
+        asked.append(kwargs.get("store_unconstrained", False))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(nutpie, "sample", spy)
+    problem = build_problem(target, dim)
+    module = registry.sampler("nutpie")
+    options = {**module.DEFAULTS, "tune": 50, "draws": 50, "chains": 1, "cores": 1}
+    run = module.run(problem, options, seed=2)
+    assert asked[-1] is unconstrained
+    assert run.draws.shape == (1, 50, problem.ndim) and np.all(np.isfinite(run.draws))
+
+
+@pytest.mark.parametrize("name", ["pymc_nuts", "pymc_metropolis"])
+def test_pm_sample_runs_are_timed_by_pymcs_own_sampling_loop_clock(monkeypatch, problem, name):
+    """Sampling time is PyMC's ``sampling_time`` (its loop: warm-up and draws), not the whole
+    ``pm.sample`` call, which also compiles the step's functions, makes the InferenceData
+    and runs the convergence checks: that call is recorded apart."""
+    import pymc as pm
+
+    seen = []
+    original = pm.sample
+
+    def spy(*args, **kwargs):
+        idata = original(*args, **kwargs)
+        seen.append(float(idata["posterior"].attrs["sampling_time"]))
+        return idata
+
+    monkeypatch.setattr(pm, "sample", spy)
+    module = registry.sampler(name)
+    options = {**module.DEFAULTS, "tune": 100, "draws": 100, "chains": 1, "cores": 1}
+    run = module.run(problem, options, seed=4)
+    assert len(seen) == 2  # the throw-away call, then the timed one
+    assert run.sampling_seconds == pytest.approx(seen[1], rel=1e-12)
+    assert 0 < run.sampling_seconds < run.stats["sample_call_seconds"]
+    assert run.warmup_seconds > 0 and run.draw_seconds > 0
+
+
 def test_a_reference_run_can_raise_pymc_nuts_tree_depth_cap(problem):
     """``max_treedepth`` (set only by a target's REFERENCE_NUTS, never a study option) reaches
     PyMC's NUTS: at a cap of 1 no draw's tree is deeper, at PyMC's default some are."""

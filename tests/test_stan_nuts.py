@@ -10,6 +10,8 @@ fixture cases live. httpstan caches a build (``~/.cache/httpstan`` unless
 ``ESSBENCH_STAN_CACHE`` is set), so reruns are fast.
 """
 
+import dataclasses
+
 import numpy as np
 import pytest
 import stan_fixtures as fixtures
@@ -129,6 +131,8 @@ def test_stan_nuts_recovers_the_gaussian():
     assert record["warmup_seconds"] > 0 and record["draw_seconds"] > 0
     assert record["sampling_seconds"] <= record["stat_chain_seconds_sum"] + 1e-9
     assert record["stat_wall_seconds"] > record["sampling_seconds"]
+    # The warm-up's statistics come from its replay, timed apart.
+    assert record["stat_warmup_replay_seconds"] > 0
     assert record["version_stan"] == stan.stan_version() != "absent"
     assert set(result.sample_stats) == {
         "diverging",
@@ -167,6 +171,33 @@ def test_same_seed_samples_again_and_gives_the_same_chains():
     assert not np.array_equal(first.draws, other.draws)
     assert again.stats["wall_seconds"] > 0.05  # pystan polls every 0.05 s while it samples
     assert not np.array_equal(first.draws[0], first.draws[1])  # chains differ
+
+
+def test_the_timed_call_writes_no_warm_up_and_its_replay_gives_the_warm_ups_rows(monkeypatch):
+    """Writing the warm-up's iterations is inside Stan's own warm-up clock (7x at d = 50):
+    the timed call keeps the draws only, as pystan's default does; the warm-up's rows are
+    those of a run that saves them (the same seed: Stan repeats itself)."""
+    problem = build_problem("gaussian_iid", 4)
+    model = registry.sampler("stan_nuts").load_model(problem)
+    calls = []
+    sample = type(model).sample
+
+    def spy(self, **kwargs):
+        calls.append(kwargs)
+        return sample(self, **kwargs)
+
+    args = dict(num_warmup=150, num_samples=100, delta=0.8, max_depth=10)
+    monkeypatch.setattr(type(model), "sample", spy)
+    fit = stan.sample_nuts(model, ["x"], 4, 2, 1, **args)
+    monkeypatch.undo()
+    assert [c["save_warmup"] for c in calls] == [False, True]
+    assert calls[1]["num_samples"] == 1 and calls[1]["num_warmup"] == 150
+    assert fit.replay_seconds > 0 and fit.params["x"].shape == (2, 250, 4)
+    whole = dataclasses.replace(model, random_seed=4).sample(num_chains=2, save_warmup=True, **args)
+    np.testing.assert_array_equal(fit.params["x"], stan.by_chain(whole["x"], 2))
+    np.testing.assert_array_equal(
+        fit.stats["n_leapfrog"], stan.by_chain(whole["n_leapfrog__"], 2)[..., 0]
+    )
 
 
 def test_seeds_above_two_to_the_31_run():

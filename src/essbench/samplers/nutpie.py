@@ -91,7 +91,7 @@ def run(problem, options: dict, seed: int) -> SamplerRun:
         seed=seed,
         progress_bar=False,
         save_warmup=True,
-        store_unconstrained=True,
+        store_unconstrained=_has_transformed(problem),
         adaptation=options.get("adaptation", "diag"),
         **tuned,
     )
@@ -116,6 +116,18 @@ def run(problem, options: dict, seed: int) -> SamplerRun:
             "tree_size_mean": float(np.mean(trace["sample_stats"]["n_steps"].values)),
         },
     )
+
+
+def _has_transformed(problem) -> bool:
+    """Whether a value variable is not in nutpie's ``posterior`` (a transformed one, such as
+    ``tau_log__``, is only in ``unconstrained_posterior``, which ``store_unconstrained``
+    asks for). Storing it costs inside the clock (measured: +7% of a 0.04 s run at d = 50)
+    and is left out when every value variable is a free variable itself. A log_prob
+    file's model (no PyMC model) keeps it."""
+    model = problem.model
+    if model is None:
+        return True
+    return not set(problem.names) <= {rv.name for rv in model.free_RVs}
 
 
 def _value_variables(trace, names) -> dict:
