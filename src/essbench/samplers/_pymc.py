@@ -76,6 +76,10 @@ def run_pm_sample(problem, options: dict, seed: int, step=None, **sample_kwargs)
         progressbar=False,
         compile_kwargs={"mode": problem.mode},
         idata_kwargs={"include_transformed": True},
+        # essbench computes every run's R-hat and ESS itself (pipeline.diagnose): PyMC's own
+        # checks after the loop would only add wall time (outside the clock since the clock
+        # is PyMC's sampling_time; benchmarks/overhead.py counts it)
+        compute_convergence_checks=False,
         **sample_kwargs,
     )
 
