@@ -27,7 +27,7 @@ quantity's own, ``ess_bulk`` there is that quantity's ESS) and ``tables/quantity
 """
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -289,27 +289,27 @@ def truth(problem, quantity_elements, reference_json=None) -> tuple[QuantityTrut
 # --- one run's measures --------------------------------------------------------------------
 
 
-def _bias(x: np.ndarray, per: dict, truth_: QuantityTruth, j: int, weights) -> dict:
+def _bias(x: np.ndarray, per: dict, truth_: QuantityTruth, element, j: int, weights) -> dict:
     """The bias test of element ``j`` alone (its own Bonferroni family: its mean and its
-    quantile tests), as :func:`essbench.policy.bias_verdict` judges a run's parameters."""
-    one = {k: np.asarray(v)[[j]] for k, v in per.items()}
-    xj = x[:, :, [j]]
-    mcse = (truth_.mean_mcse[[j]], truth_.var_mcse[[j]])
-    z = metrics.bias_z(xj, truth_.mean[[j]], truth_.var[[j]], one, mcse, truth_.mean_tested()[[j]])
-    levels, quantiles = policy.BIAS_QUANTILE_LEVELS, truth_.quantiles[[j]]
-    prob_mcse = float(truth_.quantile_prob_mcse[j])
-    if weights is None:
-        z.update(metrics.quantile_z(xj, levels, quantiles, prob_mcse))
-    else:
-        z.update(metrics.weighted_quantile_z(xj, weights, levels, quantiles, prob_mcse))
-    verdict = policy.bias_verdict(z, 1)
+    quantile tests): :func:`bias_against` on that element."""
+    one = replace(
+        truth_,
+        **{
+            name: np.asarray(getattr(truth_, name))[[j]]
+            for name in ("mean", "var", "mean_mcse", "var_mcse", "quantiles")
+        },
+        quantile_prob_mcse=np.asarray(truth_.quantile_prob_mcse)[[j]],
+        kurtosis=np.asarray(truth_.kurtosis)[[j]],
+    )
+    sliced = {k: np.asarray(v)[[j]] for k, v in per.items()}
+    z = bias_against(x[:, :, [j]], [element], one, weights, per=sliced)
     return {
         "z_mean": z["z_mean_max"],
         "z_quantile_max": z["z_quantile_max"],
         "error_sd": z["error_sd_max"],
-        "bias_test": verdict["bias_test"],
-        "biased": verdict["biased"],
-        "bias_reason": verdict["bias_reason"],
+        "bias_test": z["bias_test"],
+        "biased": z["biased"],
+        "bias_reason": z["bias_reason"],
     }
 
 
@@ -366,7 +366,7 @@ def measure(
                 truth_failure="",
                 truth_mean=float(truth_.mean[j]),
                 truth_sd=math.sqrt(float(truth_.var[j])),
-                **_bias(x, per, truth_, j, weights),
+                **_bias(x, per, truth_, element, j, weights),
             )
         out.append(row)
     return out
@@ -421,18 +421,24 @@ def model_bias(record: dict, draws: np.ndarray, problem, reference_json=None, we
 
 
 def bias_against(
-    x: np.ndarray, chosen: list[Element], truth_: QuantityTruth, weights=None, ensemble=False
+    x: np.ndarray,
+    chosen: list[Element],
+    truth_: QuantityTruth,
+    weights=None,
+    ensemble=False,
+    per: dict | None = None,
 ) -> dict:
     """The bias test of draws ``x`` (chains, draws, elements) of the elements ``chosen``
     against ``truth_``, as one family (:func:`model_bias`; also
     ``benchmarks/model_bias_calibration.py``): the z-scores, errors and verdict columns, and
-    ``error_sd_variable``, the element furthest from its truth in posterior SDs."""
+    ``error_sd_variable``, the element furthest from its truth in posterior SDs. ``per``:
+    the per-parameter statistics of ``x`` where the caller has them already."""
     levels = policy.BIAS_QUANTILE_LEVELS
     if weights is None:
-        per = metrics.per_parameter(x, walkers=ensemble)
+        per = per or metrics.per_parameter(x, walkers=ensemble)
         z = metrics.quantile_z(x, levels, truth_.quantiles, truth_.quantile_prob_mcse)
     else:
-        per = metrics.weighted_per_parameter(x, weights)
+        per = per or metrics.weighted_per_parameter(x, weights)
         z = metrics.weighted_quantile_z(
             x, weights, levels, truth_.quantiles, truth_.quantile_prob_mcse
         )
