@@ -15,7 +15,11 @@ per sampler, the median over replicates and repeats of each run's sampling secon
 relative to the same run under ``cores1`` (target 0.9 to 1.1), and how many runs each way
 recorded as timed under contention (``contended``, see ``essbench.policy``).
 
+With ``--exclusive`` the study runs with ``exclusive_sampling`` on: under ``--cores 2`` its
+batches still run side by side, but each run samples alone (``essbench.clock.Exclusive``).
+
     .venv/bin/python benchmarks/neighbours.py [--repeats 2] [--config FILE] [--sampler NAME ...]
+        [--exclusive]
 """
 
 import argparse
@@ -64,10 +68,17 @@ def main(argv=None) -> None:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--config", default=str(REPO / "benchmarks" / "configs" / "clocks.yaml"))
     parser.add_argument("--sampler", action="append", help="only this sampler (repeatable)")
+    parser.add_argument(
+        "--exclusive",
+        action="store_true",
+        help="the study with exclusive_sampling on (its runs sample one at a time; the mix's"
+        " default study, in its own directory, holds no lock of theirs)",
+    )
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
     raw = yaml.safe_load(Path(args.config).read_text())
+    raw["exclusive_sampling"] = bool(args.exclusive)
     if args.sampler:
         unknown = set(args.sampler) - set(raw["samplers"])
         if unknown:

@@ -19,5 +19,6 @@ run_batch(
     budget_seconds=params.budget_seconds,
     compile_json=snakemake.input.model,  # noqa: F821
     reference_json=snakemake.input.get("reference"),  # noqa: F821
+    exclusive_lock=params.exclusive_lock,
 )
 finish()  # outputs written: skip the interpreter teardown

@@ -254,3 +254,32 @@ def test_the_same_seed_draws_the_same_zeus_chains_anywhere_in_a_process():
     first = zeus.run(problem, options, 1).draws
     zeus.run(problem, options, 2)
     assert (zeus.run(problem, options, 1).draws == first).all()
+
+
+def test_exclusive_sampling_makes_a_second_run_wait_outside_its_clock(tmp_path):
+    """Two holders of the same lock file never overlap: the second waits until the first
+    lets go, and says how long it waited; no lock path, no wait."""
+    import threading
+
+    lock = str(tmp_path / "shared" / "sampling.lock")
+    held, release = threading.Event(), threading.Event()
+    spans = []
+
+    def first():
+        with clock.Exclusive(lock):
+            spans.append(("first", time.perf_counter()))
+            held.set()
+            release.wait(5)
+            spans.append(("first out", time.perf_counter()))
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    held.wait(5)
+    threading.Timer(0.3, release.set).start()
+    with clock.Exclusive(lock) as second:
+        spans.append(("second", time.perf_counter()))
+    thread.join()
+    assert [name for name, _ in spans] == ["first", "first out", "second"]
+    assert second.wait_seconds >= 0.25
+    with clock.Exclusive(None) as free:
+        assert free.wait_seconds == 0.0

@@ -270,3 +270,76 @@ def test_published_cases_are_consistent():
     assert cfg["targets"]["banana"] == {"b": 0.03, "dims": [2]}
     assert cfg["targets"]["neals_funnel"] == {"dims": [20]}
     assert cfg["samplers"]["blackjax_nuts"]["tune"] == 5000  # their num_tuning_steps
+
+
+def _ensemble_record(chains, draws, per_walker_step=1.0, burn=500):
+    return {
+        "status": "ok",
+        "target": "gaussian_logspaced",
+        "dim": 100,
+        "ensemble": True,
+        "gradient_based": False,
+        "n_chains": chains,
+        "n_draws": draws,
+        "logp_evals": burn + int(per_walker_step * chains * draws),
+        "stat_logp_evals_burn": burn,
+    }
+
+
+def test_an_ensemble_is_one_sampler_its_walkers_pooled_and_all_counted():
+    """An ensemble's estimate is the mean over all its walkers, and each of its steps costs
+    every walker's calls: exact draws in 32 walkers reach low bias after about 100/32 steps,
+    about 100 log-density calls in all, as 100 independent draws would."""
+    x, _, _ = _exact(32, 400)
+    record = _ensemble_record(32, 400)
+    out = literature.columns(record, x, {"condition": 100.0})
+    assert out["grads_to_bias_unit"] == "logp"
+    assert 2 <= out["draws_to_bias_avg"] <= 6, out
+    assert out["grads_to_bias_avg"] == 32 * out["draws_to_bias_avg"]
+    # A walker's several calls per step (zeus's slices) are all counted.
+    slices = literature.columns(_ensemble_record(32, 400, 4.5), x, {"condition": 100.0})
+    assert slices["grads_to_bias_avg"] == pytest.approx(4.5 * out["grads_to_bias_avg"])
+    # Unpooled, one walker's running mean would need ~100 steps of its own.
+    apart = literature.grads_to_bias(x, *literature.x2_moments("gaussian_logspaced", 100), 1.0)
+    assert apart["draws_to_bias_avg"] > 10 * out["draws_to_bias_avg"]
+
+
+def test_independent_gradient_free_chains_count_their_calls_after_tuning():
+    """DEMetropolisZ: one log-density call per step and chain; tuning calls not counted."""
+    record = {
+        "gradient_based": False,
+        "n_chains": 2,
+        "n_draws": 1000,
+        "logp_evals": 2 * (2000 + 1000),
+        "stat_logp_evals_burn": 2 * 2000,
+    }
+    assert literature.evals_per_kept_step(record) == (1.0, "logp")
+    nuts = {"gradient_based": True, "stat_tree_size_mean": 7.5, "grad_evals": 99}
+    assert literature.evals_per_kept_step(nuts) == (7.5, "grad")
+    # Neither a tree size nor burn-in calls: nothing to count with (the exact oracle).
+    per_step, unit = literature.evals_per_kept_step({"logp_evals": 0, "grad_evals": 0})
+    assert math.isnan(per_step) and unit == ""
+
+
+def test_the_summary_states_the_papers_cost_per_unit_apart_from_cost_per_ess():
+    import pandas as pd
+
+    from essbench import aggregate, report
+
+    base = {"target": "gaussian_iid", "dim": 8, "status": "ok", "draws_to_bias_avg": 100.0}
+    records = [
+        {**base, "sampler": "numpyro_nuts", "replicate": r, "stat_tree_size_mean": 7.0}
+        | {"grads_to_bias_avg": g}  # diagnosed before the unit was recorded: gradients
+        for r, g in enumerate([700.0, 900.0, math.inf])
+    ] + [
+        {**base, "sampler": "emcee", "replicate": r, "grads_to_bias_unit": "logp"}
+        | {"grads_to_bias_avg": 3000.0 + r}
+        for r in range(2)
+    ]
+    runs = aggregate.runs_table(records, "s")
+    assert set(runs["grads_to_bias_unit"]) == {"grad", "logp"}
+    text = report.evals_to_bias_section(runs)
+    assert "| target | d | emcee (ℓ) | numpyro_nuts (g) |" in text
+    assert "| gaussian_iid | 8 | 3,000 (2/2) | 900 (2/3) |" in text
+    # A study without such targets has no section.
+    assert report.evals_to_bias_section(pd.DataFrame({"sampler": ["emcee"]})) == ""

@@ -404,7 +404,8 @@ def test_a_study_with_a_named_quantity_reports_it(tmp_path):
     summary = (results / "summary.md").read_text()
     section = summary.split("## Named quantities")[1].split("\n## ")[0]
     assert "### `y` on `q_model` at d = 2" in section
-    assert "Truth: the reference rule's NUTS draws, mapped through the model." in section
+    truth = "Truth: the reference rule's long NUTS run: its draws, mapped through the model."
+    assert truth in section
     assert "Verdict for `y`" in section and "| `q_model` | 2 | `pymc_nuts` |" in section
     median = cells.set_index(["quantity", "sampler"]).loc[("y", "pymc_nuts"), "cost_per_ess_median"]
     assert f"| `pymc_nuts` | {median * 1e3:.3g} [" in section

@@ -128,6 +128,14 @@ def test_tiny_study_end_to_end(tiny_run):
     for column in ("ess_bulk_mean", "ess_bulk_min", "cost_per_ess_mean", "cost_per_ess_min"):
         assert all(math.isfinite(v) and v > 0 for v in runs[column]), column
     assert set(runs["sampler"]) == set(study["samplers"])
+    # exclusive_sampling (tiny.yaml): under --cores 2 the batches ran side by side, but no
+    # two runs' sampling windows overlap; every run says how long it waited for its turn.
+    assert study["exclusive_sampling"] and (results.parent / "shared" / "sampling.lock").exists()
+    windows = runs.sort_values("sampling_window_start")
+    assert (windows["sampling_window_end"] >= windows["sampling_window_start"]).all()
+    starts, ends = windows["sampling_window_start"].to_numpy(), windows["sampling_window_end"]
+    assert (starts[1:] >= ends.to_numpy()[:-1]).all(), windows[["sampler", "dim", "replicate"]]
+    assert (runs["exclusive_wait_seconds"] >= 0).all()
     summary = pd.read_csv(results / "tables" / "summary.csv")
     # The exact oracle runs and is diagnosed like any sampler, but has no cost anywhere.
     contenders = {c for c in cells if c[0] != "exact"}

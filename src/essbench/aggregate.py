@@ -91,11 +91,21 @@ def _number_or_infinity(value) -> bool:
     return isinstance(value, int | float) or value in ("inf", "-inf")
 
 
+def _evals_to_bias(record: dict) -> dict:
+    """The unit of a record's ``grads_to_bias_*`` where the record predates
+    ``grads_to_bias_unit``: gradients, the only evaluations counted then (a gradient-free
+    run of that time has none: redo it to count its log-density evaluations)."""
+    if record.get("grads_to_bias_unit") or record.get("grads_to_bias_avg") is None:
+        return {}
+    return {"grads_to_bias_unit": "grad"} if record.get("stat_tree_size_mean") else {}
+
+
 def runs_table(records: list[dict], study: str) -> pd.DataFrame:
     df = pd.DataFrame.from_records(
         [
             {k: v for k, v in r.items() if k not in VECTOR_COLUMNS}
             | {"sq_error_mean": sq_error_mean(r), "error_sd_max": error_sd_max(r)}
+            | _evals_to_bias(r)
             for r in records
         ]
     )

@@ -10,6 +10,9 @@
   run (outside every clock, recorded apart), as the tutorial pays its throw-away chain: the
   first execution of a compiled function in a process, the allocator's first growth and
   the start of thread pools made the first JAX run of a batch 1.7-2.6x as slow as the rest.
+- :class:`Exclusive`: with ``exclusive_sampling`` on, a run's sampling holds a lock file
+  that every other run on the machine waits for (outside its clock), so no two runs'
+  clocks ever overlap, whatever ``--cores`` lets Snakemake start beside them.
 - :func:`reap_children`: ends every process a job started (httpstan's chain processes
   outlive a script that ends with ``os._exit``: they sleep on a pipe whose writing end they
   hold themselves).
@@ -24,6 +27,7 @@ import logging
 import math
 import os
 import resource
+import time
 from time import perf_counter
 
 from essbench.messages import said
@@ -89,11 +93,12 @@ class Neighbours:
 
     def __enter__(self) -> Neighbours:
         self._machine, self._own = machine_busy_seconds(), own_cpu_seconds()
-        self._start = perf_counter()
+        self._start, self.started_at = perf_counter(), time.time()
         return self
 
     def __exit__(self, *exc) -> None:
         self.window_seconds = perf_counter() - self._start
+        self.ended_at = time.time()
         machine = machine_busy_seconds() - self._machine
         own = own_cpu_seconds() - self._own
         self.neighbour_cpu_seconds = max(0.0, machine - own) if math.isfinite(machine) else math.nan
@@ -108,8 +113,38 @@ class Neighbours:
             "neighbour_cpu_seconds": self.neighbour_cpu_seconds,
             "neighbour_load": self.neighbour_load,
             "neighbour_window_seconds": self.window_seconds,
+            # The window in epoch seconds: with exclusive_sampling, no two runs' overlap.
+            "sampling_window_start": self.started_at,
+            "sampling_window_end": self.ended_at,
             "machine_cpus": os.cpu_count() or 1,
         }
+
+
+class Exclusive:
+    """Context manager: hold an exclusive lock on ``path`` (``flock``) for the run's
+    sampling, so that runs of every job on this machine sample one at a time; None: no
+    lock (``wait_seconds`` 0). ``wait_seconds``: how long the run waited for it, outside its
+    clock. A lock on a local disk: on a cluster, jobs on different nodes never share a
+    clock's cores, and ``flock`` on a network file system is not to be relied on."""
+
+    def __init__(self, path: str | None):
+        self.path, self.wait_seconds, self._file = path, 0.0, None
+
+    def __enter__(self) -> Exclusive:
+        if self.path:
+            import fcntl
+
+            start = perf_counter()
+            os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
+            self._file = open(self.path, "a")  # noqa: SIM115 - held until __exit__
+            fcntl.flock(self._file, fcntl.LOCK_EX)
+            self.wait_seconds = perf_counter() - start
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._file is not None:
+            self._file.close()  # closing releases the lock
+            self._file = None
 
 
 # A throw-away run's length: the shared rule for a sampler's LENGTH_OPTION and WARMUP_OPTION.

@@ -185,13 +185,17 @@ def x2_coordinates(target: str, draws: np.ndarray, options: dict | None = None) 
 _BLOCK_CHAINS = 8
 
 
-def squared_bias(draws: np.ndarray, e_x2, var_x2) -> dict[str, np.ndarray]:
+def squared_bias(draws: np.ndarray, e_x2, var_x2, pool: bool = False) -> dict[str, np.ndarray]:
     """b²(t) per chain, shape (chains, draws), for each contraction (``avg``, ``max``).
 
     ``draws`` (chains, draws, params): the kept draws; entry t uses draws 0..t. Computed in
     blocks of chains, so memory beyond the draws is a block's, not the whole array's again.
+    ``pool``: the chains are one sampler's walkers (an ensemble), whose estimate at step t is
+    the mean over all walkers' draws 0..t: one series, shape (1, draws).
     """
     x = np.asarray(draws)
+    if pool:
+        x = np.sqrt(np.mean(np.square(x, dtype=float), axis=0, keepdims=True))
     e_x2, var_x2 = np.asarray(e_x2, float), np.asarray(var_x2, float)
     n = np.arange(1, x.shape[1] + 1, dtype=float)[None, :, None]
     out = {c: np.empty(x.shape[:2]) for c in CONTRACTIONS}
@@ -217,35 +221,66 @@ def steps_to_low_bias(b2_chains: np.ndarray, low: float = LOW_BIAS) -> float:
     return float(above[-1] + 2 if above.size else 1)
 
 
-def grads_to_bias(draws: np.ndarray, e_x2, var_x2, grads_per_step, low: float = LOW_BIAS):
+def grads_to_bias(
+    draws: np.ndarray, e_x2, var_x2, grads_per_step, low: float = LOW_BIAS, pool: bool = False
+):
     """The literature's cost of one run, for both contractions over parameters.
 
     ``grads_per_step``: gradient (or log-density) evaluations per kept step, a number or an
-    array of per-step counts (chains, draws) whose mean is taken (NUTS: tree sizes).
+    array of per-step counts (chains, draws) whose mean is taken (NUTS: tree sizes); with
+    ``pool`` (an ensemble, :func:`squared_bias`) a step is the whole ensemble's.
     Returns ``{"draws_to_bias_avg", "draws_to_bias_max", "grads_to_bias_avg",
     "grads_to_bias_max"}``; ``inf`` where the run never stays below ``low``.
     """
     per_step = float(np.mean(grads_per_step))
     out = {}
-    for contraction, b2 in squared_bias(draws, e_x2, var_x2).items():
+    for contraction, b2 in squared_bias(draws, e_x2, var_x2, pool).items():
         steps = steps_to_low_bias(b2, low)
         out[f"draws_to_bias_{contraction}"] = steps
         out[f"grads_to_bias_{contraction}"] = steps * per_step
     return out
 
 
+# What a run's ``grads_to_bias_*`` counts (``grads_to_bias_unit``): gradient evaluations for
+# a gradient-based sampler (its mean tree size per kept step), log-density evaluations for a
+# gradient-free one (as ``ess_per_grad`` and ``ess_per_logp`` split them).
+EVAL_UNITS = {"grad": "gradient evaluations", "logp": "log-density evaluations"}
+
+
+def evals_per_kept_step(record: dict) -> tuple[float, str]:
+    """Evaluations per kept step and their unit (``EVAL_UNITS``); a step is one chain's, or
+    for an ensemble (``record["ensemble"]``) all its walkers' (its walkers are one sampler).
+
+    Gradient-based: the mean tree size (``stat_tree_size_mean``, every NUTS sampler records
+    it). Gradient-free (an ensemble, DEMetropolisZ): the log-density calls after burn-in
+    (``logp_evals`` less ``stat_logp_evals_burn``) over the kept steps, so a zeus walker's
+    several slice calls per step count, as the papers count their gradients. ``(nan, "")``
+    where the record has neither (warm-up evaluations are never counted).
+    """
+    tree = record.get("stat_tree_size_mean")
+    if tree is not None and math.isfinite(float(tree)):
+        return float(tree), "grad"
+    logp, burn = record.get("logp_evals"), record.get("stat_logp_evals_burn")
+    chains, draws = record.get("n_chains"), record.get("n_draws")
+    if logp and burn is not None and chains and draws and not record.get("gradient_based"):
+        steps = float(draws) * (1.0 if record.get("ensemble") else float(chains))
+        return (float(logp) - float(burn)) / steps, "logp"
+    return math.nan, ""
+
+
 def columns(record: dict, draws: np.ndarray, target_options: dict | None = None) -> dict:
     """The runs table's columns of this metric for one diagnosed run (empty where it does
     not apply: a target without known second moments of x², or weighted draws).
 
-    The draws are first mapped to the metric's coordinates (:func:`x2_coordinates`).
-    Gradient calls need the run's mean tree size (``stat_tree_size_mean``, every NUTS
-    sampler records it); without one only the draws are counted.
+    The draws are first mapped to the metric's coordinates (:func:`x2_coordinates`); the
+    median is over the run's chains, and an ensemble's walkers are pooled into one. Evaluations per
+    kept step come from :func:`evals_per_kept_step`; without them only the draws are
+    counted (``grads_to_bias_*`` nan).
     """
     moments = x2_moments(record["target"], record["dim"], target_options)
     if moments is None or draws.ndim != 3 or draws.shape[1] == 0:
         return {}
-    per_step = record.get("stat_tree_size_mean")
-    per_step = math.nan if per_step is None else float(per_step)
+    per_step, unit = evals_per_kept_step(record)
     z = x2_coordinates(record["target"], draws, target_options)
-    return grads_to_bias(z, *moments, per_step)
+    out = grads_to_bias(z, *moments, per_step, pool=bool(record.get("ensemble")))
+    return out | ({"grads_to_bias_unit": unit} if unit else {})

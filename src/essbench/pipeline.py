@@ -133,11 +133,14 @@ def sample(
     log_path: str,
     budget_seconds: float | None = None,
     problem=None,
+    exclusive_lock: str | None = None,
 ):
     """One run of one sampler: ``(record, draws, sampler run or None)``.
 
     A failure (exception, non-finite draws, budget) is recorded in the record, never
     raised. ``problem``: the batch's model, built once; None builds it (timed in the run).
+    ``exclusive_lock``: a lock file the run holds while it samples (``exclusive_sampling``,
+    :class:`essbench.clock.Exclusive`); its wait is outside the clock and the budget.
     """
     from essbench.problem import build_problem
 
@@ -159,7 +162,8 @@ def sample(
     result = None
     record["started_at"] = time.time()
     try:
-        with wall_time_budget(budget_seconds):
+        with clock.Exclusive(exclusive_lock) as exclusive, wall_time_budget(budget_seconds):
+            record["exclusive_wait_seconds"] = exclusive.wait_seconds
             if problem is None:
                 problem = build_problem(
                     settings["target"],
@@ -408,6 +412,7 @@ def run_batch(
     budget_seconds: float | None = None,
     compile_json=None,
     reference_json=None,
+    exclusive_lock: str | None = None,
 ):
     """Runs of one (sampler, target, dim), one after the other in this process.
 
@@ -421,6 +426,7 @@ def run_batch(
     run of the same sampler (:func:`essbench.clock.prime`) pays what only a process's first
     run would: ``batch_prime_seconds`` (and ``batch_prime_error``) on every run done. The
     manifest lists the records the batch vouches for, with their draws hashes.
+    ``exclusive_lock``: the lock file every run's sampling holds (:func:`sample`).
     """
     from essbench.problem import build_problem
 
@@ -463,7 +469,12 @@ def run_batch(
         if record is None:
             # problem is None after a failed build: the run then builds (and fails) itself
             record, draws, result = sample(
-                settings, threads, log_path, budget_seconds, problem=problem
+                settings,
+                threads,
+                log_path,
+                budget_seconds,
+                problem=problem,
+                exclusive_lock=exclusive_lock,
             )
             # The model is built once per batch: its seconds belong to the first run done.
             record["batch_build_seconds"] = record.get("build_seconds")

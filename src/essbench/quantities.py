@@ -260,7 +260,8 @@ def posterior_draws(problem, reference_json=None) -> tuple[np.ndarray | None, st
         with np.load(path) as kept:
             draws = kept["draws"]
         route = reference_route(reference_json)
-        return draws, "reference_model" if route == "reference_model" else "reference", ""
+        routes = ("reference_model", "nested", "user_draws")
+        return draws, route if route in routes else "reference", ""
     if module.TRUTH == "posteriordb":
         x = _posteriordb.value_space_reference(module.POSTERIOR, problem.target, problem.dim)
         return x, "posteriordb", ""

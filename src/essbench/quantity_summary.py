@@ -119,13 +119,15 @@ def summary_table(table: pd.DataFrame) -> pd.DataFrame:
 
 # --- the summary's section -------------------------------------------------------------------
 
-TRUTH_TEXT = {
-    "reference": "the reference rule's NUTS draws, mapped through the model",
-    "reference_model": "the reference rule's NUTS draws of the file's `reference_model`,"
-    " mapped through the model",
-    "posteriordb": "posteriordb's reference draws, mapped through the model",
-    "exact": "exact draws (`sample_truth`), mapped through the model",
-}
+
+def truth_text(source: str) -> str:
+    """What made a quantity's truth: the runs table's truth, whose draws were mapped
+    through the model (:func:`essbench.quantities.posterior_draws`)."""
+    from essbench.report import TRUTH_TEXT
+
+    if source == "exact":
+        return "exact draws (`sample_truth`), mapped through the model"
+    return f"{TRUTH_TEXT.get(source, source)}: its draws, mapped through the model"
 
 
 def _ms(x: float) -> str:
@@ -198,11 +200,7 @@ def section(table: pd.DataFrame, summary: pd.DataFrame, baseline: str | None) ->
     for (target, dim, quantity), cell in summary.groupby(["target", "dim", "quantity"], sort=False):
         cell = cell.set_index("sampler").loc[sorted(cell["sampler"], key=_order)]
         source = cell["truth_source"].iloc[0]
-        truth = (
-            f"none: {cell['truth_failure'].iloc[0]}"
-            if source == "none"
-            else TRUTH_TEXT.get(source, source)
-        )
+        truth = f"none: {cell['truth_failure'].iloc[0]}" if source == "none" else truth_text(source)
         lines += [
             f"### `{quantity}` on `{target}` at d = {dim}\n",
             f"Truth: {truth}.\n",

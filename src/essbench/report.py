@@ -3,6 +3,7 @@
 import math
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from essbench import aggregate, policy
@@ -163,6 +164,58 @@ def calibration_section(cal: pd.DataFrame) -> str:
         " empirical interval (the two bases disagree: the headline and the verdict then use"
         f" the empirical one, marked {EMPIRICAL_MARK})."
     )
+    return "\n".join(lines) + "\n"
+
+
+def _evals_text(value: float) -> str:
+    if not math.isfinite(value):
+        return "not reached" if value > 0 else "–"
+    return f"{value:,.0f}" if value < 1e5 else f"{value:.3g}"
+
+
+def evals_to_bias_section(runs: pd.DataFrame) -> str:
+    """The MCHMC papers' cost (``grads_to_bias_avg``, :mod:`essbench.literature`) per cell,
+    beside cost per ESS and never mixed with it; empty where no run has it (no target of
+    the study has known second moments)."""
+    from essbench import literature
+
+    if "grads_to_bias_avg" not in runs.columns:
+        return ""
+    ok = contenders(runs)
+    ok = ok[(ok["status"] == "ok") & ok["draws_to_bias_avg"].notna()]
+    if "grads_to_bias_unit" in ok.columns:
+        ok = ok[ok["grads_to_bias_unit"].fillna("") != ""]
+    if not len(ok):
+        return ""
+    samplers = sorted(ok["sampler"].unique())
+    units = ok.groupby("sampler")["grads_to_bias_unit"].first()
+    lines = [
+        "## Evaluations to low bias (the MCHMC papers' cost)\n",
+        "The sampler papers' own measure, for the targets whose E[x²] and Var[x²] are known:"
+        " evaluations after warm-up until the median over a run's chains (an ensemble's"
+        " walkers) of the squared error of the running mean of x², in units of Var[x²] and"
+        " averaged over parameters, stays below"
+        f" {literature.LOW_BIAS:g} (an RMSE of 0.1 SD: about 100 effective draws;"
+        " `grads_to_bias_avg`, `essbench.literature`). A gradient-based sampler counts"
+        " gradient evaluations (g), a gradient-free one log-density evaluations (ℓ), which"
+        " cost less each: compare within a unit, and use the cost per ESS across them."
+        " Median over replicates; the fraction of runs that got there in brackets (a run"
+        " that ends above the bound has not reached it).\n",
+        "| target | d | "
+        + " | ".join(f"{s} ({'g' if units[s] == 'grad' else 'ℓ'})" for s in samplers)
+        + " |",
+        "|---|---|" + "---|" * len(samplers),
+    ]
+    for (target, dim), cell in ok.groupby(["target", "dim"], sort=True):
+        cells = []
+        for sampler in samplers:
+            values = cell.loc[cell["sampler"] == sampler, "grads_to_bias_avg"].astype(float)
+            if not len(values):
+                cells.append("–")
+                continue
+            reached = int(np.isfinite(values).sum())
+            cells.append(f"{_evals_text(float(values.median()))} ({reached}/{len(values)})")
+        lines.append(f"| {target} | {dim} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -609,6 +662,8 @@ def summary_markdown(
         parts.append(tutorial_comparison(runs, published))
     if calibration is not None:
         parts.append(calibration_section(calibration))
+    if section := evals_to_bias_section(runs):
+        parts.append(section)
     parts += [
         timing_section(runs),
         truth_recovered(runs),

@@ -36,6 +36,9 @@ CONFIG_HASH = ebconfig.settings_hash(config)
 RESULTS = f"results/{config['study']}/"
 SHARED = "results/shared/"
 COMPILEDIR = f"{SHARED}pytensor"
+# Held by every run's sampling with exclusive_sampling on (essbench.clock.Exclusive): one
+# lock per machine and checkout, whichever study the run belongs to.
+EXCLUSIVE_LOCK = f"{SHARED}sampling.lock" if config["exclusive_sampling"] else None
 # Compiled Stan models (httpstan's cache), filled by the compile_stan rule and read by every
 # job that runs Stan: jobs inherit the variable.
 STANDIR = f"{SHARED}stan"

@@ -26,5 +26,6 @@ rule sample:
         keep_draws=config["keep_draws"],
         budget_seconds=config["run_budget_seconds"],
         compiledir=COMPILEDIR,
+        exclusive_lock=EXCLUSIVE_LOCK,
     script:
         "../../scripts/sample.py"

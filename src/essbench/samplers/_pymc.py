@@ -128,6 +128,8 @@ def run_pm_sample(problem, options: dict, seed: int, step=None, **sample_kwargs)
         run_stats["step_size_mean"] = float(np.mean(stats["step_size"].values))
     if n_steps is not None:
         run_stats["tree_size_mean"] = float(np.mean(stats["n_steps"].values))
+    if not grad_evals:  # log-density calls of the tuning steps (essbench.literature)
+        run_stats["logp_evals_burn"] = chains * tune
     if "accepted" in stats.data_vars:
         run_stats["acceptance_mean"] = float(np.mean(stats["accepted"].values))
     return SamplerRun(
