@@ -15,8 +15,9 @@ per sampler, the median over replicates and repeats of each run's sampling secon
 relative to the same run under ``cores1`` (target 0.9 to 1.1), and how many runs each way
 recorded as timed under contention (``contended``, see ``essbench.policy``).
 
-With ``--exclusive`` the study runs with ``exclusive_sampling`` on: under ``--cores 2`` its
-batches still run side by side, but each run samples alone (``essbench.clock.Exclusive``).
+With ``--exclusive`` both studies run with ``exclusive_sampling`` on: under ``--cores 2`` the
+batches still run side by side, but each run samples alone (``essbench.clock.Exclusive``,
+one lock for the machine), beside the other jobs' untimed work only.
 
     .venv/bin/python benchmarks/neighbours.py [--repeats 2] [--config FILE] [--sampler NAME ...]
         [--exclusive]
@@ -71,8 +72,8 @@ def main(argv=None) -> None:
     parser.add_argument(
         "--exclusive",
         action="store_true",
-        help="the study with exclusive_sampling on (its runs sample one at a time; the mix's"
-        " default study, in its own directory, holds no lock of theirs)",
+        help="both studies with exclusive_sampling on (every run on the machine samples alone;"
+        " the mix's compiles, diagnostics and reports still run beside it)",
     )
     args = parser.parse_args(argv)
     if args.repeats < 1:
@@ -92,6 +93,10 @@ def main(argv=None) -> None:
     main_dir.mkdir()
     mix_dir.mkdir()
     default_config = REPO / "config" / "config.yaml"
+    if args.exclusive:  # the neighbouring study takes turns on the same machine-wide lock
+        default_raw = yaml.safe_load(default_config.read_text())
+        default_config = work / "default.yaml"
+        default_config.write_text(yaml.safe_dump({**default_raw, "exclusive_sampling": True}))
     default_study = yaml.safe_load(default_config.read_text())["study"]
     # Warm the compile caches (models, Stan programs, PyTensor) of both directories.
     warm = [_snakemake(main_dir, config, 2), _snakemake(mix_dir, default_config, 2)]

@@ -94,6 +94,27 @@ def test_the_decision_table_picks_the_cheapest_that_recovered_the_truth():
     assert decision.markdown(again) == text and decision.paragraph(again) == words
     assert "nan" not in text
     assert "| `easy` | 2 | 1 |" in text and "| `hard` | 32 | 1e+03 |" in text
+    # The README's opening: two sentences from the table, with the folder's link.
+    opening = decision.headline(again, "published/answer-x/")
+    assert opening.count(". ") == 1 and opening.endswith(".")
+    assert "[published/answer-x/](published/answer-x/)" in opening
+    assert "on 2 posteriors and dimensions, gradient-based sampling paid on 1," in opening
+    assert f"{easy['ratio']:.3g}× (median" in opening
+    assert "on 1 more no gradient-free sampler recovered the truth at all" in opening
+
+
+def test_the_readme_opens_with_the_newest_published_answer(tmp_path, monkeypatch):
+    from essbench import docs
+
+    monkeypatch.setattr(docs, "REPO", tmp_path)
+    assert "is not published yet" in docs.published_answer()
+    table = decision.table(_runs(), None, None)
+    for day in ("2026-12-01", "2026-12-09"):
+        (tmp_path / "published" / f"answer-{day}" / "tables").mkdir(parents=True)
+        table.to_csv(tmp_path / f"published/answer-{day}/tables/decision.csv", index=False)
+    assert "([published/answer-2026-12-09/](published/answer-2026-12-09/))" in (
+        docs.published_answer()
+    )
 
 
 def test_the_decision_figure_is_drawn(tmp_path):

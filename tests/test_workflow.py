@@ -13,8 +13,8 @@ import pytest
 import yaml
 from conftest import REPO, SNAKEMAKE, snakemake
 
+from essbench import clock, registry
 from essbench import config as ebconfig
-from essbench import registry
 
 # Every shipped study: config/ and the worked example of "Benchmark your own model".
 CONFIGS = sorted((REPO / "config").rglob("*.yaml")) + sorted((REPO / "examples").glob("*.yaml"))
@@ -130,7 +130,7 @@ def test_tiny_study_end_to_end(tiny_run):
     assert set(runs["sampler"]) == set(study["samplers"])
     # exclusive_sampling (tiny.yaml): under --cores 2 the batches ran side by side, but no
     # two runs' sampling windows overlap; every run says how long it waited for its turn.
-    assert study["exclusive_sampling"] and (results.parent / "shared" / "sampling.lock").exists()
+    assert study["exclusive_sampling"] and Path(clock.machine_lock()).exists()
     windows = runs.sort_values("sampling_window_start")
     assert (windows["sampling_window_end"] >= windows["sampling_window_start"]).all()
     starts, ends = windows["sampling_window_start"].to_numpy(), windows["sampling_window_end"]

@@ -120,6 +120,16 @@ class Neighbours:
         }
 
 
+def machine_lock() -> str:
+    """The lock file of ``exclusive_sampling``: one per machine and user (in the system's
+    temporary directory), so that runs of every study and checkout on the machine sample
+    one at a time, not only a study's own."""
+    import tempfile
+
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    return os.path.join(tempfile.gettempdir(), f"essbench-sampling-{uid}.lock")
+
+
 class Exclusive:
     """Context manager: hold an exclusive lock on ``path`` (``flock``) for the run's
     sampling, so that runs of every job on this machine sample one at a time; None: no

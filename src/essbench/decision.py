@@ -315,6 +315,36 @@ def paragraph(decision: pd.DataFrame) -> str:
     return " ".join(parts)
 
 
+def headline(decision: pd.DataFrame, link: str) -> str:
+    """The README's first screen: the published answer in two sentences, from the decision
+    table alone, with a link to its folder (``link``)."""
+    decision = _read(decision)
+    both = decision[decision["ratio"].notna()]
+    pays = both[both["ratio_lo"] > 1]
+    loses = both[both["ratio_hi"] < 1]
+    even = len(both) - len(pays) - len(loses)
+    free_none = decision[(decision["gradient_sampler"] != "") & (decision["free_sampler"] == "")]
+    first = (
+        f"**The answer** ([{link}]({link})): on {len(decision)} posteriors and dimensions,"
+        f" gradient-based sampling paid on {len(pays)}"
+    )
+    if len(pays):
+        first += (
+            f", where the cheapest gradient-free sampler that recovered the truth cost"
+            f" {pays['ratio'].median():.3g}× (median; {_span(pays, 'ratio')}×) what the"
+            " cheapest gradient-based one did per effective sample"
+        )
+    first += f", and on {len(free_none)} more no gradient-free sampler recovered the truth at all."
+    second = f"It did not pay on {len(loses)}"
+    if len(loses):
+        second += f" ({_where(loses)}: ratio {_span(loses, 'ratio')}×)"
+    second += (
+        f", and on {even} the 95% interval of the ratio includes 1; the table, the figure"
+        " and the failures are in the folder's summary."
+    )
+    return f"{first} {second}"
+
+
 def _fmt(value, spec="{:.3g}") -> str:
     return (
         "–"

@@ -104,12 +104,32 @@ def log_prob_example_table() -> str:
     return example_table()
 
 
+def published_answer() -> str:
+    """The README's opening: the newest ``published/answer-*`` folder's answer in two
+    sentences (:func:`essbench.decision.headline`), or that none is published yet."""
+    import pandas as pd
+
+    from essbench import decision
+
+    folders = sorted((REPO / "published").glob("answer-*/tables/decision.csv"))
+    if not folders:
+        return (
+            "**The answer** is not published yet: `config/answer.yaml` (gradient-based"
+            " against gradient-free samplers on real posteriors) is running; its results"
+            " will be in `published/answer-<date>/`."
+        )
+    path = folders[-1]
+    link = path.parent.parent.relative_to(REPO).as_posix() + "/"
+    return decision.headline(pd.read_csv(path), link)
+
+
 BLOCKS = {
     REPO / "config" / "README.md": {
         "sampler-options": sampler_options_table,
         "target-options": target_options_table,
     },
     REPO / "README.md": {
+        "answer": published_answer,
         "compatibility": registry.compatibility_table,
         "posteriordb": posteriordb_table,
         "log-prob-example": log_prob_example_table,

@@ -163,6 +163,7 @@ def sample(
     record["started_at"] = time.time()
     try:
         with clock.Exclusive(exclusive_lock) as exclusive, wall_time_budget(budget_seconds):
+            record["exclusive_sampling"] = exclusive_lock is not None
             record["exclusive_wait_seconds"] = exclusive.wait_seconds
             if problem is None:
                 problem = build_problem(

@@ -10,6 +10,7 @@ if SRC not in sys.path:
 from essbench import config as ebconfig
 from essbench import registry
 from essbench import resources as ebresources
+from essbench.clock import machine_lock
 from essbench.runtime import export_pythonpath
 from essbench.stan import CACHE_ENV as STAN_CACHE_ENV
 
@@ -37,8 +38,8 @@ RESULTS = f"results/{config['study']}/"
 SHARED = "results/shared/"
 COMPILEDIR = f"{SHARED}pytensor"
 # Held by every run's sampling with exclusive_sampling on (essbench.clock.Exclusive): one
-# lock per machine and checkout, whichever study the run belongs to.
-EXCLUSIVE_LOCK = f"{SHARED}sampling.lock" if config["exclusive_sampling"] else None
+# lock per machine, whichever study or checkout the run belongs to.
+EXCLUSIVE_LOCK = machine_lock() if config["exclusive_sampling"] else None
 # Compiled Stan models (httpstan's cache), filled by the compile_stan rule and read by every
 # job that runs Stan: jobs inherit the variable.
 STANDIR = f"{SHARED}stan"
