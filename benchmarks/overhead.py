@@ -9,8 +9,8 @@ with its parts in core-seconds: sampling, the discarded attempts of ESS-goal run
 restart, model build, sampler compile, each batch's throw-away run (``essbench.clock``),
 a ``pm.sample`` call's time outside PyMC's loop (its clock since c96c483; the ratio is also
 printed with the whole call as the clock, as measured before), the waits for
-``exclusive_sampling``'s lock, diagnose, the start-up of the processes that ran the runs (interpreter, imports, reading
-settings: job time not spent in any of the above),
+``exclusive_sampling``'s lock, diagnose, the start-up of the processes that ran the runs
+(interpreter, imports, reading settings: job time not spent in any of the above),
 the other rules (compile, reference, aggregate, figures, reports: their whole job time)
 and Snakemake itself (the wall time x cores that no job used: DAG building, scheduling,
 idle cores). Job times are Snakemake's own records (``.snakemake/metadata``: start and
