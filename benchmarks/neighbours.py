@@ -20,7 +20,7 @@ batches still run side by side, but each run samples alone (``essbench.clock.Exc
 one lock for the machine), beside the other jobs' untimed work only.
 
     .venv/bin/python benchmarks/neighbours.py [--repeats 2] [--config FILE] [--sampler NAME ...]
-        [--exclusive]
+        [--exclusive] [--scale K] [--replicates N]
 """
 
 import argparse
@@ -75,11 +75,33 @@ def main(argv=None) -> None:
         help="both studies with exclusive_sampling on (every run on the machine samples alone;"
         " the mix's compiles, diagnostics and reports still run beside it)",
     )
+    parser.add_argument(
+        "--scale",
+        type=int,
+        default=1,
+        help="every sampler K times as long (its length option): runs of tens of"
+        " milliseconds scatter by ±20%% between invocations",
+    )
+    parser.add_argument(
+        "--replicates", type=int, default=None, help="replicates per cell (the config's)"
+    )
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
+    if args.scale < 1:
+        parser.error("--scale must be an integer >= 1")
     raw = yaml.safe_load(Path(args.config).read_text())
     raw["exclusive_sampling"] = bool(args.exclusive)
+    if args.replicates:
+        raw["replicates"] = list(range(args.replicates))
+    if args.scale > 1:
+        from essbench import config as ebconfig
+        from essbench import registry
+
+        for name in raw["samplers"]:
+            key = registry.sampler(name).LENGTH_OPTION
+            length = int(ebconfig.sampler_options(ebconfig.validate(dict(raw)), name)[key])
+            raw["samplers"][name] = {**(raw["samplers"][name] or {}), key: length * args.scale}
     if args.sampler:
         unknown = set(args.sampler) - set(raw["samplers"])
         if unknown:
@@ -131,7 +153,10 @@ def main(argv=None) -> None:
     for sampler, group in wide.groupby(level="sampler", sort=False):
         row = {"sampler": sampler, "cores1_s": group["cores1"].median()}
         for way in WAYS[1:]:
-            row[f"{way}/cores1"] = (group[way] / group["cores1"]).median()
+            ratios = group[way] / group["cores1"]
+            row[f"{way}/cores1"] = ratios.median()
+            # the spread of the per-run ratios: how far one median can be from another
+            row[f"{way} q25-q75"] = f"{ratios.quantile(0.25):.2f}-{ratios.quantile(0.75):.2f}"
         for way in WAYS:
             subset = table[(table["sampler"] == sampler) & (table["way"] == way)]
             row[f"contended_{way}"] = f"{int(subset['contended'].sum())}/{len(subset)}"
