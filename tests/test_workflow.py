@@ -135,7 +135,9 @@ def test_tiny_study_end_to_end(tiny_run):
     assert (windows["sampling_window_end"] >= windows["sampling_window_start"]).all()
     starts, ends = windows["sampling_window_start"].to_numpy(), windows["sampling_window_end"]
     assert (starts[1:] >= ends.to_numpy()[:-1]).all(), windows[["sampler", "dim", "replicate"]]
-    assert (runs["exclusive_wait_seconds"] >= 0).all()
+    assert (runs["exclusive_wait_seconds"] >= 0).all() and runs["exclusive_sampling"].all()
+    summary = (results / "summary.md").read_text()
+    assert "Every run sampled alone (`exclusive_sampling`" in summary
     summary = pd.read_csv(results / "tables" / "summary.csv")
     # The exact oracle runs and is diagnosed like any sampler, but has no cost anywhere.
     contenders = {c for c in cells if c[0] != "exact"}

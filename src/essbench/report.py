@@ -258,8 +258,30 @@ def _study(runs: pd.DataFrame) -> str:
     return str(names[0]) if len(names) == 1 else "<study>"
 
 
+def turns_text(ok: pd.DataFrame) -> str:
+    """Whether the runs sampled one at a time (``exclusive_sampling``), and how long they
+    waited for their turn; empty where none did."""
+    if "exclusive_sampling" not in ok:
+        return ""
+    took = ok["exclusive_sampling"].fillna(False).astype(bool)
+    if not took.any():
+        return ""
+    waits = ok.loc[took, "exclusive_wait_seconds"].astype(float)
+    who = "Every run" if took.all() else f"{int(took.sum())} of {len(ok)} runs"
+    return (
+        f"\n{who} sampled alone (`exclusive_sampling`: no two runs' clocks overlapped on"
+        f" this machine), after a wait for its turn of {waits.median():.1f} s (median;"
+        f" longest {waits.max():.1f} s) outside its clock.\n"
+    )
+
+
 def contention_section(ok: pd.DataFrame) -> str:
-    """Which runs' clocks were shared with other processes (``policy.contention_reason``)."""
+    """Which runs' clocks were shared with other processes (``policy.contention_reason``),
+    after whether they took turns (:func:`turns_text`)."""
+    return turns_text(ok) + _contended_text(ok)
+
+
+def _contended_text(ok: pd.DataFrame) -> str:
     if "contended" not in ok or ok["neighbour_load"].isna().all():
         return "\nNo run recorded its neighbours' load (not Linux): contention unknown.\n"
     hit = ok[ok["contended"].fillna(False).astype(bool)]
