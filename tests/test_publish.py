@@ -29,6 +29,8 @@ def test_a_published_tiny_study_regenerates_value_for_value(tiny_run, tmp_path, 
     assert (folder / "report.html").stat().st_size < publish.MAX_REPORT_BYTES
     text = (folder / "README.md").read_text()
     assert str(tiny_run["prov_cpu"].iloc[0]) in text and "piece(s)" in text
+    # tiny.yaml samples with exclusive_sampling: the clocks' conditions say so.
+    assert "- Clocks: every run sampled alone (`exclusive_sampling`); other processes" in text
     assert str(tiny_run["prov_git_commit"].iloc[0]) in (folder / "COMMIT").read_text()
 
     assert publish.check(folder) == []
@@ -47,3 +49,21 @@ def test_a_published_tiny_study_regenerates_value_for_value(tiny_run, tmp_path, 
 def test_pieces_split_the_study_where_nothing_ran():
     runs = pd.DataFrame({"started_at": [0.0, 50.0, 5000.0], "finished_at": [60.0, 100.0, 5100.0]})
     assert publish.pieces(runs) == [(0.0, 100.0), (5000.0, 5100.0)]
+
+
+def test_the_clocks_conditions_say_who_sampled_alone_and_beside_what():
+    runs = pd.DataFrame(
+        {
+            "status": ["ok"] * 4,
+            "exclusive_sampling": [True, True, None, None],
+            "neighbour_load": [0.1, 0.2, 1.0, 1.3],
+            "contended": [False, False, False, True],
+            "machine_cpus": [2] * 4,
+        }
+    )
+    text = publish.clock_conditions(runs)
+    assert text.startswith("2 of 4 runs sampled alone (`exclusive_sampling`); the rest beside")
+    assert "other processes used 0.60 cores (median over runs" in text
+    assert "of the machine's 2 while a run sampled; 1 runs timed under contention" in text
+    older = runs.drop(columns=["exclusive_sampling", "neighbour_load"])
+    assert publish.clock_conditions(older).endswith("the other processes' load was not recorded")

@@ -56,6 +56,34 @@ def pieces(runs: pd.DataFrame, gap: float = PIECE_GAP_SECONDS) -> list[tuple[flo
     return [(float(a), float(b)) for a, b in out]
 
 
+def clock_conditions(runs: pd.DataFrame) -> str:
+    """What each run's clock shared the machine with: whether runs took turns
+    (``exclusive_sampling``), the other processes' load (``neighbour_load``) and how many
+    runs were timed under contention."""
+    ok = runs[runs["status"] == "ok"]
+    took = (
+        ok["exclusive_sampling"].fillna(False).astype(bool)
+        if "exclusive_sampling" in ok
+        else pd.Series(False, index=ok.index)
+    )
+    turns = (
+        "every run sampled alone (`exclusive_sampling`)"
+        if len(ok) and took.all()
+        else f"{int(took.sum())} of {len(ok)} runs sampled alone (`exclusive_sampling`); the"
+        " rest beside the study's other jobs"
+    )
+    if "neighbour_load" not in ok or ok["neighbour_load"].isna().all():
+        return f"{turns}; the other processes' load was not recorded"
+    load = ok["neighbour_load"].astype(float)
+    contended = int(ok["contended"].fillna(False).astype(bool).sum()) if "contended" in ok else 0
+    return (
+        f"{turns}; other processes used {load.median():.2f} cores (median over runs;"
+        f" 90th percentile {load.quantile(0.9):.2f}) of the machine's"
+        f" {int(ok['machine_cpus'].max())} while a run sampled; {contended} runs timed under"
+        " contention (`contended`)"
+    )
+
+
 def readme(runs: pd.DataFrame, config: dict, commit_now: str) -> str:
     """The published folder's README, from the runs table's own provenance."""
     first = runs.iloc[0]
@@ -83,6 +111,7 @@ def readme(runs: pd.DataFrame, config: dict, commit_now: str) -> str:
         f"- Wall time with a run going: {wall / 3600:.2f} h in {len(stretches)} piece(s)"
         f" (a pause of over {PIECE_GAP_SECONDS // 60} minutes with no run going starts a new"
         f" piece); {runs['sampling_seconds'].sum() / 3600:.2f} h of sampling in all",
+        f"- Clocks: {clock_conditions(runs)}",
         "",
         "## Reproduce",
         "",
