@@ -100,6 +100,15 @@ def job_threads(job, threads_by_sampler: dict) -> int:
     return 2 if job.rule == "reference" else 1
 
 
+def _core_seconds(ok: pd.DataFrame, column: str, less: str | None = None) -> float:
+    """Core-seconds of a per-run column (less another, at least 0): the sum over runs of
+    seconds x the run's threads; 0 where the runs table has no such column."""
+    if column not in ok:
+        return 0.0
+    seconds = ok[column] if less is None else (ok[column] - ok[less]).clip(lower=0)
+    return float((seconds.fillna(0) * ok["threads"].astype(float)).sum())
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--configfile", default=str(REPO / "config" / "config.yaml"))
@@ -145,35 +154,26 @@ def main(argv=None) -> None:
     table = own if study and own.exists() else min((workdir / "results").rglob("runs.parquet"))
     runs = pd.read_parquet(table)
     ok = runs[runs["status"] == "ok"]
-    threads = ok["threads"].astype(float)
-    sampling = float((ok["sampling_seconds"] * threads).sum())
-    build = float((ok["build_seconds"].fillna(0) * threads).sum())
-    sampler_compile = float((ok["compile_seconds"].fillna(0) * threads).sum())
+    sampling = _core_seconds(ok, "sampling_seconds")
+    build = _core_seconds(ok, "build_seconds")
+    sampler_compile = _core_seconds(ok, "compile_seconds")
     # An ESS-goal run that restarts (one pm.sample per attempt) keeps only its last attempt's
     # draws and sampling seconds; the attempts before it were sampled too, and are counted
     # apart (not as start-up, not in the ratio's denominator).
-    discarded = 0.0
-    if "time_to_goal_seconds" in ok:
-        extra = (ok["time_to_goal_seconds"] - ok["sampling_seconds"]).clip(lower=0)
-        discarded = float((extra.fillna(0) * threads).sum())
+    discarded = _core_seconds(ok, "time_to_goal_seconds", less="sampling_seconds")
     # Each batch's throw-away run (essbench.clock.prime), paid once per batch before any
     # clock: every run the batch did carries it, so it is counted once per batch.
     primes = 0.0
-    if "batch_prime_seconds" in ok:
+    if "batch_prime_seconds" in ok:  # a layout before batches has neither column
         batches = ok.drop_duplicates(["sampler", "target", "dim", "batch_started_at"])
-        primes = float((batches["batch_prime_seconds"].fillna(0) * batches["threads"]).sum())
+        primes = _core_seconds(batches, "batch_prime_seconds")
     # A pm.sample run's clock is PyMC's sampling_time (its loop); the rest of its last call
     # (building the step method, initial points, InferenceData) is stat_sample_call_seconds
     # less that. Up to c96c483 the whole call was the clock: printed apart, so that the ratio
     # can also be read as it was measured then.
-    call_rest = 0.0
-    if "stat_sample_call_seconds" in ok:
-        rest = (ok["stat_sample_call_seconds"] - ok["sampling_seconds"]).clip(lower=0)
-        call_rest = float((rest.fillna(0) * threads).sum())
+    call_rest = _core_seconds(ok, "stat_sample_call_seconds", less="sampling_seconds")
     # exclusive_sampling: a run job's cores idle while its run waits for the lock.
-    waiting = 0.0
-    if "exclusive_wait_seconds" in ok:
-        waiting = float((ok["exclusive_wait_seconds"].fillna(0) * threads).sum())
+    waiting = _core_seconds(ok, "exclusive_wait_seconds")
     diagnose = float(ok["diagnose_seconds"].fillna(0).sum())
     if "ess_goal_check_seconds" in ok:
         diagnose += float(ok["ess_goal_check_seconds"].fillna(0).sum())
@@ -186,18 +186,8 @@ def main(argv=None) -> None:
     other = {
         rule: float(row["sum"]) for rule, row in per_rule.iterrows() if rule not in SAMPLING_RULES
     }
-    startup = max(
-        0.0,
-        run_job_core
-        - sampling
-        - discarded
-        - primes
-        - build
-        - sampler_compile
-        - diagnose
-        - call_rest
-        - waiting,
-    )
+    parts_in_run_jobs = (sampling, discarded, primes, build, sampler_compile, diagnose)
+    startup = max(0.0, run_job_core - sum(parts_in_run_jobs) - call_rest - waiting)
     machine = wall * args.cores
     used = run_job_core + sum(other.values())
     snakemake_share = max(0.0, machine - used)

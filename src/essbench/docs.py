@@ -114,9 +114,9 @@ def published_answer() -> str:
     folders = sorted((REPO / "published").glob("answer-*/tables/decision.csv"))
     if not folders:
         return (
-            "**The answer** is not published yet: `config/answer.yaml` (gradient-based"
-            " against gradient-free samplers on real posteriors) is running; its results"
-            " will be in `published/answer-<date>/`."
+            "**The answer** is not published yet: its study, `config/answer.yaml`"
+            " (gradient-based against gradient-free samplers on real posteriors), has not"
+            " finished; its results will be in `published/answer-<date>/`."
         )
     path = folders[-1]
     link = path.parent.parent.relative_to(REPO).as_posix() + "/"

@@ -192,9 +192,10 @@ def evals_to_bias_section(runs: pd.DataFrame) -> str:
     lines = [
         "## Evaluations to low bias (the MCHMC papers' cost)\n",
         "The sampler papers' own measure, for the targets whose E[x²] and Var[x²] are known:"
-        " evaluations after warm-up until the median over a run's chains (an ensemble's"
-        " walkers) of the squared error of the running mean of x², in units of Var[x²] and"
-        " averaged over parameters, stays below"
+        " evaluations after warm-up until the median over a run's chains (an ensemble is one"
+        " chain: its walkers pooled, each step counting every walker's calls) of the squared"
+        " error of the running mean of x², in units of Var[x²] and averaged over parameters,"
+        " stays below"
         f" {literature.LOW_BIAS:g} (an RMSE of 0.1 SD: about 100 effective draws;"
         " `grads_to_bias_avg`, `essbench.literature`). A gradient-based sampler counts"
         " gradient evaluations (g), a gradient-free one log-density evaluations (ℓ), which"
