@@ -265,3 +265,27 @@ def test_a_reference_run_can_raise_pymc_nuts_tree_depth_cap(problem):
     free = module.run(problem, options, seed=3)
     assert capped.sample_stats["tree_depth"].max() == 1
     assert free.sample_stats["tree_depth"].max() > 1
+
+
+@pytest.mark.parametrize("name", ["emcee", "emcee_vectorized", "zeus"])
+def test_an_ensemble_rejects_a_nan_log_density_and_counts_it(monkeypatch, name):
+    """emcee and zeus raise on a NaN log density; through essbench it is a rejected point
+    (as in Stan and PyMC), counted in the run's ``nan_logp_evals``."""
+    problem = build_problem("gaussian_iid", 3)
+    single, batched = problem.compile_logp, problem.compile_logp_batched
+
+    def nan_beyond_one(f, many):
+        def g(x):
+            value = np.asarray(f(x), dtype=float)
+            out = np.where(np.asarray(x)[..., 0] > 1.0, np.nan, value)
+            return out if many else float(out)
+
+        return g
+
+    monkeypatch.setattr(problem, "compile_logp", lambda: nan_beyond_one(single(), False))
+    monkeypatch.setattr(problem, "compile_logp_batched", lambda: nan_beyond_one(batched(), True))
+    module = registry.sampler(name)
+    options = merged_options(module, {"burn": 100, "steps": 300})
+    result = module.run(problem, options, seed=5)
+    assert result.stats["nan_logp_evals"] > 0
+    assert result.draws[..., 0].max() <= 1.0  # every NaN point was rejected, none kept

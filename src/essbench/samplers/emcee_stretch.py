@@ -8,6 +8,7 @@ from essbench.samplers._ensemble import (  # noqa: F401 - walkers: the config ch
     ENSEMBLE_OPTIONS,
     Engine,
     ensemble_chunks,
+    nan_as_rejected,
     run_ensemble,
     walkers,
 )
@@ -58,7 +59,8 @@ def _engine(vectorize: bool):
     def make(problem, nwalkers, rng, seed):
         import emcee
 
-        logp = problem.compile_logp_batched() if vectorize else problem.compile_logp()
+        compiled = problem.compile_logp_batched() if vectorize else problem.compile_logp()
+        logp, nan_count = nan_as_rejected(compiled, batched=vectorize)
         if vectorize:
             # The first call at each batch size (the initial state: all walkers; each step:
             # one half, then the other) compiles a JAX function: paid here, not on the clock.
@@ -66,7 +68,7 @@ def _engine(vectorize: bool):
                 logp(problem.initial_points(n, np.random.RandomState(0)))
         sampler = emcee.EnsembleSampler(nwalkers, problem.ndim, logp, vectorize=vectorize)
         sampler.random_state = rng.get_state()
-        return _Emcee(sampler, nwalkers)
+        return _Emcee(sampler, nwalkers, nan_count)
 
     return make
 

@@ -14,6 +14,7 @@ from essbench.samplers._ensemble import (  # noqa: F401 - walkers: the config ch
     ENSEMBLE_OPTIONS,
     Engine,
     ensemble_chunks,
+    nan_as_rejected,
     run_ensemble,
     walkers,
 )
@@ -46,13 +47,14 @@ class _Zeus(Engine):
 def _engine(problem, nwalkers, rng, seed):
     import zeus
 
-    logp = problem.compile_logp()
+    logp, nan_count = nan_as_rejected(problem.compile_logp())
     # zeus draws from both global generators: NumPy's, and Python's (its DifferentialMove
     # picks walker pairs with random.sample): seeding NumPy's alone let the same seed draw
     # other chains later in a process (benchmarks/batch_position.py found it).
     np.random.seed(seed)
     random.seed(seed)
-    return _Zeus(zeus.EnsembleSampler(nwalkers, problem.ndim, logp, verbose=False), nwalkers)
+    sampler = zeus.EnsembleSampler(nwalkers, problem.ndim, logp, verbose=False)
+    return _Zeus(sampler, nwalkers, nan_count)
 
 
 def run(problem, options: dict, seed: int):
