@@ -52,6 +52,17 @@ def test_contended_runs_are_moved_aside_and_only_their_batch_is_replanned(tmp_pa
     assert redo.plan(study, contended=True).records == []
 
 
+def test_a_finished_studys_runs_table_moves_aside_so_snakemake_plans_the_batches(tmp_path):
+    study, records = _study(tmp_path)
+    table = study / "tables" / "runs.parquet"
+    table.parent.mkdir(parents=True)
+    table.write_bytes(b"the study's runs table")
+    aside = redo.apply(study, redo.plan(study, contended=True))
+    assert not table.exists()
+    assert (aside / "tables" / "runs.parquet").read_bytes() == b"the study's runs table"
+    assert (study / "tables").is_dir()  # the other tables stay where they are
+
+
 def test_a_sampler_or_target_chooses_runs_and_narrows_contended(tmp_path):
     study, records = _study(tmp_path)
     assert redo.plan(study, samplers=["nutpie"]).records == [

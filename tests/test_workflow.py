@@ -292,3 +292,23 @@ def test_overhead_benchmark_accounts_for_every_core_second(tiny_run, capsys):
     assert ratio == pytest.approx(2 * wall / sampling, abs=0.006)
     study = yaml.safe_load(config.read_text())
     assert f"sample={len(ebconfig.batches(ebconfig.validate(study)))}" in out
+
+
+def test_redo_on_a_finished_study_plans_only_the_chosen_batches_again(tiny_run, tmp_path):
+    """``python -m essbench.redo --apply`` after a study has finished: the next invocation
+    runs the chosen batches (and the tables after them), not "Nothing to be done"."""
+    from essbench import redo
+
+    config = str(REPO / "config" / "test" / "tiny.yaml")
+    shutil.copytree(tiny_run.attrs["workdir"] / "results", tmp_path / "results", symlinks=True)
+    args = ("-n", "--cores", "2", "--configfile", config, "--rerun-triggers", "mtime")
+    before = snakemake(*args, cwd=tmp_path)
+    assert "Nothing to be done" in before.stdout + before.stderr
+    sampler = sorted(tiny_run["sampler"].unique())[0]
+    chosen = redo.plan(tmp_path / "results" / "tiny", samplers=[sampler])
+    redo.apply(tmp_path / "results" / "tiny", chosen)
+    after = snakemake(*args, cwd=tmp_path)
+    planned = after.stdout + after.stderr
+    samples = re.search(r"^sample\s+(\d+)$", planned, re.MULTILINE)
+    assert samples and int(samples.group(1)) == len(chosen.manifests) > 0
+    assert re.search(r"^aggregate\s+1$", planned, re.MULTILINE)

@@ -3,12 +3,14 @@ URIs, no scripts or styles fetched from anywhere), readable offline."""
 
 import base64
 import html
+import io
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from essbench import io, policy, report
+from essbench import io as ebio
+from essbench import policy, report
 from essbench.aggregate import contenders
 from essbench.calibration import oracle_table
 from essbench.plots import _order
@@ -25,8 +27,30 @@ figcaption { font-size: 0.85rem; color: #444; }
 """
 
 
+# Figures are inlined at most this wide, in 256 colours: the answer study's 200 figures at
+# 300 dpi made a 27 MB report (the files in figures/ keep their full resolution).
+REPORT_MAX_WIDTH = 1400
+
+
+def _png_for_report(path: Path) -> bytes:
+    """``path``'s PNG scaled down to :data:`REPORT_MAX_WIDTH` pixels and quantized to a
+    256-colour palette (plots have few colours): a tenth of the bytes, the same picture."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        image = image.convert("RGB")
+        if image.width > REPORT_MAX_WIDTH:
+            height = max(1, round(image.height * REPORT_MAX_WIDTH / image.width))
+            image = image.resize((REPORT_MAX_WIDTH, height), Image.Resampling.LANCZOS)
+        buffer = io.BytesIO()
+        image.quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(
+            buffer, "PNG", optimize=True
+        )
+    return buffer.getvalue()
+
+
 def _img(path: Path, caption: str) -> str:
-    data = base64.b64encode(Path(path).read_bytes()).decode()
+    data = base64.b64encode(_png_for_report(Path(path))).decode()
     return (
         f'<figure><img alt="{html.escape(Path(path).stem)}" '
         f'src="data:image/png;base64,{data}"><figcaption>{html.escape(caption)}'
@@ -103,7 +127,7 @@ def quantities_section(cells: pd.DataFrame) -> list[str]:
 def flag_figures_section(folder) -> list[str]:
     """The flag figures of ``folder`` (its ``index.json``), one per flagged or censored cell,
     inlined; a cell without one says why. Nothing when no cell is flagged."""
-    index = io.read_json(Path(folder) / "index.json")["cells"]
+    index = ebio.read_json(Path(folder) / "index.json")["cells"]
     if not index:
         return []
     parts = [

@@ -103,17 +103,15 @@ def cost_vs_dim(runs: pd.DataFrame, outputs, caption: str = ""):
     ok = runs[runs["status"] == "ok"].copy()
     targets = sorted(runs["target"].unique())
     metrics = list(COST_LABELS)
-    fig, axes = plt.subplots(
-        len(targets),
-        len(metrics),
-        figsize=(7.0, 2.9 * len(targets)),
-        squeeze=False,
-        constrained_layout=True,
+    # A target's panels side by side, two targets to a row (MAX_COLUMNS panels).
+    per_row = max(1, MAX_COLUMNS // len(metrics))
+    fig, panels, axes = _panels(
+        plt, len(targets) * len(metrics), 3.5, 2.9, max_columns=len(metrics) * per_row
     )
-    for row, target in enumerate(targets):
+    for index, target in enumerate(targets):
         sub = ok[ok["target"] == target]
         for col, metric in enumerate(metrics):
-            ax = axes[row][col]
+            ax = panels[index * len(metrics) + col]
             for sampler in sorted(sub["sampler"].unique(), key=_order):
                 s = sub[sub["sampler"] == sampler]
                 g = s.groupby("dim")[metric]
@@ -167,14 +165,8 @@ def ess_calibration(cal: pd.DataFrame, outputs, caption: str = ""):
     colour_of = colours(samplers_cal["sampler"].unique() if len(samplers_cal) else [])
 
     targets = sorted(cal["target"].unique()) if len(cal) else ["(no successful runs)"]
-    fig, axes = plt.subplots(
-        1,
-        len(targets),
-        figsize=(3.5 * len(targets), 2.9),
-        squeeze=False,
-        constrained_layout=True,
-    )
-    for ax, target in zip(axes[0], targets, strict=True):
+    fig, panels, axes = _panels(plt, len(targets), 3.5, 2.9)
+    for ax, target in zip(panels, targets, strict=True):
         _oracle_reference(ax, reference[reference["target"] == target] if len(cal) else cal)
         sub = samplers_cal[samplers_cal["target"] == target] if len(cal) else cal
         samplers = sorted(sub["sampler"].unique(), key=_order) if len(sub) else []
@@ -327,6 +319,31 @@ def _save(fig, outputs, caption):
         fig.savefig(path, metadata={"Title": caption} if str(path).endswith(".pdf") else None)
 
 
+# Panels per row in a figure with one panel per target: the answer study's 20 targets in one
+# row made figures 15,000-21,000 pixels wide.
+MAX_COLUMNS = 4
+
+
+def _panels(plt, n: int, width: float, height: float, max_columns: int = MAX_COLUMNS):
+    """A figure of ``n`` panels (at least one) in rows of at most ``max_columns``, the unused
+    axes hidden: ``(fig, panels, grid)``, ``panels`` the ``n`` axes in reading order and
+    ``grid`` the rows of axes (for :func:`_legend`)."""
+    n = max(n, 1)
+    columns = min(n, max_columns)
+    rows = -(-n // columns)
+    fig, grid = plt.subplots(
+        rows,
+        columns,
+        figsize=(width * columns, height * rows),
+        squeeze=False,
+        constrained_layout=True,
+    )
+    flat = [ax for row in grid for ax in row]
+    for ax in flat[n:]:
+        ax.set_visible(False)
+    return fig, flat[:n], grid
+
+
 def ess_per_grad(runs: pd.DataFrame, outputs, caption: str = ""):
     """Bulk ESS per gradient evaluation against dimension (gradient-based samplers)."""
     runs = contenders(runs)  # oracles have no cost to show
@@ -334,10 +351,8 @@ def ess_per_grad(runs: pd.DataFrame, outputs, caption: str = ""):
     colour_of = colours(runs["sampler"].unique())
     ok = runs[(runs["status"] == "ok") & (runs["grad_evals"].fillna(0) > 0)]
     targets = sorted(runs["target"].unique())
-    fig, axes = plt.subplots(
-        1, len(targets), figsize=(2.6 * len(targets), 2.4), squeeze=False, constrained_layout=True
-    )
-    for ax, target in zip(axes[0], targets, strict=True):
+    fig, panels, axes = _panels(plt, len(targets), 2.6, 2.4)
+    for ax, target in zip(panels, targets, strict=True):
         sub = ok[ok["target"] == target]
         for sampler in sorted(sub["sampler"].unique(), key=_order):
             g = sub[sub["sampler"] == sampler].groupby("dim")["ess_per_grad"]
@@ -376,10 +391,8 @@ def speedup(speedups: pd.DataFrame, outputs, caption: str = ""):
     plt = pyplot()
     colour_of = colours(speedups["sampler"].unique() if len(speedups) else [])
     targets = sorted(speedups["target"].unique()) or ["(no baseline runs)"]
-    fig, axes = plt.subplots(
-        1, len(targets), figsize=(2.6 * len(targets), 2.4), squeeze=False, constrained_layout=True
-    )
-    for ax, target in zip(axes[0], targets, strict=True):
+    fig, panels, axes = _panels(plt, len(targets), 2.6, 2.4)
+    for ax, target in zip(panels, targets, strict=True):
         sub = speedups[speedups["target"] == target]
         for sampler in sorted(sub["sampler"].unique(), key=_order):
             s = sub[sub["sampler"] == sampler].sort_values("dim")
@@ -411,14 +424,8 @@ def time_breakdown(runs: pd.DataFrame, outputs, caption: str = ""):
     parts = ["build_seconds", "compile_seconds", "warmup_seconds", "draw_seconds"]
     colours = ["#BBBBBB", "#777777", "#E69F00", "#0072B2"]
     targets = sorted(ok["target"].unique())
-    fig, axes = plt.subplots(
-        1,
-        max(len(targets), 1),
-        figsize=(2.6 * max(len(targets), 1), 2.4),
-        squeeze=False,
-        constrained_layout=True,
-    )
-    for ax, target in zip(axes[0], targets, strict=False):
+    fig, panels, axes = _panels(plt, len(targets), 2.6, 2.4)
+    for ax, target in zip(panels, targets, strict=False):
         sub = ok[
             (ok["target"] == target) & (ok["dim"] == ok.loc[ok["target"] == target, "dim"].max())
         ]

@@ -13,7 +13,10 @@ THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 REPO = Path(__file__).resolve().parents[2]
 
 
+@cache
 def package_versions() -> dict[str, str]:
+    """Installed versions: read once per process (a batch's runs share them; reading the
+    distributions' metadata again for every run was part of a run job's overhead)."""
     from essbench import registry
 
     out = {"python": platform.python_version()}

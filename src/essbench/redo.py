@@ -11,9 +11,11 @@ quiet machine::
 Nothing is deleted: each chosen record moves to ``results/<study>/set_aside/<time>/`` (with
 its path under ``runs/``), and the manifest of every batch that listed one is removed, so
 Snakemake plans that batch again; its other runs keep their records and are not recomputed
-(a batch keeps every finished record whose settings hash matches). ``--sampler`` and
-``--target`` narrow the choice (or choose on their own: ``--sampler emcee`` redoes every
-emcee run).
+(a batch keeps every finished record whose settings hash matches). The study's runs table
+(``tables/runs.parquet``) moves aside too: once a study has finished, Snakemake would
+otherwise find its tables up to date and plan nothing (seen on the answer study,
+2026-12-05). ``--sampler`` and ``--target`` narrow the choice (or choose on their own:
+``--sampler emcee`` redoes every emcee run).
 """
 
 import argparse
@@ -67,8 +69,13 @@ def plan(study_dir, contended=False, samplers=(), targets=()) -> Plan:
     return chosen
 
 
+# The aggregate rule's output that, missing, makes Snakemake plan the removed batches again.
+RUNS_TABLE = Path("tables") / "runs.parquet"
+
+
 def apply(study_dir, chosen: Plan, now: dt.datetime | None = None) -> Path:
-    """Move the chosen records under ``set_aside/<time>/`` and remove their manifests."""
+    """Move the chosen records (and the runs table made from them) under
+    ``set_aside/<time>/`` and remove their manifests."""
     study_dir = Path(study_dir)
     stamp = (now or dt.datetime.now(dt.UTC)).strftime("%Y%m%dT%H%M%SZ")
     aside = study_dir / "set_aside" / stamp
@@ -78,6 +85,10 @@ def apply(study_dir, chosen: Plan, now: dt.datetime | None = None) -> Path:
         shutil.move(path, target)
     for manifest in chosen.manifests:
         manifest.unlink()
+    table = study_dir / RUNS_TABLE
+    if chosen.records and table.exists():
+        (aside / RUNS_TABLE).parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(table, aside / RUNS_TABLE)
     return aside
 
 
