@@ -167,3 +167,32 @@ def test_a_reference_run_gives_the_geometry_of_a_target_without_exact_draws():
     old = decision.geometry("eight_schools", 10, {}, reference={"status": "ok", "mean": [0]})
     assert "predates" in old["geometry_source"]
     assert decision.geometry("eight_schools", 10, {})["geometry_source"] == decision.NO_GEOMETRY
+
+
+def test_the_headline_names_a_cell_only_a_gradient_free_sampler_recovered():
+    """The answer study's funnel at d = 8: NUTS failed, emcee recovered it; the headline
+    says so (it counted such a cell nowhere before), and a zero count is not said."""
+    rows = [
+        ("banana", 8, "nutpie", "zeus", 190.0, 150.0, 240.0),
+        ("neals_funnel", 8, "", "emcee", np.nan, np.nan, np.nan),
+    ]
+    table = pd.DataFrame(
+        rows,
+        columns=[
+            "target",
+            "dim",
+            "gradient_sampler",
+            "free_sampler",
+            "ratio",
+            "ratio_lo",
+            "ratio_hi",
+        ],
+    )
+    for column in decision.TEXT_COLUMNS:
+        table[column] = table.get(column, "")
+    opening = decision.headline(table, "published/answer-x/")
+    assert "gradient-based sampling paid on 1," in opening
+    assert "On 1 only a gradient-free sampler recovered the truth (`neals_funnel` (d = 8))" in (
+        opening
+    )
+    assert "did not pay on 0" not in opening and "on 0 the" not in opening

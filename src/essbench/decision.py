@@ -335,12 +335,27 @@ def headline(decision: pd.DataFrame, link: str) -> str:
             " cheapest gradient-based one did per effective sample"
         )
     first += f", and on {len(free_none)} more no gradient-free sampler recovered the truth at all."
-    second = f"It did not pay on {len(loses)}"
+    grad_none = decision[(decision["gradient_sampler"] == "") & (decision["free_sampler"] != "")]
+    neither = decision[(decision["gradient_sampler"] == "") & (decision["free_sampler"] == "")]
+    rest = []
     if len(loses):
-        second += f" ({_where(loses)}: ratio {_span(loses, 'ratio')}×)"
-    second += (
-        f", and on {even} the 95% interval of the ratio includes 1; the table, the figure"
-        " and the failures are in the folder's summary."
+        rest.append(
+            f"it did not pay on {len(loses)} ({_where(loses)}: ratio {_span(loses, 'ratio')}×)"
+        )
+    if even:
+        rest.append(f"on {even} the 95% interval of the ratio includes 1")
+    if len(grad_none):
+        rest.append(
+            f"on {len(grad_none)} only a gradient-free sampler recovered the truth"
+            f" ({_where(grad_none)})"
+        )
+    if len(neither):
+        rest.append(f"on {len(neither)} no sampler recovered it ({_where(neither)})")
+    said = "; ".join(rest) if rest else "gradient-free sampling was cheaper on none"
+    second = (
+        said[0].upper()
+        + said[1:]
+        + "; the table, the figure and the failures are in the folder's summary."
     )
     return f"{first} {second}"
 

@@ -219,7 +219,8 @@ def check(folder) -> list[str]:
             if pd.api.types.is_numeric_dtype(a) and pd.api.types.is_numeric_dtype(b):
                 same = np.isclose(a, b, rtol=1e-9, atol=0, equal_nan=True)
             else:
-                same = (a.astype(str) == b.astype(str)).to_numpy()
+                # Missing on both sides is the same (pandas' string dtype keeps NaN != NaN).
+                same = ((a.astype(str) == b.astype(str)) | (a.isna() & b.isna())).to_numpy()
             if not same.all():
                 row = int(np.argmin(same))
                 problems.append(f"{name}: {column} row {row}: {a.iloc[row]!r} -> {b.iloc[row]!r}")
