@@ -1,7 +1,10 @@
 """Issue 30: a finished study published into a folder small enough for git, and today's
 code regenerating its tables and summary from its runs table, value for value."""
 
+from pathlib import Path
+
 import pandas as pd
+import pytest
 
 from essbench import publish
 
@@ -67,3 +70,16 @@ def test_the_clocks_conditions_say_who_sampled_alone_and_beside_what():
     assert "of the machine's 2 while a run sampled; 1 runs timed under contention" in text
     older = runs.drop(columns=["exclusive_sampling", "neighbour_load"])
     assert publish.clock_conditions(older).endswith("the other processes' load was not recorded")
+
+
+PUBLISHED = sorted(p for p in (Path(__file__).resolve().parents[1] / "published").glob("*/"))
+
+
+@pytest.mark.parametrize("folder", PUBLISHED, ids=[p.name for p in PUBLISHED])
+def test_every_published_study_in_the_repository_regenerates_value_for_value(folder):
+    """Today's code on a shipped folder's runs table gives its tables and summary again
+    (or its CHANGES.md says, one line per change, what changed and why); the folder stays
+    small enough for git: no draws, the report under 10 MB."""
+    assert publish.check(folder) == []
+    assert (folder / "report.html").stat().st_size < publish.MAX_REPORT_BYTES
+    assert not any(p.suffix in {".nc", ".npz", ".npy"} for p in folder.rglob("*"))

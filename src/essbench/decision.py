@@ -254,7 +254,8 @@ def _read(decision: pd.DataFrame) -> pd.DataFrame:
     """The table as written or as read back from CSV (where an empty text is nan)."""
     decision = decision.copy()
     for column in TEXT_COLUMNS:
-        decision[column] = decision[column].fillna("").astype(str)
+        values = decision[column].astype(object)  # an all-empty column reads back as float
+        decision[column] = values.where(values.notna(), "").astype(str)
     return decision
 
 

@@ -48,6 +48,13 @@ def _chosen(record: dict, contended: bool, samplers, targets) -> str:
     return "chosen by sampler/target"
 
 
+def _run_key(record) -> tuple[str, ...]:
+    """A record's place under the study's ``runs/`` (target, dim, sampler, file): a manifest
+    holds the path as the workflow wrote it, relative to Snakemake's working directory,
+    which need not be this process's (resolving it here matched nothing from elsewhere)."""
+    return Path(record).parts[-4:]
+
+
 def plan(study_dir, contended=False, samplers=(), targets=()) -> Plan:
     """The runs of ``study_dir`` (``results/<study>``) to redo, and their batches' manifests."""
     study_dir = Path(study_dir)
@@ -61,9 +68,9 @@ def plan(study_dir, contended=False, samplers=(), targets=()) -> Plan:
         if reason:
             chosen.records.append(path)
             chosen.reasons[path] = reason
-    names = {p.resolve() for p in chosen.records}
+    names = {_run_key(p) for p in chosen.records}
     for manifest in sorted((study_dir / "batches").rglob("*.json")):
-        listed = {Path(e["record"]).resolve() for e in io.read_json(manifest)["runs"]}
+        listed = {_run_key(e["record"]) for e in io.read_json(manifest)["runs"]}
         if listed & names:
             chosen.manifests.append(manifest)
     return chosen
