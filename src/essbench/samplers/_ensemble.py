@@ -58,8 +58,9 @@ def nan_as_rejected(logp, batched: bool = False):
     emcee and zeus raise on a NaN, which ended every zeus run on accel_gp in the answer
     study: zeus's walkers strayed to log length-scales of ~709, where the kernel's spectral
     density is 0 x inf (seen 2026-12-05: 385 NaNs in 1.36 million calls of one run). The
-    other samplers simply reject such a point. The check costs one
-    comparison per call beside a compiled log density's microseconds."""
+    other samplers simply reject such a point. The check is inside the clock, as the
+    sampler's own NaN check was: one comparison per call beside the compiled log density's
+    microseconds."""
     count = [0]
     if batched:
 
