@@ -54,7 +54,19 @@ ln -sf /run/mysqld/essbench.pid "$DIR/mariadb.pid"
 log "mariadb is up"
 
 # --- configuration -----------------------------------------------------------------------
-mkdir -p /etc/slurm
+# The daemons and clients read /etc/slurm. A configuration already there is set aside (once)
+# and stop-slurm.sh puts it back; ours is removed there. Left behind, ours would name a
+# controller that is gone, and every `scontrol show config` would then wait 9 s for it: the
+# SLURM executor plugin runs that command whenever Snakemake starts.
+mkdir -p /etc/slurm "$DIR/etc-saved"
+for conf in slurm.conf slurmdbd.conf; do
+  if [ -e "/etc/slurm/$conf" ] && [ ! -e "$DIR/etc-ours/$conf" ] \
+    && [ ! -e "$DIR/etc-saved/$conf" ]; then
+    cp -p "/etc/slurm/$conf" "$DIR/etc-saved/$conf"
+  fi
+done
+mkdir -p "$DIR/etc-ours"
+touch "$DIR/etc-ours/slurm.conf" "$DIR/etc-ours/slurmdbd.conf"
 cat >/etc/slurm/slurmdbd.conf <<CONF
 AuthType=auth/munge
 DbdHost=localhost

@@ -29,12 +29,25 @@ def slurm_cluster():
             "the SLURM cluster test needs root: it installs and starts slurmctld, "
             "slurmd, slurmdbd, munged and MariaDB (CI runs as root)"
         )
+    before = _slurm_etc()
     start = subprocess.run(
         ["bash", str(HERE / "start-slurm.sh")], capture_output=True, text=True, timeout=900
     )
     assert start.returncode == 0, start.stdout + start.stderr
     yield
     subprocess.run(["bash", str(HERE / "stop-slurm.sh")], timeout=120)
+    # A slurm.conf left behind names a controller that is gone: every Snakemake start after
+    # this test (the executor plugin runs `scontrol show config`) would wait 9 s for it.
+    assert _slurm_etc() == before, "stop-slurm.sh did not restore /etc/slurm"
+
+
+def _slurm_etc() -> dict:
+    """The SLURM configuration files the test cluster writes, as they are now (None: absent)."""
+    return {
+        name: (path.read_bytes() if path.exists() else None)
+        for name in ("slurm.conf", "slurmdbd.conf")
+        for path in [Path("/etc/slurm") / name]
+    }
 
 
 def test_tiny_study_runs_through_slurm(slurm_cluster, tmp_path):
