@@ -44,11 +44,17 @@ def run_runtime_min(
         return int(math.ceil(limit / 60)) + 10
     if budget_seconds:
         return int(math.ceil(1.5 * budget_seconds / 60)) + 5
-    # about 50 us per log-density (or gradient) evaluation at d = 50, linear in d, x 10 margin
+    return int(10 + math.ceil(10 * sampling_seconds_guess(sampler, options, dim) / 60))
+
+
+def sampling_seconds_guess(sampler: str, options: dict, dim: int) -> float:
+    """A run's sampling seconds from its size alone: about 50 us per log-density (or
+    gradient) evaluation at d = 50, linear in d, ten evaluations per draw for a sampler that
+    needs gradients. A guess, for limits (x 10) and for the order jobs start in."""
     evals = _draw_count(sampler, options, dim) * (
         10 if registry.sampler(sampler).NEEDS_GRADIENT else 1
     )
-    return int(10 + math.ceil(10 * evals * 1e-6 * max(dim, 1) / 60))
+    return evals * 1e-6 * max(dim, 1)
 
 
 def diagnose_threads(sampler: str) -> int:

@@ -10,6 +10,7 @@ if SRC not in sys.path:
 from essbench import config as ebconfig
 from essbench import registry
 from essbench import resources as ebresources
+from essbench import schedule as ebschedule
 from essbench.clock import machine_lock
 from essbench.runtime import export_pythonpath
 from essbench.stan import CACHE_ENV as STAN_CACHE_ENV
@@ -158,6 +159,44 @@ def batch_inputs(wildcards):
 
 def batch_manifests(wildcards=None):
     return [f"{RESULTS}batches/{key}.json" for key in BATCHES]
+
+
+# Priorities (essbench.schedule): the longest estimated chain of work starts first, so that
+# a long single-threaded batch is not left to run beside an idle core at the end.
+def _batch_estimate(batch):
+    return ebschedule.batch_seconds(
+        batch.sampler,
+        ebconfig.sampler_options(config, batch.sampler),
+        batch.dim,
+        len(batch.replicates),
+        config["run_budget_seconds"],
+        config["ess_goal"],
+    )
+
+
+BATCH_ESTIMATES = {}
+for _batch in BATCHES.values():
+    BATCH_ESTIMATES.setdefault((_batch.target, _batch.dim), []).append(
+        _batch_estimate(_batch)
+    )
+
+
+def batch_priority(wildcards):
+    return _batch_estimate(batch_of(wildcards))
+
+
+def reference_priority(wildcards):
+    return ebschedule.upstream_priority(
+        ebschedule.reference_seconds(wildcards.target),
+        BATCH_ESTIMATES.get((wildcards.target, int(wildcards.dim)), []),
+    )
+
+
+def compile_priority(wildcards):
+    waiting = list(BATCH_ESTIMATES.get((wildcards.target, int(wildcards.dim)), []))
+    if registry.target(wildcards.target).TRUTH == "reference":
+        waiting.append(reference_priority(wildcards))
+    return ebschedule.upstream_priority(ebschedule.COMPILE_SECONDS, waiting)
 
 
 def geometry_cells():

@@ -8,6 +8,7 @@ rule compile:
         f"{SHARED}compile/{{target}}/d{{dim}}/{{options}}.{{backend}}.json",
     log:
         f"{SHARED}logs/compile/{{target}}/d{{dim}}/{{options}}.{{backend}}.log",
+    priority: compile_priority
     conda:
         target_env
     threads: 1
@@ -30,6 +31,7 @@ rule compile_stan:
         f"{STANDIR}/{{target}}/d{{dim}}/{{options}}.json",
     log:
         f"{SHARED}logs/compile_stan/{{target}}/d{{dim}}/{{options}}.log",
+    priority: compile_priority
     conda:
         "../../envs/stan.yaml"
     threads: 1
@@ -46,7 +48,8 @@ rule compile_stan:
 # (and the target's reference_model, and the config's reference_draws, where given) that
 # must pass strict gates; every run is compared with these moments. Shared between
 # studies, keyed by target, dimension and target options. A reference is one long job that
-# every batch of its target waits for: it starts before the other ready jobs (priority).
+# every batch of its target waits for: it starts before the other ready jobs (priority:
+# essbench.schedule counts it at a quarter of the minutes it asks a cluster for).
 rule reference:
     input:
         model=lambda wc: compile_path(wc.target, wc.dim),
@@ -54,7 +57,7 @@ rule reference:
         f"{SHARED}reference/{{target}}/d{{dim}}/{{options}}.json",
     log:
         f"{SHARED}logs/reference/{{target}}/d{{dim}}/{{options}}.log",
-    priority: 10
+    priority: reference_priority
     conda:
         target_env
     threads: 2

@@ -120,7 +120,8 @@ rule scaling_figure:
 
 # For each flagged or censored cell, a trace and rank figure of its worst parameter: from the
 # worst parameters' draws that the sampling jobs keep for every flagged run (their records
-# name the files), so it never re-runs a sampler and needs no keep_draws.
+# name the files), so it never re-runs a sampler and needs no keep_draws. The longest of the
+# figure jobs (one figure per flagged cell), and the report waits for it: it starts first.
 rule flag_figures:
     input:
         runs=f"{RESULTS}tables/runs.parquet",
@@ -133,6 +134,7 @@ rule flag_figures:
         ),
     log:
         f"{RESULTS}logs/flag_figures.log",
+    priority: 1
     conda:
         "../../envs/plotting.yaml"
     threads: 1

@@ -13,6 +13,7 @@ rule sample:
         f"{RESULTS}batches/{{target}}/d{{dim}}/{{sampler}}/{{batch}}.json",
     log:
         f"{RESULTS}logs/sample/{{target}}/d{{dim}}/{{sampler}}/{{batch}}.log",
+    priority: batch_priority
     group:
         "runs"
     conda:
