@@ -23,7 +23,9 @@ one after the other.
 """
 
 import argparse
+import itertools
 import math
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -57,12 +59,12 @@ def _selected(case: dict, wanted: set[str] | None) -> bool:
     return condition is not None and float(condition) in numbers
 
 
-def run_case(cfg: dict, case: dict, sampler: str, chains: int | None) -> dict:
+def run_case(cfg: dict, case: dict, sampler: str, chains: int | None, replicate: int = 0) -> dict:
     cfg = {**cfg, "targets": {case["target"]: dict(case["options"])}}
     cfg["samplers"] = {**cfg["samplers"]}
     if chains:
         cfg["samplers"][sampler] = {**cfg["samplers"][sampler], "chains": chains}
-    settings = study_config.run_settings(cfg, sampler, case["target"], case["dim"], 0)
+    settings = study_config.run_settings(cfg, sampler, case["target"], case["dim"], replicate)
     start = time.perf_counter()
     record, draws, _ = pipeline.sample(settings, 1, "-")
     record = pipeline.diagnose(record, draws, target_options=settings["target_options"])
@@ -85,18 +87,41 @@ def _ratio(ours: float, published: float | None) -> str:
 
 def table(rows: list[dict]) -> str:
     head = (
-        "| case | sampler | chains | tree size | step size | draws to b²<0.01 |"
+        "| case | sampler | replicate | chains | tree size | step size | draws to b²<0.01 |"
         " grads_to_bias_avg | published | ours ÷ published | grads_to_bias_max |"
         " published max | warm-up grads/chain | wall s |"
     )
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
         lines.append(
-            f"| {r['case']} | {r['sampler']} | {r['chains']} | {r['tree']:.1f} |"
+            f"| {r['case']} | {r['sampler']} | {r['replicate']} | {r['chains']} | {r['tree']:.1f} |"
             f" {r['step']:.3g} | {r['draws_to_bias_avg']:g} | {_grads(r['grads_to_bias_avg'])} |"
             f" {_grads(r['published'])} | {_ratio(r['grads_to_bias_avg'], r['published'])} |"
             f" {_grads(r['grads_to_bias_max'])} | {_grads(r['published_max'])} |"
             f" {r['warm_grads']:,.0f} | {r['wall']:.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def spread(rows: list[dict]) -> str:
+    """Per (case, sampler): the median of grads_to_bias_avg over its replicates, their
+    range, and the median's ratio to the published figure."""
+    head = (
+        "| case | sampler | replicates | median grads_to_bias_avg | range | published |"
+        " median ÷ published |"
+    )
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    pairs: dict = {}
+    for r in rows:
+        pairs.setdefault((r["case"], r["sampler"]), []).append(r)
+    for (case, sampler), group in pairs.items():
+        values = sorted(r["grads_to_bias_avg"] for r in group)
+        median = statistics.median(values)
+        published = group[0]["published"]
+        lines.append(
+            f"| {case} | {sampler} | {len(values)} | {_grads(median)} |"
+            f" {_grads(values[0])}–{_grads(values[-1])} | {_grads(published)} |"
+            f" {_ratio(median, published)} |"
         )
     return "\n".join(lines)
 
@@ -116,6 +141,13 @@ def main(argv=None) -> int:
     parser.add_argument("--chains-large", type=int, default=32, help="chains at κ > 1e4")
     parser.add_argument("--cases", default="", help="cases to run, e.g. 100,funnel (default: all)")
     parser.add_argument("--samplers", default="", help="samplers to run (default: the config's)")
+    parser.add_argument(
+        "--replicates",
+        type=int,
+        default=1,
+        help="runs per (case, sampler), each with its own seed (the study's replicates 0..N-1);"
+        " with more than one, a last table gives each pair's median and range",
+    )
     args = parser.parse_args(argv)
     wanted = set(args.cases.split(",")) if args.cases else None
     cases = [case for case in literature.PUBLISHED if _selected(case, wanted)]
@@ -129,8 +161,8 @@ def main(argv=None) -> int:
         condition = float(case["options"].get("condition", 0.0))
         chains = args.chains or (args.chains_large if condition > LARGE_CONDITION else None)
         samplers = args.samplers.split(",") if args.samplers else list(cfg["samplers"])
-        for sampler in samplers:
-            r = run_case(cfg, case, sampler, chains)
+        for sampler, replicate in itertools.product(samplers, range(args.replicates)):
+            r = run_case(cfg, case, sampler, chains, replicate)
             if r["status"] != "ok":
                 print(f"{sampler} on {case['case']}: {r['reason']}", file=sys.stderr)
                 continue
@@ -140,6 +172,7 @@ def main(argv=None) -> int:
                 {
                     "case": case["case"],
                     "sampler": sampler,
+                    "replicate": replicate,
                     "chains": n_chains,
                     "tree": r["stat_tree_size_mean"],
                     "step": r["stat_step_size_mean"],
@@ -156,6 +189,9 @@ def main(argv=None) -> int:
     for case in cases:
         print(f"Published ({case['case']}): {case['source']} (NUTS, {case['protocol']}).")
     print(table(rows))
+    if args.replicates > 1:
+        print()
+        print(spread(rows))
     return 0
 
 
