@@ -87,7 +87,8 @@ def _ratio(ours: float, published: float | None) -> str:
 
 def table(rows: list[dict]) -> str:
     head = (
-        "| case | sampler | replicate | chains | tree size | step size | draws to b²<0.01 |"
+        "| case | sampler | replicate | chains | tree size | tree, chain median | L |"
+        " step size | draws to b²<0.01 |"
         " grads_to_bias_avg | published | ours ÷ published | grads_to_bias_max |"
         " published max | warm-up grads/chain | wall s |"
     )
@@ -95,6 +96,7 @@ def table(rows: list[dict]) -> str:
     for r in rows:
         lines.append(
             f"| {r['case']} | {r['sampler']} | {r['replicate']} | {r['chains']} | {r['tree']:.1f} |"
+            f" {r['tree_median']:.1f} | {r['L']:.3g} |"
             f" {r['step']:.3g} | {r['draws_to_bias_avg']:g} | {_grads(r['grads_to_bias_avg'])} |"
             f" {_grads(r['published'])} | {_ratio(r['grads_to_bias_avg'], r['published'])} |"
             f" {_grads(r['grads_to_bias_max'])} | {_grads(r['published_max'])} |"
@@ -175,6 +177,8 @@ def main(argv=None) -> int:
                     "replicate": replicate,
                     "chains": n_chains,
                     "tree": r["stat_tree_size_mean"],
+                    "tree_median": r.get("stat_tree_size_chain_median", math.nan),
+                    "L": r.get("stat_trajectory_length_mean", math.nan),
                     "step": r["stat_step_size_mean"],
                     "draws_to_bias_avg": r["draws_to_bias_avg"],
                     "grads_to_bias_avg": r["grads_to_bias_avg"],
@@ -187,7 +191,12 @@ def main(argv=None) -> int:
             )
             print(table(rows[-1:]).splitlines()[-1], file=sys.stderr, flush=True)
     for case in cases:
-        print(f"Published ({case['case']}): {case['source']} (NUTS, {case['protocol']}).")
+        detail = ", ".join(f"{k} {v:.4g}" for k, v in case.get("detail", {}).items())
+        print(
+            f"Published ({case['case']}): {case['source']} (NUTS, {case['protocol']})"
+            + (f"; {detail}" if detail else "")
+            + "."
+        )
     print(table(rows))
     if args.replicates > 1:
         print()

@@ -74,3 +74,8 @@ def test_seed_reproduces_and_chain_methods_agree(problem, name):
         stats = result.stats
         assert stats["tree_size_mean"] * 2 * 100 < result.grad_evals
         assert {"divergences", "step_size_mean", "acceptance_mean"} <= set(stats)
+        # per chain: the median of the chains' mean trees lies within them; L = mean over
+        # chains of step size x mean tree (the MCHMC benchmarks' "L")
+        assert 1 <= stats["tree_size_chain_median"] <= stats["tree_size_chain_max"]
+        assert stats["tree_size_chain_max"] >= stats["tree_size_mean"]
+        assert stats["trajectory_length_mean"] > 0

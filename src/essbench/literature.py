@@ -139,6 +139,8 @@ PUBLISHED = (
         "metric": "grads_to_bias_avg",
         "grads": {"NUTS": 83598.00574111329},
         "grads_max": {"NUTS": 111691.38752871095},
+        # the CSV's L (mean over chains of step size x mean integration steps) and step size
+        "detail": {"L": 1.8366044601469567, "step_size": 0.21424763700222613},
     },
     {
         # the rows indexed 3 (avg; bootstrap std 44.5) and 2 (max: inf, not reached in
@@ -155,6 +157,17 @@ PUBLISHED = (
         "metric": "grads_to_bias_avg",
         "grads": {"NUTS": 26391.662059375005},
         "grads_max": {"NUTS": math.inf},
+        # The CSV's L and step size; steps and tree size decoded from the figure: it is
+        # steps-to-bias x mean tree size, and x 128 chains x 20,000 draws gives an integer
+        # (the summed integration steps) at 569 steps x 46.38 only among the trees that can
+        # be a mean over chains of n_c when step size x n_c is about L (at least L / step
+        # size = 33; 1,138 x 23.19 is the other exact split). Inferred, not printed there.
+        "detail": {
+            "L": 2.391220973774433,
+            "step_size": 0.07249483921819383,
+            "steps": 569,
+            "tree_size": 46.38253437500001,
+        },
     },
 )
 

@@ -230,8 +230,16 @@ def run_jax_nuts(problem, options: dict, seed: int, make_functions, start: float
         "warmup_divergences": int(np.sum(warm_stats["diverging"])),
         "tree_size_mean": float(np.mean(n_steps)),
     }
+    # Per chain: each adapts its own step size and metric, and a few chains with long trees
+    # can carry the pooled mean (the literature's NUTS figures are per-chain means).
+    chain_trees = np.mean(n_steps.reshape(chains, -1), axis=1)
+    stats["tree_size_chain_median"] = float(np.median(chain_trees))
+    stats["tree_size_chain_max"] = float(np.max(chain_trees))
     if "step_size" in draw_stats:
         stats["step_size_mean"] = float(np.mean(draw_stats["step_size"]))
+        # the mean over chains of step size x mean tree: the MCHMC benchmarks' "L"
+        chain_steps = np.mean(np.asarray(draw_stats["step_size"]).reshape(chains, -1), axis=1)
+        stats["trajectory_length_mean"] = float(np.mean(chain_steps * chain_trees))
     if "acceptance" in draw_stats:
         stats["acceptance_mean"] = float(np.mean(draw_stats["acceptance"]))
     return SamplerRun(
