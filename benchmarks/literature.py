@@ -43,8 +43,9 @@ LARGE_CONDITION = 1.0e4  # cases above it get --chains-large chains (CPU cost, s
 
 def _published(case: dict, options: dict, key: str = "grads") -> float | None:
     """The published NUTS figure (``grads``: b²_avg, ``grads_max``: b²_max), for a sampler
-    that runs the published protocol: its mass matrix is the case's."""
-    if options.get("mass_matrix") != case["mass_matrix"] or key not in case:
+    that runs the published protocol: its mass matrix is the case's (a sampler without a
+    ``mass_matrix`` option adapts a diagonal one)."""
+    if options.get("mass_matrix", "diagonal") != case["mass_matrix"] or key not in case:
         return None
     return case[key]["NUTS"]
 
@@ -179,7 +180,7 @@ def main(argv=None) -> int:
                     "tree": r["stat_tree_size_mean"],
                     "tree_median": r.get("stat_tree_size_chain_median", math.nan),
                     "L": r.get("stat_trajectory_length_mean", math.nan),
-                    "step": r["stat_step_size_mean"],
+                    "step": r.get("stat_step_size_mean", math.nan),
                     "draws_to_bias_avg": r["draws_to_bias_avg"],
                     "grads_to_bias_avg": r["grads_to_bias_avg"],
                     "grads_to_bias_max": r["grads_to_bias_max"],
