@@ -15,9 +15,13 @@ per sampler, the median over replicates and repeats of each run's sampling secon
 relative to the same run under ``cores1`` (target 0.9 to 1.1), and how many runs each way
 recorded as timed under contention (``contended``, see ``essbench.policy``).
 
-With ``--exclusive`` both studies run with ``exclusive_sampling`` on: under ``--cores 2`` the
-batches still run side by side, but each run samples alone (``essbench.clock.Exclusive``,
-one lock for the machine), beside the other jobs' untimed work only.
+Every job holds a core token per core it keeps busy (``essbench.clock.Turn``), so in ``mix``
+the two studies never run more busy jobs than the machine has CPUs (``stan_nuts``'s chain and
+reader, two cores under its study's ``--cores 1``, beside the default study's job: 1.49-1.71x
+as slow, every run flagged, before the tokens). With ``--exclusive`` both studies run with
+``exclusive_sampling`` on: under ``--cores 2`` the batches still run side by side, but each
+run samples alone (``essbench.clock.Exclusive``, one lock for the machine), beside the other
+jobs' untimed work only.
 
     .venv/bin/python benchmarks/neighbours.py [--repeats 2] [--config FILE] [--sampler NAME ...]
         [--exclusive] [--scale K] [--replicates N]

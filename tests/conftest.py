@@ -2,6 +2,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,15 @@ SNAKEMAKE = str(BIN / "snakemake") if (BIN / "snakemake").exists() else shutil.w
 from essbench.samplers._jax import xla_flags  # noqa: E402
 
 os.environ["XLA_FLAGS"] = xla_flags(os.environ.get("XLA_FLAGS", ""), max(os.cpu_count() or 1, 2))
+
+# Each test worker's workflows hold core tokens of their own (essbench.clock.Turn): the two
+# workers' studies would otherwise take turns on the machine's, as two users' studies should,
+# and the suite would run as if on one worker. tests/test_clock.py checks shared tokens.
+from essbench.clock import TURNS_ENV  # noqa: E402
+
+os.environ[TURNS_ENV] = os.path.join(
+    tempfile.gettempdir(), f"essbench-test-turns-{os.getuid()}-{os.getpid()}"
+)
 
 
 # Every process a test's Snakemake starts carries this in its environment, so that any of

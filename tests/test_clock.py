@@ -195,6 +195,11 @@ def test_no_process_of_the_tiny_study_outlives_snakemake(tiny_run):
 def test_the_tiny_studys_runs_record_their_neighbours_and_their_throw_away_run(tiny_run):
     ok = tiny_run[tiny_run["status"] == "ok"]
     assert (ok["neighbour_load"] >= 0).all() and (ok["neighbour_window_seconds"] > 0).all()
+    # Every job held a core token per core its runs keep busy (its own study alone on the
+    # worker's tokens: it never waited for more than the moment of taking them).
+    busy = ok[["threads", "threads_needed"]].max(axis=1).clip(upper=clock.machine_cpus())
+    assert (ok["batch_cores_held"] == busy).all(), ok[["sampler", "batch_cores_held", "threads"]]
+    assert (ok["batch_cores_wait_seconds"] < 5).all()
     assert ok["contended"].isin([True, False]).all()
     assert (ok.loc[ok["contended"], "contention_reason"].str.len() > 0).all()
     primed = ok.groupby("sampler")["batch_prime_seconds"].max()
@@ -256,30 +261,131 @@ def test_the_same_seed_draws_the_same_zeus_chains_anywhere_in_a_process():
     assert (zeus.run(problem, options, 1).draws == first).all()
 
 
-def test_exclusive_sampling_makes_a_second_run_wait_outside_its_clock(tmp_path):
-    """Two holders of the same lock file never overlap: the second waits until the first
-    lets go, and says how long it waited; no lock path, no wait."""
+def _hold(turns, cores, cpus, spans, name, held, release):
+    with clock.Turn(turns, cores, cpus=cpus):
+        spans.append((name, time.perf_counter()))
+        held.set()
+        release.wait(5)
+        spans.append((f"{name} out", time.perf_counter()))
+
+
+def test_a_job_waits_until_the_cores_it_needs_are_free(tmp_path):
+    """On a 2-CPU machine, a job holding one token leaves one: a second one-core job takes
+    it at once, a two-core job waits until the first lets go, and says how long it waited;
+    no directory, no tokens."""
     import threading
 
-    lock = str(tmp_path / "shared" / "sampling.lock")
-    held, release = threading.Event(), threading.Event()
-    spans = []
+    turns = str(tmp_path / "turns")
+    for cores, waits in ((1, False), (2, True)):
+        held, release, spans = threading.Event(), threading.Event(), []
+        args = (turns, 1, 2, spans, "first", held, release)
+        thread = threading.Thread(target=_hold, args=args)
+        thread.start()
+        assert held.wait(5)
+        threading.Timer(0.3, release.set).start()
+        with clock.Turn(turns, cores, cpus=2) as second:
+            spans.append(("second", time.perf_counter()))
+            assert second.cores == cores
+        thread.join()
+        names = [name for name, _ in spans]
+        if waits:
+            assert names == ["first", "first out", "second"]
+            assert second.wait_seconds >= 0.25
+        else:
+            assert names == ["first", "second", "first out"]
+            assert second.wait_seconds < 0.25
+    with clock.Turn(turns, 5, cpus=2) as capped:  # never more than the machine has
+        assert capped.cores == 2
+    with clock.Turn(None, 2) as free:
+        assert free.wait_seconds == 0.0 and free.cores == 0
 
-    def first():
-        with clock.Exclusive(lock):
-            spans.append(("first", time.perf_counter()))
-            held.set()
-            release.wait(5)
-            spans.append(("first out", time.perf_counter()))
 
-    thread = threading.Thread(target=first)
-    thread.start()
-    held.wait(5)
-    threading.Timer(0.3, release.set).start()
-    with clock.Exclusive(lock) as second:
-        spans.append(("second", time.perf_counter()))
-    thread.join()
-    assert [name for name, _ in spans] == ["first", "first out", "second"]
-    assert second.wait_seconds >= 0.25
-    with clock.Exclusive(None) as free:
-        assert free.wait_seconds == 0.0
+def test_a_two_core_job_is_not_starved_by_one_core_jobs(tmp_path):
+    """A two-core job gets its turn even while three one-core jobs keep both cores busy:
+    the one at the head of the queue collects tokens as they free up, and later takers
+    wait behind it."""
+    import threading
+
+    turns = str(tmp_path / "turns")
+    stop, order = threading.Event(), []
+
+    def one_core_runs(name):
+        while not stop.is_set():
+            with clock.Turn(turns, 1, cpus=2):
+                order.append(name)
+                time.sleep(0.02)
+
+    workers = [threading.Thread(target=one_core_runs, args=(f"w{i}",)) for i in range(3)]
+    for worker in workers:
+        worker.start()
+    time.sleep(0.1)
+    start = time.perf_counter()
+    with clock.Turn(turns, 2, cpus=2) as big:
+        order.append("big")
+        waited = time.perf_counter() - start
+    stop.set()
+    for worker in workers:
+        worker.join()
+    assert "big" in order and waited < 2.0
+    assert big.wait_seconds == pytest.approx(waited, abs=0.05)
+    assert order.index("big") > 0  # the one-core runs were sampling when it came
+
+
+def test_a_job_waits_for_the_cores_another_studys_job_holds(tmp_path):
+    """Two processes sharing the machine's tokens (two Snakemakes' jobs): while one holds
+    every core, the other's start waits until it ends, and says how long it waited."""
+    env = {**os.environ, clock.TURNS_ENV: str(tmp_path / "turns")}
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import time; from essbench import clock;"
+            " clock.hold_job_cores(clock.machine_cpus()); print('held', flush=True);"
+            " time.sleep(1.0)",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout.readline().strip() == "held"
+    waiter = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from essbench import clock; print(clock.hold_job_cores(1).wait_seconds)",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    holder.wait(10)
+    assert waiter.returncode == 0, waiter.stderr
+    assert float(waiter.stdout) >= 0.5
+    off = subprocess.run(  # ESSBENCH_TURNS_DIR=off: no tokens, no wait
+        [sys.executable, "-c", "from essbench import clock; print(clock.hold_job_cores(1).cores)"],
+        env={**env, clock.TURNS_ENV: "off"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert off.stdout.strip() == "0"
+
+
+def test_a_batch_holds_the_cores_its_runs_keep_busy_beyond_what_snakemake_granted(tmp_path):
+    """stan_nuts's one chain keeps two cores busy (its chain and httpstan's reader): a job
+    granted one (--cores 1) holds two tokens before its runs start; outside a workflow job
+    (no tokens held) nothing is taken."""
+    from essbench import pipeline
+
+    todo = [{"settings": {"sampler": "stan_nuts", "sampler_options": {"chains": 1, "cores": 1}}}]
+    assert math.isnan(pipeline._hold_busy_cores(todo)["batch_cores_held"])
+    try:
+        clock.hold_job_cores(1, directory=str(tmp_path / "turns"))
+        held = pipeline._hold_busy_cores(todo)
+        assert held["batch_cores_held"] == min(2, clock.machine_cpus())
+        assert clock.job_turn().cores == held["batch_cores_held"]
+        assert held["batch_cores_wait_seconds"] >= 0
+    finally:
+        clock.release_job_cores()
+    assert clock.job_turn() is None

@@ -10,6 +10,14 @@
   run (outside every clock, recorded apart), as the tutorial pays its throw-away chain: the
   first execution of a compiled function in a process, the allocator's first growth and
   the start of thread pools made the first JAX run of a batch 1.7-2.6x as slow as the rest.
+- :class:`Turn` and :func:`hold_job_cores`: every job holds as many of the machine's core
+  tokens (lock files, one per CPU, shared by every study and checkout of this user on the
+  machine) as it keeps cores busy, from its start to its end, waiting for them before it
+  starts its work. One Snakemake never starts more threads than its ``--cores``, so its
+  jobs never wait; two Snakemakes on one machine (two studies at once, each with
+  ``--cores`` of its own) never run more busy threads than the machine has CPUs, and a run
+  that keeps more cores busy than its study's ``--cores`` granted (``stan_nuts``'s chain and
+  reader under ``--cores 1``) holds them all the same.
 - :class:`Exclusive`: with ``exclusive_sampling`` on, a run's sampling holds a lock file
   that every other run on the machine waits for (outside its clock), so no two runs'
   clocks ever overlap, whatever ``--cores`` lets Snakemake start beside them.
@@ -155,6 +163,122 @@ class Exclusive:
         if self._file is not None:
             self._file.close()  # closing releases the lock
             self._file = None
+
+
+# Where the core tokens live instead of the default (a directory), or "off" (none taken).
+TURNS_ENV = "ESSBENCH_TURNS_DIR"
+
+
+def turns_dir() -> str:
+    """The directory of the machine's core tokens (:class:`Turn`): one per machine and user
+    (in the system's temporary directory), so that the jobs of every study and checkout on
+    the machine share them, not only a study's own; ``$ESSBENCH_TURNS_DIR`` where set."""
+    import tempfile
+
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    default = os.path.join(tempfile.gettempdir(), f"essbench-turns-{uid}")
+    return os.environ.get(TURNS_ENV) or default
+
+
+def machine_cpus() -> int:
+    """The machine's CPUs (every one, not this process's affinity): the number of tokens."""
+    return os.cpu_count() or 1
+
+
+class Turn:
+    """Context manager: hold ``cores`` of the machine's core tokens in ``directory``
+    (``flock`` on ``core<i>.lock``, i < the machine's CPUs; at most all of them); None: no
+    tokens (``wait_seconds`` 0, ``cores`` 0).
+
+    Takers line up on ``queue.lock``: the one at its head takes free tokens as they come
+    until it has its ``cores``, then leaves the queue, so a run that needs two cores is not
+    starved by one-core runs that keep taking whichever one is free. A token is released
+    when the run ends (or its process dies: the kernel drops a dead process's locks).
+    ``wait_seconds``: how long the run waited, outside its clock. Lock files on a local
+    disk: on a cluster, each node has its own (its jobs' cores are the node's).
+    """
+
+    POLL_SECONDS = 0.002
+
+    def __init__(self, directory: str | None, cores: int = 1, cpus: int | None = None):
+        self.directory = directory
+        self.cpus = int(cpus or machine_cpus())
+        self.cores = max(1, min(int(cores), self.cpus)) if directory else 0
+        self.wait_seconds = 0.0
+        self._held: dict[int, object] = {}
+
+    def __enter__(self) -> Turn:
+        if not self.directory:
+            return self
+        import fcntl
+
+        start = perf_counter()
+        os.makedirs(self.directory, exist_ok=True)
+        try:
+            with open(os.path.join(self.directory, "queue.lock"), "a") as queue:
+                fcntl.flock(queue, fcntl.LOCK_EX)  # released when the file closes
+                while True:
+                    for i in range(self.cpus):
+                        if len(self._held) == self.cores:
+                            break
+                        if i not in self._held:
+                            self._take(i, fcntl)
+                    if len(self._held) == self.cores:
+                        break
+                    time.sleep(self.POLL_SECONDS)
+        except BaseException:
+            self._release()
+            raise
+        self.wait_seconds = perf_counter() - start
+        return self
+
+    def _take(self, i: int, fcntl) -> None:
+        token = open(os.path.join(self.directory, f"core{i}.lock"), "a")  # noqa: SIM115
+        try:
+            fcntl.flock(token, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:  # another run holds it
+            token.close()
+            return
+        self._held[i] = token
+
+    def _release(self) -> None:
+        for token in self._held.values():
+            token.close()  # closing releases the lock
+        self._held = {}
+
+    def __exit__(self, *exc) -> None:
+        self._release()
+
+
+# The tokens this process holds for its whole life (:func:`hold_job_cores`).
+_JOB_TURN: Turn | None = None
+
+
+def hold_job_cores(cores: int, directory: str | None = None) -> Turn:
+    """Hold ``cores`` of the machine's core tokens until this process ends (a job's, taken as
+    its script starts: :func:`essbench.runtime.start`); a second call lets go of the first
+    call's tokens before it waits for the new count, so that no process ever waits while it
+    holds tokens (two such processes would wait for each other for ever). ``directory``:
+    :func:`turns_dir` by default; ``ESSBENCH_TURNS_DIR=off`` takes none."""
+    global _JOB_TURN
+    release_job_cores()
+    directory = directory or turns_dir()
+    turn = Turn(None if directory == "off" else directory, cores)
+    _JOB_TURN = turn.__enter__()
+    return turn
+
+
+def release_job_cores() -> None:
+    """Let go of this process's tokens now (a process's end does it by itself)."""
+    global _JOB_TURN
+    if _JOB_TURN is not None:
+        _JOB_TURN.__exit__(None, None, None)
+        _JOB_TURN = None
+
+
+def job_turn() -> Turn | None:
+    """The tokens this process holds (None: it took none, e.g. outside a workflow job)."""
+    return _JOB_TURN
 
 
 # A throw-away run's length: the shared rule for a sampler's LENGTH_OPTION and WARMUP_OPTION.

@@ -403,6 +403,29 @@ def _process_started_at() -> float:
         return math.nan
 
 
+def _hold_busy_cores(todo: list[dict]) -> dict:
+    """In a workflow job (one that holds core tokens: :func:`essbench.clock.hold_job_cores`),
+    hold as many as the batch's runs keep cores busy, where that is more than Snakemake
+    granted (``stan_nuts``'s chain and reader under ``--cores 1``); the tokens held and the
+    job's whole wait for them, for the records (``batch_cores_held``,
+    ``batch_cores_wait_seconds``: NaN outside a workflow job)."""
+    held = clock.job_turn()
+    if held is None or not held.directory:
+        return {"batch_cores_held": math.nan, "batch_cores_wait_seconds": math.nan}
+    waited = held.wait_seconds
+    needed = max(
+        (
+            registry.sampler(r["settings"]["sampler"]).threads(r["settings"]["sampler_options"])
+            for r in todo
+        ),
+        default=0,
+    )
+    if needed > held.cores:
+        held = clock.hold_job_cores(needed)
+        waited += held.wait_seconds
+    return {"batch_cores_held": held.cores, "batch_cores_wait_seconds": waited}
+
+
 def run_batch(
     runs: list[dict],
     out_manifest,
@@ -440,6 +463,7 @@ def run_batch(
     kept = [finished_record(r["record"], r["settings"], budget_seconds) for r in runs]
     todo = [r for r, record in zip(runs, kept, strict=True) if record is None]
     model_compile_seconds = io.read_json(compile_json)["compile_seconds"] if compile_json else None
+    cores = _hold_busy_cores(todo)
     problem = None
     if todo:
         first = todo[0]["settings"]
@@ -498,6 +522,7 @@ def run_batch(
                 batch_size=len(runs),
                 batch_position=position,
                 batch_runs_done=len(todo),
+                **cores,
                 process_started_at=process_started_at,
                 batch_started_at=batch_started_at,
                 draws_path=None,

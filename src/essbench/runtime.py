@@ -1,7 +1,8 @@
 """Process set-up for the workflow's scripts (imports nothing heavy).
 
 ``start`` must run before NumPy, PyTensor or PyMC are imported: it sends stderr (and every
-child process's) to the rule's log, pins BLAS/OpenMP threads to the rule's ``threads`` and
+child process's) to the rule's log, pins BLAS/OpenMP threads to the rule's ``threads``, holds
+a core token per thread for the job's whole life (:func:`essbench.clock.hold_job_cores`) and
 points PyTensor at the study's compile cache.
 """
 
@@ -63,6 +64,17 @@ def start(smk, compiledir: str | None = None) -> None:
     if smk.log:
         redirect_stderr(str(smk.log[0]))
     pin_threads(int(smk.threads))
+    # The machine's core tokens for the job's threads, before any work: two studies at once
+    # never run more busy threads than the machine has CPUs (essbench.clock.Turn).
+    from essbench.clock import hold_job_cores
+
+    turn = hold_job_cores(int(smk.threads))
+    if turn.wait_seconds > 0.1:
+        logging.getLogger("essbench").info(
+            "waited %.1f s for %d free core(s): another study's jobs held them",
+            turn.wait_seconds,
+            turn.cores,
+        )
     set_compiledir(compiledir if compiledir is not None else smk.params.get("compiledir"))
     # The study's own sampler and target files (checked by the config validation already).
     # A user's JAX file may start JAX's backend as it is imported: essbench's XLA flags
