@@ -10,12 +10,14 @@ alternating which goes first in each repeat:
 - the library as its documentation shows: ``benchmarks/fidelity_standalone.py``, one
   process per sampler.
 
-Each repeat runs a new replicate (its own seed) both ways. Prints each sampler's ms per ESS
+Each repeat runs a new replicate both ways, the standalone with the pipeline run's seed (pystan,
+seeded as essbench seeds it, then draws the very same chain). Prints each sampler's ms per ESS
 both ways and the ratio pipeline / standalone, pooled over ``--repeats`` (total seconds ÷
 total ESS each way; target 0.85 to 1.15) with a 95% bootstrap interval over the repeats,
 and its two factors: sampling seconds (the median of the repeats' ratios: what the
-pipeline's clock adds or leaves out) and ESS (pooled: both ways draw their own random
-streams, and one chain's ESS scatters by ±30%, so it takes repeats to average out).
+pipeline's clock adds or leaves out) and ESS (pooled: every other library's two ways draw
+their own random streams, and one chain's ESS scatters by ±30%, so it takes repeats to
+average out).
 The tutorial's own script is ``benchmarks/tutorial_fidelity.py``.
 
     .venv/bin/python benchmarks/fidelity.py [--repeats 3] [--sampler NAME ...]
@@ -110,12 +112,25 @@ def pipeline_costs(work: Path, configs: list[Path]) -> dict:
     return costs
 
 
-def standalone_costs(configs: list[Path], seed: int) -> dict:
+def run_seed(raw: dict, sampler: str, replicate: int) -> int:
+    """The pipeline's seed of the sampler's run at ``replicate`` (the config's first cell):
+    the standalone draws with it too, so that a library seeded as the pipeline seeds it
+    (pystan's ``random_seed``) draws the same chain both ways, and its ESS factor is 1."""
+    from essbench import config as ebconfig
+
+    full = ebconfig.validate(dict(raw))
+    target = next(iter(full["targets"]))
+    dim = ebconfig.target_dims(full, target)[0]
+    return int(ebconfig.run_settings(full, sampler, target, dim, replicate)["random_seed"])
+
+
+def standalone_costs(configs: list[Path], replicate: int) -> dict:
     costs = {}
     script = REPO / "benchmarks" / "fidelity_standalone.py"
     for config in configs:
         raw = yaml.safe_load(config.read_text())
         for sampler in raw["samplers"]:
+            seed = run_seed(raw, sampler, replicate)
             out = subprocess.run(
                 [sys.executable, str(script), "--sampler", sampler, "--config", str(config)]
                 + ["--seed", str(seed)],
