@@ -191,11 +191,13 @@ class Turn:
     tokens (``wait_seconds`` 0, ``cores`` 0).
 
     Takers line up on ``queue.lock``: the one at its head takes free tokens as they come
-    until it has its ``cores``, then leaves the queue, so a run that needs two cores is not
-    starved by one-core runs that keep taking whichever one is free. A token is released
-    when the run ends (or its process dies: the kernel drops a dead process's locks).
-    ``wait_seconds``: how long the run waited, outside its clock. Lock files on a local
-    disk: on a cluster, each node has its own (its jobs' cores are the node's).
+    until it has its ``cores``, then leaves the queue, so a job that needs two cores is not
+    starved by one-core jobs that keep taking whichever one is free. Only the head of the
+    queue waits while it holds tokens, and what it waits for (running jobs) never waits, so
+    no two takers wait for each other. A token is released on ``__exit__`` or when its
+    process dies (the kernel drops a dead process's locks). ``wait_seconds``: how long the
+    taker waited. Lock files on a local disk: on a cluster, each node has its own (its jobs'
+    cores are the node's).
     """
 
     POLL_SECONDS = 0.002
@@ -257,8 +259,8 @@ _JOB_TURN: Turn | None = None
 def hold_job_cores(cores: int, directory: str | None = None) -> Turn:
     """Hold ``cores`` of the machine's core tokens until this process ends (a job's, taken as
     its script starts: :func:`essbench.runtime.start`); a second call lets go of the first
-    call's tokens before it waits for the new count, so that no process ever waits while it
-    holds tokens (two such processes would wait for each other for ever). ``directory``:
+    call's tokens before it queues for the new count: a running job that waited for more
+    tokens while holding some could wait for another such job for ever. ``directory``:
     :func:`turns_dir` by default; ``ESSBENCH_TURNS_DIR=off`` takes none."""
     global _JOB_TURN
     release_job_cores()
