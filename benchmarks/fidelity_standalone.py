@@ -150,7 +150,9 @@ def stan_nuts(opts, dim, seed):
     import httpstan.cache
     import stan
 
-    posterior = stan.build(STAN, data={"d": dim}, random_seed=int(seed) % 2**31)
+    from essbench.stan import STAN_SEED_MODULUS
+
+    posterior = stan.build(STAN, data={"d": dim}, random_seed=int(seed) % STAN_SEED_MODULUS)
     shutil.rmtree(httpstan.cache.model_directory(posterior.model_name) / "fits", True)
     posterior.sample(num_chains=opts["chains"], num_warmup=10, num_samples=10)
     fit = posterior.sample(

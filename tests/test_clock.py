@@ -386,6 +386,22 @@ def test_a_batch_holds_the_cores_its_runs_keep_busy_beyond_what_snakemake_grante
         assert held["batch_cores_held"] == min(2, clock.machine_cpus())
         assert clock.job_turn().cores == held["batch_cores_held"]
         assert held["batch_cores_wait_seconds"] >= 0
+        # Runs that keep more cores busy than the machine has: a job holding every token
+        # keeps them (no letting go and queueing again for the same count).
+        cpus = clock.machine_cpus()
+        many = [
+            {
+                "settings": {
+                    "sampler": "stan_nuts",
+                    "sampler_options": {"chains": cpus, "cores": cpus},
+                }
+            }
+        ]
+        pipeline._hold_busy_cores(many)
+        every = clock.job_turn()
+        assert every.cores == cpus
+        assert pipeline._hold_busy_cores(many)["batch_cores_held"] == cpus
+        assert clock.job_turn() is every
     finally:
         clock.release_job_cores()
     assert clock.job_turn() is None

@@ -124,18 +124,24 @@ class Neighbours:
             # The window in epoch seconds: with exclusive_sampling, no two runs' overlap.
             "sampling_window_start": self.started_at,
             "sampling_window_end": self.ended_at,
-            "machine_cpus": os.cpu_count() or 1,
+            "machine_cpus": machine_cpus(),
         }
+
+
+def _user_temp_path(stem: str, suffix: str = "") -> str:
+    """``<system temporary directory>/essbench-<stem>-<uid><suffix>``: one per machine and
+    user, shared by every study and checkout of the user on the machine."""
+    import tempfile
+
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    return os.path.join(tempfile.gettempdir(), f"essbench-{stem}-{uid}{suffix}")
 
 
 def machine_lock() -> str:
     """The lock file of ``exclusive_sampling``: one per machine and user (in the system's
     temporary directory), so that runs of every study and checkout on the machine sample
     one at a time, not only a study's own."""
-    import tempfile
-
-    uid = os.getuid() if hasattr(os, "getuid") else 0
-    return os.path.join(tempfile.gettempdir(), f"essbench-sampling-{uid}.lock")
+    return _user_temp_path("sampling", ".lock")
 
 
 class Exclusive:
@@ -173,11 +179,7 @@ def turns_dir() -> str:
     """The directory of the machine's core tokens (:class:`Turn`): one per machine and user
     (in the system's temporary directory), so that the jobs of every study and checkout on
     the machine share them, not only a study's own; ``$ESSBENCH_TURNS_DIR`` where set."""
-    import tempfile
-
-    uid = os.getuid() if hasattr(os, "getuid") else 0
-    default = os.path.join(tempfile.gettempdir(), f"essbench-turns-{uid}")
-    return os.environ.get(TURNS_ENV) or default
+    return os.environ.get(TURNS_ENV) or _user_temp_path("turns")
 
 
 def machine_cpus() -> int:
@@ -221,9 +223,7 @@ class Turn:
                 fcntl.flock(queue, fcntl.LOCK_EX)  # released when the file closes
                 while True:
                     for i in range(self.cpus):
-                        if len(self._held) == self.cores:
-                            break
-                        if i not in self._held:
+                        if len(self._held) < self.cores and i not in self._held:
                             self._take(i, fcntl)
                     if len(self._held) == self.cores:
                         break

@@ -420,7 +420,8 @@ def _hold_busy_cores(todo: list[dict]) -> dict:
         ),
         default=0,
     )
-    if needed > held.cores:
+    # More than the machine has is all of it: a job that holds every token keeps them.
+    if min(needed, held.cpus) > held.cores:
         held = clock.hold_job_cores(needed)
         waited += held.wait_seconds
     return {"batch_cores_held": held.cores, "batch_cores_wait_seconds": waited}
