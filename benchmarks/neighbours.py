@@ -18,13 +18,15 @@ recorded as timed under contention (``contended``, see ``essbench.policy``).
 Every job holds a core token per core it keeps busy (``essbench.clock.Turn``), so in ``mix``
 the two studies never run more busy jobs than the machine has CPUs (``stan_nuts``'s chain and
 reader, two cores under its study's ``--cores 1``, beside the default study's job: 1.49-1.71x
-as slow, every run flagged, before the tokens). With ``--exclusive`` both studies run with
-``exclusive_sampling`` on: under ``--cores 2`` the batches still run side by side, but each
-run samples alone (``essbench.clock.Exclusive``, one lock for the machine), beside the other
-jobs' untimed work only.
+as slow, every run flagged, before the tokens). Both studies run with the config's
+``exclusive_sampling`` (``auto`` by default: on, off the cluster), so under ``--cores 2``
+the batches run side by side but each timed section samples alone
+(``essbench.clock.Sections``, one lock for the machine), beside the other jobs' untimed work
+only; ``--exclusive-sampling false`` measures without it (two one-thread runs then sample
+side by side: nutpie 1.48x as slow under ``--cores 2`` on 2026-12-05).
 
     .venv/bin/python benchmarks/neighbours.py [--repeats 2] [--config FILE] [--sampler NAME ...]
-        [--exclusive] [--scale K] [--replicates N]
+        [--exclusive-sampling auto|true|false] [--scale K] [--replicates N]
 """
 
 import argparse
@@ -74,10 +76,10 @@ def main(argv=None) -> None:
     parser.add_argument("--config", default=str(REPO / "benchmarks" / "configs" / "clocks.yaml"))
     parser.add_argument("--sampler", action="append", help="only this sampler (repeatable)")
     parser.add_argument(
-        "--exclusive",
-        action="store_true",
-        help="both studies with exclusive_sampling on (every run on the machine samples alone;"
-        " the mix's compiles, diagnostics and reports still run beside it)",
+        "--exclusive-sampling",
+        choices=("auto", "true", "false"),
+        default=None,
+        help="both studies' exclusive_sampling (default: the configs' own, auto unless set)",
     )
     parser.add_argument(
         "--scale",
@@ -95,7 +97,9 @@ def main(argv=None) -> None:
     if args.scale < 1:
         parser.error("--scale must be an integer >= 1")
     raw = yaml.safe_load(Path(args.config).read_text())
-    raw["exclusive_sampling"] = bool(args.exclusive)
+    exclusive = {"auto": "auto", "true": True, "false": False}.get(args.exclusive_sampling)
+    if exclusive is not None:
+        raw["exclusive_sampling"] = exclusive
     if args.replicates:
         raw["replicates"] = list(range(args.replicates))
     if args.scale > 1:
@@ -119,10 +123,10 @@ def main(argv=None) -> None:
     main_dir.mkdir()
     mix_dir.mkdir()
     default_config = REPO / "config" / "config.yaml"
-    if args.exclusive:  # the neighbouring study takes turns on the same machine-wide lock
+    if exclusive is not None:  # the neighbouring study with the same setting
         default_raw = yaml.safe_load(default_config.read_text())
         default_config = work / "default.yaml"
-        default_config.write_text(yaml.safe_dump({**default_raw, "exclusive_sampling": True}))
+        default_config.write_text(yaml.safe_dump({**default_raw, "exclusive_sampling": exclusive}))
     default_study = yaml.safe_load(default_config.read_text())["study"]
     # Warm the compile caches (models, Stan programs, PyTensor) of both directories.
     warm = [_snakemake(main_dir, config, 2), _snakemake(mix_dir, default_config, 2)]
@@ -145,7 +149,14 @@ def main(argv=None) -> None:
             runs = runs[runs["status"] == "ok"]
             frames.append(
                 runs[
-                    ["sampler", "replicate", "sampling_seconds", "contended", "neighbour_load"]
+                    [
+                        "sampler",
+                        "replicate",
+                        "sampling_seconds",
+                        "contended",
+                        "neighbour_load",
+                        "exclusive_sampling",
+                    ]
                 ].assign(way=way, repeat=repeat)
             )
             print(f"repeat {repeat} {way}: {len(runs)} runs", flush=True)
@@ -169,6 +180,8 @@ def main(argv=None) -> None:
     out = pd.DataFrame(rows)
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(out.round(3).to_string(index=False))
+    took = table["exclusive_sampling"].fillna(False).astype(bool)
+    print(f"runs that sampled alone (exclusive_sampling): {int(took.sum())} of {len(table)}")
     load = table.groupby("way")["neighbour_load"].median()
     print("median neighbour load (cores):", ", ".join(f"{w} {load[w]:.2f}" for w in WAYS))
     shutil.rmtree(work, ignore_errors=True)

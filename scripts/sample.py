@@ -5,6 +5,7 @@ from essbench.runtime import finish, start
 start(snakemake)  # noqa: F821 - injected by Snakemake; before NumPy/PyTensor are imported
 params = snakemake.params  # noqa: F821
 
+from essbench.clock import exclusive_lock  # noqa: E402
 from essbench.pipeline import run_batch  # noqa: E402
 
 run_batch(
@@ -19,6 +20,7 @@ run_batch(
     budget_seconds=params.budget_seconds,
     compile_json=snakemake.input.model,  # noqa: F821
     reference_json=snakemake.input.get("reference"),  # noqa: F821
-    exclusive_lock=params.exclusive_lock,
+    # The machine's lock for each timed section, or None (essbench.clock.exclusive_lock).
+    exclusive_lock=exclusive_lock(params.exclusive_sampling),
 )
 finish()  # outputs written: skip the interpreter teardown

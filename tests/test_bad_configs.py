@@ -111,6 +111,10 @@ CASES = {
         "config: keep_draws: 'true' is not of type 'boolean' (on the command line write"
         " --config keep_draws=True, a Python boolean)",
     ),
+    "exclusive_sampling neither boolean nor auto": (
+        variant(_set(exclusive_sampling="sometimes")),
+        "config: exclusive_sampling: 'sometimes' is not allowed; write true or false, or 'auto'",
+    ),
     "target ESS without budget": (
         variant(_set(ess_goal={"ess": 400})),
         "config: 'budget_seconds' is a required property (in ess_goal)",

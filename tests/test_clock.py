@@ -405,3 +405,155 @@ def test_a_batch_holds_the_cores_its_runs_keep_busy_beyond_what_snakemake_grante
     finally:
         clock.release_job_cores()
     assert clock.job_turn() is None
+
+
+def test_sections_add_up_their_windows_and_their_neighbours(monkeypatch):
+    """Two sections of 2 s and 1 s with an untimed second between them: the window is
+    their 3 s, the neighbours' CPU seconds theirs, the load their quotient."""
+    readings = iter([(100.0, 10.0), (103.0, 11.0), (200.0, 20.0), (201.0, 20.5)])
+    state = {}
+
+    def machine():
+        state["now"] = next(readings)
+        return state["now"][0]
+
+    monkeypatch.setattr(clock, "machine_busy_seconds", machine)
+    monkeypatch.setattr(clock, "own_cpu_seconds", lambda: state["now"][1])
+    times = iter([50.0, 52.0, 60.0, 61.0])
+    monkeypatch.setattr(clock, "perf_counter", lambda: next(times))
+    sections = clock.Sections()
+    with sections.timed():
+        pass
+    with sections.timed():
+        pass
+    record = sections.record()
+    assert record["timed_sections"] == 2 and record["exclusive_sampling"] is False
+    assert record["neighbour_window_seconds"] == pytest.approx(3.0)
+    assert record["neighbour_cpu_seconds"] == pytest.approx(2.0 + 0.5)
+    assert record["neighbour_load"] == pytest.approx(2.5 / 3.0)
+    assert record["sampling_window_start"] <= record["sampling_window_end"]
+    assert record["exclusive_wait_seconds"] == 0.0
+
+
+def test_no_section_means_no_load_not_a_zero_one():
+    record = clock.Sections().record()
+    assert record["timed_sections"] == 0 and math.isnan(record["neighbour_load"])
+
+
+_HOLDER = """
+import fcntl, sys, time
+with open(sys.argv[1], "a") as lock:
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    open(sys.argv[2], "w").close()
+    time.sleep(float(sys.argv[3]))
+"""
+
+
+def test_a_section_waits_for_the_lock_outside_the_runs_budget(tmp_path):
+    """Another run holds the machine's lock for 1.5 s: this run's section waits for it, and
+    its wall-time budget of 1 s, paused while it waits, does not run out."""
+    import signal
+
+    from essbench.pipeline import wall_time_budget
+
+    lock, ready = tmp_path / "sampling.lock", tmp_path / "ready"
+    holder = subprocess.Popen([sys.executable, "-c", _HOLDER, str(lock), str(ready), "1.5"])
+    try:
+        deadline = time.monotonic() + 30
+        while not ready.exists():
+            assert time.monotonic() < deadline and holder.poll() is None
+            time.sleep(0.01)
+        sections = clock.Sections(str(lock))
+        with wall_time_budget(1.0):
+            with sections.timed():
+                time.sleep(0.2)
+            left = signal.getitimer(signal.ITIMER_REAL)[0]
+        assert 0 < left <= 0.85  # the budget runs again after the wait, minus the section
+    finally:
+        holder.wait(timeout=30)
+    record = sections.record()
+    assert record["exclusive_sampling"] and record["exclusive_wait_seconds"] >= 1.0
+    assert record["neighbour_window_seconds"] == pytest.approx(0.2, abs=0.15)
+
+
+def test_a_budget_still_ends_a_section_that_overruns_it(tmp_path):
+    from essbench.pipeline import RunBudgetExceeded, wall_time_budget
+
+    sections = clock.Sections(str(tmp_path / "sampling.lock"))
+    with pytest.raises(RunBudgetExceeded), wall_time_budget(0.3), sections.timed():
+        time.sleep(2)
+    # the lock was let go: a second section takes it at once
+    with sections.timed():
+        pass
+    assert sections.record()["exclusive_wait_seconds"] < 0.5
+
+
+@pytest.mark.parametrize(
+    ("setting", "slurm", "locked"),
+    [
+        (True, False, True),
+        (True, True, True),
+        (False, False, False),
+        ("auto", False, True),
+        ("auto", True, False),
+    ],
+)
+def test_exclusive_sampling_auto_is_on_except_in_a_slurm_job(setting, slurm, locked, monkeypatch):
+    if slurm:
+        monkeypatch.setenv(clock.SLURM_JOB_ENV, "4242")
+    else:
+        monkeypatch.delenv(clock.SLURM_JOB_ENV, raising=False)
+    assert (clock.exclusive_lock(setting) == clock.machine_lock()) is locked
+    assert locked or clock.exclusive_lock(setting) is None
+
+
+def test_shared_seconds_count_other_runs_sections_on_the_same_host_only():
+    runs = [
+        ("h", [(0.0, 10.0)]),
+        ("h", [(5.0, 7.0), (8.0, 12.0)]),  # an ESS-goal run: two sections
+        ("h", [(20.0, 21.0)]),  # alone
+        ("g", [(0.0, 10.0)]),  # another node: shares nothing
+        ("h", [(9.0, 9.5)]),  # inside two others at once: its 0.5 s, counted once
+        ("h", [(12.0, 13.0)]),  # starts the instant the other ends: nothing shared
+        ("h", []),  # no section (a failed run)
+    ]
+    assert clock.shared_seconds(runs) == pytest.approx([4.0, 4.0, 0.0, 0.0, 0.5, 0.0, 0.0])
+
+
+def _sampled(host, *sections):
+    return {
+        "prov_hostname": host,
+        "sampling_sections": json.dumps([list(s) for s in sections]),
+        "contended": False,
+        "contention_reason": "",
+    }
+
+
+def test_a_run_timed_beside_another_run_is_contended_and_one_timed_alone_is_not():
+    """Both directions: runs that took turns (exclusive_sampling) share nothing and are not
+    marked; two one-thread runs side by side (each within the load rule) are."""
+    alone = [_sampled("h", (0, 1)), _sampled("h", (1, 2)), _sampled("h", (2, 3), (3.5, 4))]
+    marked = policy.mark_shared_clocks(alone)
+    assert [r["shared_clock_seconds"] for r in marked] == [0.0, 0.0, 0.0]
+    assert not any(r["contended"] for r in marked)
+    beside = [
+        _sampled("h", (0, 10)),
+        _sampled("h", (8, 18)),  # beside the first (8-10) and the next (15-17): 40%
+        _sampled("h", (0, 2), (15, 17)),  # all 4 s beside another run
+        {**_sampled("h", (30, 40)), "contended": True, "contention_reason": "load 1.4"},
+        {  # a record from before sections: its one window
+            "prov_hostname": "h",
+            "sampling_window_start": 35.0,
+            "sampling_window_end": 45.0,
+        },
+        _sampled("h", (50, 60)),  # 1 s of 10 beside the next: within the tolerance
+        _sampled("h", (59, 69)),
+    ]
+    marked = policy.mark_shared_clocks(beside)
+    shares = [round(r["shared_clock_share"], 2) for r in marked]
+    assert shares == [0.4, 0.4, 1.0, 0.5, 0.5, 0.1, 0.1]
+    assert [bool(r.get("contended")) for r in marked] == [True] * 5 + [False] * 2
+    assert "beside another run's sampling for 40% of its clock" in marked[0]["contention_reason"]
+    assert marked[3]["contention_reason"].startswith("load 1.4; timed beside another run")
+    assert beside[0]["contended"] is False  # the records given are not changed
+    assert policy.SHARED_CLOCK_TOLERANCE < 0.4

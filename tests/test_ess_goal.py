@@ -259,3 +259,33 @@ def test_ess_goal_study_records_reached_and_censored_runs(tiny_run):
         assert (folder / cell["figure"]).stat().st_size > 10_000
         assert "censored (ESS goal not reached)" in cell["caption"]
         assert "the smallest bulk ESS, which the ESS goal waits for (bulk ESS" in cell["caption"]
+
+
+@pytest.mark.parametrize("module", [_IID(), _ChunkedIID()], ids=["restart", "continue"])
+def test_each_call_of_the_sampler_is_a_timed_section_and_the_checks_are_not(module, monkeypatch):
+    """exclusive_sampling holds the machine's lock for the sampler's calls only: the ESS
+    checks between them (untimed) leave it free for another run."""
+    import contextlib
+
+    from essbench import ess_goal
+
+    state = {"inside": False, "sections": 0, "checks": 0}
+
+    @contextlib.contextmanager
+    def timed():
+        state["inside"] = True
+        state["sections"] += 1
+        yield
+        state["inside"] = False
+
+    shortfall = ess_goal.Goal.shortfall
+
+    def checked(self, *args, **kwargs):
+        assert not state["inside"], "an ESS check ran inside a timed section"
+        state["checks"] += 1
+        return shortfall(self, *args, **kwargs)
+
+    monkeypatch.setattr(ess_goal.Goal, "shortfall", checked)
+    _, info = run_to_goal(module, None, {"draws": 50}, 1, goal=800, budget_seconds=60, timed=timed)
+    assert state["sections"] == len(module.lengths) == info["ess_goal_steps"] >= 2
+    assert state["checks"] >= state["sections"]

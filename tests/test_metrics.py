@@ -313,3 +313,13 @@ def test_per_parameter_once_computes_each_arrays_diagnostics_once(monkeypatch):
     metrics.per_parameter_once(draws, walkers=False)  # no tau: another answer
     assert len(calls) == 3
     assert "tau" not in metrics.per_parameter_once(draws, walkers=False)
+
+
+@pytest.mark.parametrize("dfn", [1, 3, 7, 31])
+@pytest.mark.parametrize("dfd", [30, 1000, 64_000])
+@pytest.mark.parametrize("p", [0.025, 1e-4, 1e-8])
+def test_the_f_inverse_survival_function_is_scipy_stats(p, dfn, dfd):
+    """policy.f_isf (the R-hat threshold's F quantile) without importing scipy.stats."""
+    from scipy.stats import f
+
+    assert policy.f_isf(p, dfn, dfd) == pytest.approx(f.isf(p, dfn, dfd), rel=1e-9)

@@ -33,7 +33,9 @@ def test_a_published_tiny_study_regenerates_value_for_value(tiny_run, tmp_path, 
     text = (folder / "README.md").read_text()
     assert str(tiny_run["prov_cpu"].iloc[0]) in text and "piece(s)" in text
     # tiny.yaml samples with exclusive_sampling: the clocks' conditions say so.
-    assert "- Clocks: every run sampled alone (`exclusive_sampling`); other processes" in text
+    assert (
+        "- Clocks: every costed run sampled alone (`exclusive_sampling`); other processes" in text
+    )
     assert str(tiny_run["prov_git_commit"].iloc[0]) in (folder / "COMMIT").read_text()
 
     assert publish.check(folder) == []
@@ -65,7 +67,9 @@ def test_the_clocks_conditions_say_who_sampled_alone_and_beside_what():
         }
     )
     text = publish.clock_conditions(runs)
-    assert text.startswith("2 of 4 runs sampled alone (`exclusive_sampling`); the rest beside")
+    assert text.startswith(
+        "2 of 4 costed runs sampled alone (`exclusive_sampling`); the rest beside"
+    )
     assert "other processes used 0.60 cores (median over runs" in text
     assert "of the machine's 2 while a run sampled; 1 runs timed under contention" in text
     older = runs.drop(columns=["exclusive_sampling", "neighbour_load"])

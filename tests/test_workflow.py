@@ -13,7 +13,7 @@ import pytest
 import yaml
 from conftest import REPO, SNAKEMAKE, snakemake
 
-from essbench import clock, registry
+from essbench import clock, policy, registry
 from essbench import config as ebconfig
 
 # Every shipped study: config/ and the worked example of "Benchmark your own model".
@@ -129,15 +129,23 @@ def test_tiny_study_end_to_end(tiny_run):
         assert all(math.isfinite(v) and v > 0 for v in runs[column]), column
     assert set(runs["sampler"]) == set(study["samplers"])
     # exclusive_sampling (tiny.yaml): under --cores 2 the batches ran side by side, but no
-    # two runs' sampling windows overlap; every run says how long it waited for its turn.
+    # two costed runs' sampling windows overlap; every run says how long it waited for its
+    # turn. The oracle's runs (exact, never costed) do not take turns.
     assert study["exclusive_sampling"] and Path(clock.machine_lock()).exists()
+    oracle = runs["sampler"] == "exact"
+    assert oracle.any() and not runs.loc[oracle, "exclusive_sampling"].any()
+    runs_all, runs = runs, runs[~oracle]
     windows = runs.sort_values("sampling_window_start")
     assert (windows["sampling_window_end"] >= windows["sampling_window_start"]).all()
     starts, ends = windows["sampling_window_start"].to_numpy(), windows["sampling_window_end"]
     assert (starts[1:] >= ends.to_numpy()[:-1]).all(), windows[["sampler", "dim", "replicate"]]
     assert (runs["exclusive_wait_seconds"] >= 0).all() and runs["exclusive_sampling"].all()
+    # nothing but the oracle's millisecond runs sampled beside a costed run's clock
+    assert (runs["shared_clock_share"] < policy.SHARED_CLOCK_TOLERANCE).all()
+    assert not runs["contention_reason"].str.contains("beside another run").any()
     summary = (results / "summary.md").read_text()
-    assert "Every run sampled alone (`exclusive_sampling`" in summary
+    assert "Every costed run sampled alone (`exclusive_sampling`" in summary
+    runs = runs_all
     summary = pd.read_csv(results / "tables" / "summary.csv")
     # The exact oracle runs and is diagnosed like any sampler, but has no cost anywhere.
     contenders = {c for c in cells if c[0] != "exact"}

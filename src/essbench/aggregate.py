@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from essbench import io
+from essbench import io, policy
 
 GROUP = ["sampler", "target", "dim"]
 # Columns summarised across replicates: median and spread (quartiles, min, max).
@@ -101,6 +101,9 @@ def _evals_to_bias(record: dict) -> dict:
 
 
 def runs_table(records: list[dict], study: str) -> pd.DataFrame:
+    # Which runs' clocks ran beside each other's (needs every run: computed here, and by
+    # essbench.redo from the same records).
+    records = policy.mark_shared_clocks(records)
     df = pd.DataFrame.from_records(
         [
             {k: v for k, v in r.items() if k not in VECTOR_COLUMNS}

@@ -31,6 +31,7 @@ Linux only for the load (``/proc/stat``); elsewhere it is NaN, never a guess.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import math
 import os
@@ -90,6 +91,138 @@ def cpu_count() -> int:
         return os.cpu_count() or 1
 
 
+class Sections:
+    """A run's timed sections (each call of a sampler that its clock counts: one run, or
+    each attempt or chunk of an ESS-goal run), and what they shared the machine with.
+
+    ``with sections.timed(): ...`` wraps one section. With ``lock`` (a path: the machine's
+    ``exclusive_sampling`` lock, :func:`machine_lock`) each section holds it
+    (:class:`Exclusive`), so no two runs' sections overlap; the checks between an ESS-goal
+    run's sections (its ESS, its next length) do not hold it, so another run can sample
+    meanwhile. While a section waits for the lock, the run's wall-time budget (an
+    ``ITIMER_REAL`` alarm) is paused: another run's sampling is not this run's time.
+    :meth:`record` sums the sections: ``exclusive_wait_seconds``, ``timed_sections``, and
+    :class:`Neighbours`' fields over the sections only (``neighbour_window_seconds`` their
+    total, ``sampling_window_start``/``_end`` the first start and the last end).
+    """
+
+    def __init__(self, lock: str | None = None):
+        self.lock = lock
+        self.count = 0
+        self.wait_seconds = self.window_seconds = self.neighbour_cpu_seconds = 0.0
+        self.started_at = self.ended_at = math.nan
+        self.intervals: list[tuple[float, float]] = []  # each section's (start, end), epoch
+
+    @contextlib.contextmanager
+    def timed(self):
+        with _alarm_paused():
+            exclusive = Exclusive(self.lock).__enter__()
+        try:
+            with Neighbours() as neighbours:
+                yield
+        finally:
+            exclusive.__exit__(None, None, None)
+            self.wait_seconds += exclusive.wait_seconds
+        self.count += 1
+        self.window_seconds += neighbours.window_seconds
+        self.neighbour_cpu_seconds += neighbours.neighbour_cpu_seconds
+        if self.count == 1:
+            self.started_at = neighbours.started_at
+        self.ended_at = neighbours.ended_at
+        self.intervals.append((neighbours.started_at, neighbours.ended_at))
+
+    def record(self) -> dict:
+        load = (
+            self.neighbour_cpu_seconds / self.window_seconds
+            if self.window_seconds > 0
+            else math.nan
+        )
+        return {
+            "exclusive_sampling": self.lock is not None,
+            "exclusive_wait_seconds": self.wait_seconds,
+            "timed_sections": self.count,
+            "neighbour_cpu_seconds": self.neighbour_cpu_seconds,
+            "neighbour_load": load,
+            "neighbour_window_seconds": self.window_seconds,
+            "sampling_window_start": self.started_at,
+            "sampling_window_end": self.ended_at,
+            # every section's (start, end): which runs' clocks ran at once (shared_seconds)
+            "sampling_sections": json.dumps(
+                [[round(a, 6), round(b, 6)] for a, b in self.intervals]
+            ),
+            "machine_cpus": machine_cpus(),
+        }
+
+
+def sections_of(record: dict) -> list[tuple[float, float]]:
+    """A run record's timed sections, (start, end) in epoch seconds: ``sampling_sections``,
+    or its one window (a record from before sections were recorded); [] if none."""
+    text = record.get("sampling_sections")
+    if isinstance(text, str) and text:
+        return [(float(a), float(b)) for a, b in json.loads(text)]
+    start, end = record.get("sampling_window_start"), record.get("sampling_window_end")
+    try:
+        start, end = float(start), float(end)
+    except (TypeError, ValueError):
+        return []
+    return [(start, end)] if math.isfinite(start) and math.isfinite(end) else []
+
+
+def shared_seconds(runs: list[tuple[str, list[tuple[float, float]]]]) -> list[float]:
+    """For each run, given as ``(host, sections)``, the seconds of its timed sections during
+    which a section of another of these runs on the same host ran too: a sweep over every
+    section's ends, host by host (a run's own sections never overlap each other)."""
+    from collections import defaultdict
+
+    by_host: dict = defaultdict(list)
+    for i, (host, sections) in enumerate(runs):
+        by_host[host].extend((a, b, i) for a, b in sections if b > a)
+    out = [0.0] * len(runs)
+    for items in by_host.values():
+        crowded = _crowded_seconds(items)
+        for a, b, i in items:
+            out[i] += crowded(b) - crowded(a)
+    return out
+
+
+def _crowded_seconds(items: list[tuple[float, float, int]]):
+    """The function t -> seconds before t during which two or more of the sections
+    ``(start, end, run)`` ran at once (piecewise linear, from the sorted ends)."""
+    import bisect
+
+    events = sorted([(a, 1) for a, _, _ in items] + [(b, -1) for _, b, _ in items])
+    # times[k]: the k-th event's time; before[k]: the crowded seconds before it;
+    # crowded[k]: whether two or more sections run from it to the next event
+    times, before, crowded, active, total = [], [], [], 0, 0.0
+    for t, step in events:
+        if times and crowded[-1]:
+            total += t - times[-1]
+        active += step
+        times.append(t)
+        before.append(total)
+        crowded.append(active >= 2)
+
+    def upto(t: float) -> float:
+        k = bisect.bisect_right(times, t) - 1
+        return 0.0 if k < 0 else before[k] + ((t - times[k]) if crowded[k] else 0.0)
+
+    return upto
+
+
+@contextlib.contextmanager
+def _alarm_paused():
+    """Stop the ``ITIMER_REAL`` alarm (a run's wall-time budget) for the block, then give it
+    back the time it had left (none running: nothing to do)."""
+    import signal
+
+    left, interval = signal.setitimer(signal.ITIMER_REAL, 0)
+    try:
+        yield
+    finally:
+        if left > 0:
+            signal.setitimer(signal.ITIMER_REAL, left, interval)
+
+
 class Neighbours:
     """Context manager: ``neighbour_cpu_seconds`` (other processes' CPU seconds in the
     window), ``window_seconds`` and ``neighbour_load`` (their quotient, in cores).
@@ -140,8 +273,26 @@ def _user_temp_path(stem: str, suffix: str = "") -> str:
 def machine_lock() -> str:
     """The lock file of ``exclusive_sampling``: one per machine and user (in the system's
     temporary directory), so that runs of every study and checkout on the machine sample
-    one at a time, not only a study's own."""
+    one at a time, not only a study's own; beside the core tokens where
+    ``$ESSBENCH_TURNS_DIR`` moves them (the test suite's workers each have their own)."""
+    moved = os.environ.get(TURNS_ENV)
+    if moved and moved != "off":
+        return os.path.join(moved, "sampling.lock")
     return _user_temp_path("sampling", ".lock")
+
+
+# Set in every job that SLURM runs (sbatch, srun): its cores are its own.
+SLURM_JOB_ENV = "SLURM_JOB_ID"
+
+
+def exclusive_lock(setting: bool | str) -> str | None:
+    """The lock file each timed section of a run holds in this job under the config's
+    ``exclusive_sampling`` (``true``, ``false`` or ``auto``), or None: ``auto`` is on except
+    in a job that SLURM runs, whose cores are its own (a lock there would make the jobs
+    that SLURM put on one node take turns, idling the cores they were given)."""
+    if setting is True or (setting == "auto" and SLURM_JOB_ENV not in os.environ):
+        return machine_lock()
+    return None
 
 
 class Exclusive:

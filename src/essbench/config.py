@@ -75,9 +75,33 @@ def _schema_problems(config: dict, schema: dict) -> list[str]:
                 f"config: {where}: {error.message} (on the command line write"
                 f" --config {where}={str(error.instance).capitalize()}, a Python boolean)"
             )
+        elif error.validator == "anyOf":
+            problems.append(
+                f"config: {where}: {error.instance!r} is not allowed; write"
+                f" {_alternatives(error.validator_value)}"
+                + (
+                    f" (on the command line --config {where}={str(error.instance).capitalize()}"
+                    " passes a Python boolean)"
+                    if str(error.instance).lower() in ("true", "false")
+                    else ""
+                )
+            )
         else:
             problems.append(f"config: {where}: {error.message}")
     return problems
+
+
+def _alternatives(schemas: list[dict]) -> str:
+    """What an ``anyOf`` allows, in words: ``true or false, or 'auto'``."""
+    words = []
+    for sub in schemas:
+        if sub.get("type") == "boolean":
+            words.append("true or false")
+        elif "enum" in sub:
+            words.append(" or ".join(repr(v) for v in sub["enum"]))
+        else:
+            words.append(str(sub.get("type", sub)))
+    return ", or ".join(words)
 
 
 def _apply_defaults(config: dict, schema: dict) -> dict:

@@ -30,6 +30,7 @@ tables, figures and the summary mark it. The ESS checks between chunks are not s
 and are reported as ``ess_goal_check_seconds``.
 """
 
+import contextlib
 import math
 from dataclasses import dataclass, replace
 from time import perf_counter
@@ -112,12 +113,19 @@ def run_to_goal(
     max_growth: float = 16.0,
     threads: int = 1,
     reliable: bool = False,
+    timed=contextlib.nullcontext,
 ) -> tuple[SamplerRun, dict]:
     """Run ``module`` until it reaches the goal (see :class:`Goal`); return the run and
-    what it took."""
+    what it took.
+
+    ``timed``: a context manager factory wrapped around each call of the sampler (an
+    attempt, or a chunk), not around the checks between them
+    (:meth:`essbench.clock.Sections.timed`)."""
     strategy = _continue if hasattr(module, "chunks") else _restart
     target = Goal(float(goal), bool(reliable), bool(getattr(module, "ENSEMBLE", False)))
-    return strategy(module, problem, options, seed, target, budget_seconds, max_growth, threads)
+    return strategy(
+        module, problem, options, seed, target, budget_seconds, max_growth, threads, timed
+    )
 
 
 def _info(strategy, goal: Goal, ess, factor, seconds, steps, check, reason, basis="bulk_min"):
@@ -141,11 +149,12 @@ def _unit(module) -> str:
     return getattr(module, "LENGTH_UNIT", None) or "draws per chain"
 
 
-def _continue(module, problem, options, seed, goal, budget, max_growth, threads):
+def _continue(module, problem, options, seed, goal, budget, max_growth, threads, timed):
     key, unit = module.LENGTH_OPTION, _unit(module)
     cap = math.floor(max_growth * int(options[key]))
     chunks = module.chunks(problem, options, seed)
-    first = next(chunks)
+    with timed():
+        first = next(chunks)
     parts, total = [first.draws], first
     length = first.draws.shape[1]
     check, steps, reason = 0.0, 1, ""
@@ -171,7 +180,8 @@ def _continue(module, problem, options, seed, goal, budget, max_growth, threads)
                 f" {max(budget - total.sampling_seconds, 0):.0f} s of {budget:g} s left"
             )
             break
-        chunk = chunks.send(more)
+        with timed():
+            chunk = chunks.send(more)
         parts.append(chunk.draws)
         length += chunk.draws.shape[1]
         steps += 1
@@ -194,13 +204,14 @@ def _add(total: SamplerRun, chunk: SamplerRun) -> SamplerRun:
     )
 
 
-def _restart(module, problem, options, seed, goal, budget, max_growth, threads):
+def _restart(module, problem, options, seed, goal, budget, max_growth, threads, timed):
     key, unit = module.LENGTH_OPTION, _unit(module)
     base = int(options[key])
     cap = math.floor(max_growth * base)
     length, spent, check, steps, reason = base, 0.0, 0.0, 0, ""
     while True:
-        run = module.run(problem, {**options, key: length}, seed)
+        with timed():
+            run = module.run(problem, {**options, key: length}, seed)
         spent += run.sampling_seconds
         steps += 1
         start = perf_counter()

@@ -33,10 +33,15 @@ def compile_model(target: str, dim: int, options: dict, backend: str, out_json):
     samplers: the gradient is compiled whenever the target has one.
     """
     from essbench.problem import build_problem
+    from essbench.targets import warm_exact_quantiles
 
     start = perf_counter()
     problem = build_problem(target, dim, options, backend)
     seconds = problem.warm_compile(gradient=bool(registry.target(target).GRADIENT))
+    # An analytic truth's exact quantiles, once per model into the shared cache
+    # ($ESSBENCH_TRUTH_CACHE) rather than in every batch's first diagnostics.
+    truth_start = perf_counter()
+    warm_exact_quantiles(target, dim, options)
     record = {
         "target": target,
         "dim": dim,
@@ -45,6 +50,7 @@ def compile_model(target: str, dim: int, options: dict, backend: str, out_json):
         "build_seconds": problem.build_seconds,
         "compile_seconds": sum(seconds.values()),
         "compile_seconds_by_function": seconds,
+        "truth_seconds": perf_counter() - truth_start,
         "total_seconds": perf_counter() - start,
         "n_params": problem.ndim,
     }
@@ -139,8 +145,9 @@ def sample(
 
     A failure (exception, non-finite draws, budget) is recorded in the record, never
     raised. ``problem``: the batch's model, built once; None builds it (timed in the run).
-    ``exclusive_lock``: a lock file the run holds while it samples (``exclusive_sampling``,
-    :class:`essbench.clock.Exclusive`); its wait is outside the clock and the budget.
+    ``exclusive_lock``: a lock file each of the run's timed sections holds
+    (``exclusive_sampling``, :class:`essbench.clock.Sections`); its waits are outside the
+    clock and the budget.
     """
     from essbench.problem import build_problem
 
@@ -161,10 +168,12 @@ def sample(
     draws = np.empty((0, 0, 0))
     result = None
     record["started_at"] = time.time()
+    # The sampler's calls that its clock counts, each alone on the machine with
+    # exclusive_sampling, and how busy the rest of the machine was meanwhile. An oracle's
+    # clock is never a cost: it does not wait for its turn (nor make others wait long).
+    sections = clock.Sections(None if module.ORACLE else exclusive_lock)
     try:
-        with clock.Exclusive(exclusive_lock) as exclusive, wall_time_budget(budget_seconds):
-            record["exclusive_sampling"] = exclusive_lock is not None
-            record["exclusive_wait_seconds"] = exclusive.wait_seconds
+        with wall_time_budget(budget_seconds):
             if problem is None:
                 problem = build_problem(
                     settings["target"],
@@ -174,26 +183,25 @@ def sample(
                 )
             record["build_seconds"] = problem.build_seconds
             goal = settings.get("ess_goal")
-            # How busy the rest of the machine was while the run ran (its clock's fairness).
-            with clock.Neighbours() as neighbours:
-                if goal:
-                    result, info = run_to_goal(
-                        module,
-                        problem,
-                        settings["sampler_options"],
-                        settings["random_seed"],
-                        goal=goal["ess"],
-                        budget_seconds=goal["budget_seconds"],
-                        max_growth=goal["max_growth"],
-                        threads=threads,
-                        reliable=goal.get("reliable", True),
-                    )
-                    record.update(info)
-                else:
+            if goal:
+                result, info = run_to_goal(
+                    module,
+                    problem,
+                    settings["sampler_options"],
+                    settings["random_seed"],
+                    goal=goal["ess"],
+                    budget_seconds=goal["budget_seconds"],
+                    max_growth=goal["max_growth"],
+                    threads=threads,
+                    reliable=goal.get("reliable", True),
+                    timed=sections.timed,
+                )
+                record.update(info)
+            else:
+                with sections.timed():
                     result = module.run(
                         problem, settings["sampler_options"], settings["random_seed"]
                     )
-            record.update(neighbours.record())
             draws = result.draws
             record.update(
                 compile_seconds=result.compile_seconds,
@@ -222,6 +230,7 @@ def sample(
         record["reason"] = _failure(exc)
         if isinstance(exc, RunBudgetExceeded):
             record["failed_budget_seconds"] = budget_seconds
+    record.update(sections.record())
     record["finished_at"] = time.time()
     record["draws_sha256"] = hashlib.sha256(np.ascontiguousarray(draws).tobytes()).hexdigest()
     record.update(provenance.collect(threads))

@@ -115,13 +115,22 @@ def rhat_threshold(chains: int, draws: int, n_params: int, alpha: float = RHAT_F
     F = B / W ~ F(m − 1, m (n − 1)) over the m = 2 x chains split chains. The bound is F's
     upper α / (2 k) quantile (k parameters, each with a bulk and a folded R-hat).
     """
-    from scipy.stats import f as f_dist
-
     m, n = 2 * int(chains), int(draws) // 2
     if m < 2 or n < 2 or n_params < 1:
         return MAX_RHAT
-    q = float(f_dist.isf(alpha / (2 * n_params), m - 1, m * (n - 1)))
+    q = f_isf(alpha / (2 * n_params), m - 1, m * (n - 1))
     return max(MAX_RHAT, (1.0 + (q - 1.0) / n) ** 0.5)
+
+
+def f_isf(p: float, dfn: float, dfd: float) -> float:
+    """The F(dfn, dfd) distribution's inverse survival function, as ``scipy.stats.f.isf``
+    computes it (to 1e-10), from the incomplete beta function's inverse: X ~ F has
+    dfd / (dfd + dfn X) ~ Beta(dfd / 2, dfn / 2), whose lower tail is X's upper tail.
+    ``scipy.stats`` costs ~0.9 s to import, which every batch's first diagnostics paid."""
+    from scipy.special import betaincinv
+
+    z = float(betaincinv(dfd / 2.0, dfn / 2.0, p))
+    return dfd * (1.0 - z) / (dfn * z)
 
 
 def unreliable_flags(record: dict) -> dict:
@@ -276,6 +285,44 @@ CONTENDED_MEANING = (
     f" cores its threads left free (by more than {CONTENTION_TOLERANCE_CORES:g} cores), so"
     " its clock may be slower than the sampler alone would be"
 )
+
+
+# A run whose timed sections ran beside another run's (of its study, on its machine) for more
+# than this share of its clock is contended too: two one-thread runs on two CPUs each use
+# only the core the other leaves free, so the load above never sees them, yet they slow
+# each other through caches and memory bandwidth (nutpie 1.48x, emcee_vectorized 1.19x
+# under --cores 2 without exclusive_sampling: benchmarks/neighbours.py, 2026-12-05).
+SHARED_CLOCK_TOLERANCE = 0.25
+
+
+def mark_shared_clocks(records: list[dict]) -> list[dict]:
+    """The records (copies) with ``shared_clock_seconds`` (the seconds of the run's timed
+    sections during which another of these runs sampled on the same host,
+    :func:`essbench.clock.shared_seconds`) and ``shared_clock_share`` (of its timed
+    seconds); a run above :data:`SHARED_CLOCK_TOLERANCE` becomes ``contended``, its
+    ``contention_reason`` saying so."""
+    from essbench import clock
+
+    runs = [(str(r.get("prov_hostname") or ""), clock.sections_of(r)) for r in records]
+    out = []
+    for record, (_, sections), shared in zip(
+        records, runs, clock.shared_seconds(runs), strict=True
+    ):
+        record = dict(record)
+        timed = sum(b - a for a, b in sections)
+        share = shared / timed if timed > 0 else math.nan
+        record["shared_clock_seconds"] = shared if sections else math.nan
+        record["shared_clock_share"] = share
+        if sections and share > SHARED_CLOCK_TOLERANCE:
+            why = (
+                f"timed beside another run's sampling for {share:.0%} of its clock"
+                " (exclusive_sampling off)"
+            )
+            earlier = str(record.get("contention_reason") or "")
+            record["contention_reason"] = f"{earlier}; {why}" if earlier else why
+            record["contended"] = True
+        out.append(record)
+    return out
 
 
 def contention_reason(record: dict) -> str:

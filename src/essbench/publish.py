@@ -61,16 +61,17 @@ def clock_conditions(runs: pd.DataFrame) -> str:
     (``exclusive_sampling``), the other processes' load (``neighbour_load``) and how many
     runs were timed under contention."""
     ok = runs[runs["status"] == "ok"]
+    costed = aggregate.contenders(ok) if "sampler" in ok else ok  # an oracle's is no cost
     took = (
-        ok["exclusive_sampling"].fillna(False).astype(bool)
-        if "exclusive_sampling" in ok
-        else pd.Series(False, index=ok.index)
+        costed["exclusive_sampling"].fillna(False).astype(bool)
+        if "exclusive_sampling" in costed
+        else pd.Series(False, index=costed.index)
     )
     turns = (
-        "every run sampled alone (`exclusive_sampling`)"
-        if len(ok) and took.all()
-        else f"{int(took.sum())} of {len(ok)} runs sampled alone (`exclusive_sampling`); the"
-        " rest beside the study's other jobs"
+        "every costed run sampled alone (`exclusive_sampling`)"
+        if len(costed) and took.all()
+        else f"{int(took.sum())} of {len(costed)} costed runs sampled alone"
+        " (`exclusive_sampling`); the rest beside the study's other jobs"
     )
     if "neighbour_load" not in ok or ok["neighbour_load"].isna().all():
         return f"{turns}; the other processes' load was not recorded"

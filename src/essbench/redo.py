@@ -25,7 +25,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from essbench import io
+from essbench import io, policy
 
 
 @dataclass
@@ -63,8 +63,11 @@ def plan(study_dir, contended=False, samplers=(), targets=()) -> Plan:
     if not (study_dir / "runs").is_dir():
         raise FileNotFoundError(f"{study_dir}/runs/ does not exist: is {study_dir} a study?")
     chosen = Plan()
-    for path in sorted((study_dir / "runs").rglob("*.json")):
-        reason = _chosen(io.read_json(path), contended, set(samplers), set(targets))
+    paths = sorted((study_dir / "runs").rglob("*.json"))
+    # contended as in the runs table: with the runs whose clocks ran beside each other's
+    records = policy.mark_shared_clocks([io.read_json(path) for path in paths])
+    for path, record in zip(paths, records, strict=True):
+        reason = _chosen(record, contended, set(samplers), set(targets))
         if reason:
             chosen.records.append(path)
             chosen.reasons[path] = reason

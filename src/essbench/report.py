@@ -264,14 +264,15 @@ def turns_text(ok: pd.DataFrame) -> str:
     waited for their turn; empty where none did."""
     if "exclusive_sampling" not in ok:
         return ""
-    took = ok["exclusive_sampling"].fillna(False).astype(bool)
+    costed = contenders(ok) if "sampler" in ok else ok  # an oracle's clock is no cost
+    took = costed["exclusive_sampling"].fillna(False).astype(bool)
     if not took.any():
         return ""
-    waits = ok.loc[took, "exclusive_wait_seconds"].astype(float)
-    who = "Every run" if took.all() else f"{int(took.sum())} of {len(ok)} runs"
+    waits = costed.loc[took, "exclusive_wait_seconds"].astype(float)
+    who = "Every costed run" if took.all() else f"{int(took.sum())} of {len(costed)} costed runs"
     return (
-        f"\n{who} sampled alone (`exclusive_sampling`: no two runs' clocks overlapped on"
-        f" this machine), after a wait for its turn of {waits.median():.1f} s (median;"
+        f"\n{who} sampled alone (`exclusive_sampling`: no two costed runs' clocks overlapped on"
+        f" this machine), after waits for its turn of {waits.median():.1f} s (median;"
         f" longest {waits.max():.1f} s) outside its clock.\n"
     )
 

@@ -11,9 +11,9 @@ from essbench import config as ebconfig
 from essbench import registry
 from essbench import resources as ebresources
 from essbench import schedule as ebschedule
-from essbench.clock import machine_lock
 from essbench.runtime import export_pythonpath
 from essbench.stan import CACHE_ENV as STAN_CACHE_ENV
+from essbench.targets import TRUTH_CACHE_ENV
 
 # Scripts run in their own processes (and conda envs): let them import the package too.
 export_pythonpath(SRC)
@@ -38,13 +38,14 @@ CONFIG_HASH = ebconfig.settings_hash(config)
 RESULTS = f"results/{config['study']}/"
 SHARED = "results/shared/"
 COMPILEDIR = f"{SHARED}pytensor"
-# Held by every run's sampling with exclusive_sampling on (essbench.clock.Exclusive): one
-# lock per machine, whichever study or checkout the run belongs to.
-EXCLUSIVE_LOCK = machine_lock() if config["exclusive_sampling"] else None
 # Compiled Stan models (httpstan's cache), filled by the compile_stan rule and read by every
 # job that runs Stan: jobs inherit the variable.
 STANDIR = f"{SHARED}stan"
 os.environ[STAN_CACHE_ENV] = STANDIR
+# Exact quantiles of the analytic targets (essbench.targets.cached_exact_quantiles): the
+# compile jobs fill it once per model, every batch's diagnostics read it (jobs inherit
+# the variable).
+os.environ[TRUTH_CACHE_ENV] = f"{SHARED}truth"
 
 
 wildcard_constraints:

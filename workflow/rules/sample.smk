@@ -27,6 +27,7 @@ rule sample:
         keep_draws=config["keep_draws"],
         budget_seconds=config["run_budget_seconds"],
         compiledir=COMPILEDIR,
-        exclusive_lock=EXCLUSIVE_LOCK,
+        # true, false or auto (on except under SLURM): resolved in the job, on its machine
+        exclusive_sampling=config["exclusive_sampling"],
     script:
         "../../scripts/sample.py"
