@@ -488,6 +488,25 @@ def test_a_budget_still_ends_a_section_that_overruns_it(tmp_path):
     assert sections.record()["exclusive_wait_seconds"] < 0.5
 
 
+def test_in_a_slurm_job_the_lock_is_that_jobs_own(monkeypatch):
+    """The jobs bundled in one SLURM job share its cores and take turns; another SLURM job
+    on the node has its own cores and its own lock."""
+    monkeypatch.delenv(clock.SLURM_JOB_ENV, raising=False)
+    local = clock.machine_lock()
+    monkeypatch.setenv(clock.SLURM_JOB_ENV, "11")
+    first = clock.exclusive_lock(True)
+    monkeypatch.setenv(clock.SLURM_JOB_ENV, "12")
+    assert len({local, first, clock.exclusive_lock(True)}) == 3 and "slurm11" in first
+
+
+def test_runs_in_different_slurm_jobs_on_a_node_do_not_share_a_clock():
+    a = {**_sampled("node1", (0, 10)), "slurm_job_id": "11"}
+    b = {**_sampled("node1", (0, 10)), "slurm_job_id": "12"}
+    c = {**_sampled("node1", (0, 10)), "slurm_job_id": "12"}  # bundled with b
+    shares = [r["shared_clock_share"] for r in policy.mark_shared_clocks([a, b, c])]
+    assert shares == [0.0, 1.0, 1.0]
+
+
 @pytest.mark.parametrize(
     ("setting", "slurm", "locked"),
     [

@@ -151,6 +151,7 @@ class Sections:
                 [[round(a, 6), round(b, 6)] for a, b in self.intervals]
             ),
             "machine_cpus": machine_cpus(),
+            "slurm_job_id": slurm_job_id(),
         }
 
 
@@ -276,9 +277,17 @@ def machine_lock() -> str:
     one at a time, not only a study's own; beside the core tokens where
     ``$ESSBENCH_TURNS_DIR`` moves them (the test suite's workers each have their own)."""
     moved = os.environ.get(TURNS_ENV)
+    # In a SLURM job, its own: the jobs that share its cores (a bundle of the group `runs`)
+    # take turns, not the other jobs SLURM put on the node, whose cores are their own.
+    stem = f"sampling-slurm{slurm_job_id()}" if slurm_job_id() else "sampling"
     if moved and moved != "off":
-        return os.path.join(moved, "sampling.lock")
-    return _user_temp_path("sampling", ".lock")
+        return os.path.join(moved, f"{stem}.lock")
+    return _user_temp_path(stem, ".lock")
+
+
+def slurm_job_id() -> str:
+    """The SLURM job this process runs in ("" outside SLURM): the cores it may share."""
+    return os.environ.get(SLURM_JOB_ENV, "")
 
 
 # Set in every job that SLURM runs (sbatch, srun): its cores are its own.
@@ -288,9 +297,10 @@ SLURM_JOB_ENV = "SLURM_JOB_ID"
 def exclusive_lock(setting: bool | str) -> str | None:
     """The lock file each timed section of a run holds in this job under the config's
     ``exclusive_sampling`` (``true``, ``false`` or ``auto``), or None: ``auto`` is on except
-    in a job that SLURM runs, whose cores are its own (a lock there would make the jobs
-    that SLURM put on one node take turns, idling the cores they were given)."""
-    if setting is True or (setting == "auto" and SLURM_JOB_ENV not in os.environ):
+    in a job that SLURM runs, whose cores are its own. ``true`` there makes the jobs that
+    share one SLURM job's cores (a bundle of ``group-components``) take turns, each SLURM
+    job on its own lock (:func:`machine_lock`)."""
+    if setting is True or (setting == "auto" and not slurm_job_id()):
         return machine_lock()
     return None
 

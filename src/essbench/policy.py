@@ -280,13 +280,6 @@ ROUTES_DISAGREE_MEANING = (
 # the kernel's work and the job's own start-up stay under it on an idle 2-core machine).
 CONTENTION_TOLERANCE_CORES = 0.25
 
-CONTENDED_MEANING = (
-    "timed under contention: while the run ran, other processes used more CPU than the"
-    f" cores its threads left free (by more than {CONTENTION_TOLERANCE_CORES:g} cores), so"
-    " its clock may be slower than the sampler alone would be"
-)
-
-
 # A run whose timed sections ran beside another run's (of its study, on its machine) for more
 # than this share of its clock is contended too: two one-thread runs on two CPUs each use
 # only the core the other leaves free, so the load above never sees them, yet they slow
@@ -294,16 +287,32 @@ CONTENDED_MEANING = (
 # under --cores 2 without exclusive_sampling: benchmarks/neighbours.py, 2026-12-05).
 SHARED_CLOCK_TOLERANCE = 0.25
 
+CONTENDED_MEANING = (
+    "timed under contention: while the run ran, other processes used more CPU than the"
+    f" cores its threads left free (by more than {CONTENTION_TOLERANCE_CORES:g} cores), or"
+    " another run of the study sampled beside it for more than"
+    f" {SHARED_CLOCK_TOLERANCE:.0%} of its clock, so its clock may be slower than the sampler"
+    " alone would be"
+)
+
 
 def mark_shared_clocks(records: list[dict]) -> list[dict]:
     """The records (copies) with ``shared_clock_seconds`` (the seconds of the run's timed
-    sections during which another of these runs sampled on the same host,
-    :func:`essbench.clock.shared_seconds`) and ``shared_clock_share`` (of its timed
-    seconds); a run above :data:`SHARED_CLOCK_TOLERANCE` becomes ``contended``, its
+    sections during which another of these runs sampled on the same host, in the same SLURM
+    job if any: :func:`essbench.clock.shared_seconds`) and ``shared_clock_share`` (of its
+    timed seconds); a run above :data:`SHARED_CLOCK_TOLERANCE` becomes ``contended``, its
     ``contention_reason`` saying so."""
     from essbench import clock
 
-    runs = [(str(r.get("prov_hostname") or ""), clock.sections_of(r)) for r in records]
+    # Runs share cores on one host in one allocation: the machine, or one SLURM job (the
+    # jobs SLURM puts on a node have their own cores; their load counts, as other users').
+    runs = [
+        (
+            (str(r.get("prov_hostname") or ""), str(r.get("slurm_job_id") or "")),
+            clock.sections_of(r),
+        )
+        for r in records
+    ]
     out = []
     for record, (_, sections), shared in zip(
         records, runs, clock.shared_seconds(runs), strict=True

@@ -17,6 +17,7 @@ import yaml
 from conftest import REPO, SNAKEMAKE
 
 from essbench import config as ebconfig
+from essbench import policy
 
 HERE = Path(__file__).parent
 pytestmark = pytest.mark.workflow
@@ -118,3 +119,9 @@ def test_tiny_study_runs_through_slurm(slurm_cluster, tmp_path):
     assert len(runs) == expected and (runs["status"] == "ok").all()
     for column in ("cost_per_ess_mean", "ess_bulk_min", "sampling_seconds", "prov_git_commit"):
         assert runs[column].notna().all(), column
+    # tiny.yaml's exclusive_sampling: true: the sample jobs bundled in one SLURM job share its
+    # cores and took turns on that job's own lock; every run says which SLURM job it ran in.
+    assert runs["slurm_job_id"].astype(str).isin(job_ids).all(), runs["slurm_job_id"]
+    costed = runs[runs["sampler"] != "exact"]
+    assert costed["exclusive_sampling"].all()
+    assert (costed["shared_clock_share"] < policy.SHARED_CLOCK_TOLERANCE).all()
