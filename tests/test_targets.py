@@ -185,30 +185,29 @@ def test_radial_velocity_likelihood_is_the_keplerian_one():
 
 
 def test_exact_quantiles_are_computed_once_and_read_by_every_later_process(tmp_path, monkeypatch):
-    """The compile rule fills the shared cache; a batch's diagnostics then read the very
-    same quantiles instead of drawing 200,000 exact draws again."""
+    """The first batch of a model keeps them in the shared cache; a later batch's
+    diagnostics then read the very same quantiles instead of drawing 200,000 exact draws."""
     from essbench import policy, targets
 
     monkeypatch.setenv(targets.TRUTH_CACHE_ENV, str(tmp_path))
     monkeypatch.setattr(targets, "_QUANTILES", {})
-    assert targets.warm_exact_quantiles("gaussian_iid", 3, {})
+    first = targets.load_truth("gaussian_iid", 3, {})
     (kept,) = list(tmp_path.rglob("*.npz"))
     calls = []
     monkeypatch.setattr(targets, "_QUANTILES", {})  # a new process: nothing in memory
     monkeypatch.setattr(targets, "exact_quantiles", lambda *a: calls.append(a))
     truth = targets.load_truth("gaussian_iid", 3, {})
     assert calls == [] and truth.quantiles.shape == (3, len(policy.BIAS_QUANTILE_LEVELS))
+    np.testing.assert_array_equal(truth.quantiles, first.quantiles)
     monkeypatch.undo()
     fresh = targets.exact_quantiles(
         registry.target("gaussian_iid"), 3, {}, policy.BIAS_QUANTILE_LEVELS
     )
     np.testing.assert_array_equal(truth.quantiles, fresh[0])
     np.testing.assert_array_equal(truth.kurtosis, fresh[1])
-    # other options (or dims) are other entries, never the same file
+    # other dims (or options) are other entries, never the same file
     monkeypatch.setenv(targets.TRUTH_CACHE_ENV, str(tmp_path))
     monkeypatch.setattr(targets, "_QUANTILES", {})
-    targets.warm_exact_quantiles("gaussian_iid", 4, {})
-    assert len(list(tmp_path.rglob("*.npz"))) == 2 and kept.exists()
-    # a target whose truth is the reference rule's has no exact quantiles to warm
-    assert not targets.warm_exact_quantiles("eight_schools", 8, {})
-    assert len(list(tmp_path.rglob("*.npz"))) == 2
+    targets.load_truth("gaussian_iid", 4, {})
+    targets.load_truth("gaussian_illcond", 3, {"condition": 100})
+    assert len(list(tmp_path.rglob("*.npz"))) == 3 and kept.exists()

@@ -33,15 +33,10 @@ def compile_model(target: str, dim: int, options: dict, backend: str, out_json):
     samplers: the gradient is compiled whenever the target has one.
     """
     from essbench.problem import build_problem
-    from essbench.targets import warm_exact_quantiles
 
     start = perf_counter()
     problem = build_problem(target, dim, options, backend)
     seconds = problem.warm_compile(gradient=bool(registry.target(target).GRADIENT))
-    # An analytic truth's exact quantiles, once per model into the shared cache
-    # ($ESSBENCH_TRUTH_CACHE) rather than in every batch's first diagnostics.
-    truth_start = perf_counter()
-    warm_exact_quantiles(target, dim, options)
     record = {
         "target": target,
         "dim": dim,
@@ -50,7 +45,6 @@ def compile_model(target: str, dim: int, options: dict, backend: str, out_json):
         "build_seconds": problem.build_seconds,
         "compile_seconds": sum(seconds.values()),
         "compile_seconds_by_function": seconds,
-        "truth_seconds": perf_counter() - truth_start,
         "total_seconds": perf_counter() - start,
         "n_params": problem.ndim,
     }

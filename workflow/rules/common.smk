@@ -43,8 +43,8 @@ COMPILEDIR = f"{SHARED}pytensor"
 STANDIR = f"{SHARED}stan"
 os.environ[STAN_CACHE_ENV] = STANDIR
 # Exact quantiles of the analytic targets (essbench.targets.cached_exact_quantiles): the
-# compile jobs fill it once per model, every batch's diagnostics read it (jobs inherit
-# the variable).
+# first batch of a model to need them fills it, the others read it (jobs inherit the
+# variable).
 os.environ[TRUTH_CACHE_ENV] = f"{SHARED}truth"
 
 

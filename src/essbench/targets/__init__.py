@@ -143,8 +143,11 @@ def exact_quantiles(module, dim: int, options: dict, levels) -> tuple[np.ndarray
 
 
 # Where exact quantiles are kept between processes (a directory; unset: not kept): the
-# workflow sets results/shared/truth, which the compile rule fills once per model, so that
-# no batch pays the 200,000 draws (1.7 s at d = 64) in its first run's diagnostics.
+# workflow sets results/shared/truth. The first batch of a model to diagnose a run draws the
+# 200,000 exact draws (1.7 s at d = 64) and keeps their quantiles there; every later batch
+# of the model reads them. (The compile rule did it first, but it is on the critical path:
+# the longest batch waits for its model's compile; a batch's diagnostics run while another
+# batch's run samples.)
 TRUTH_CACHE_ENV = "ESSBENCH_TRUTH_CACHE"
 
 
@@ -190,18 +193,6 @@ def cached_exact_quantiles(
     np.savez(partial, quantiles=quantiles, kurtosis=kurt)
     os.replace(partial, path)
     return quantiles, kurt
-
-
-def warm_exact_quantiles(target: str, dim: int, options: dict) -> bool:
-    """Compute (or find) an analytic target's exact quantiles in the shared cache; False
-    where the target has none (no ``sample_truth``, or a reference truth)."""
-    from essbench import registry
-
-    module = registry.target(target)
-    if is_reference(module) or getattr(module.module, "sample_truth", None) is None:
-        return False
-    load_truth(target, dim, options)
-    return True
 
 
 def kurtosis(x: np.ndarray) -> np.ndarray:
