@@ -18,9 +18,13 @@
   ``--cores`` of its own) never run more busy threads than the machine has CPUs, and a run
   that keeps more cores busy than its study's ``--cores`` granted (``stan_nuts``'s chain and
   reader under ``--cores 1``) holds them all the same.
-- :class:`Exclusive`: with ``exclusive_sampling`` on, a run's sampling holds a lock file
-  that every other run on the machine waits for (outside its clock), so no two runs'
-  clocks ever overlap, whatever ``--cores`` lets Snakemake start beside them.
+- :class:`Sections` and :class:`Exclusive`: with ``exclusive_sampling`` on (``auto``, the
+  default: on except in a SLURM job), each timed section of a run (the sampler's call; each
+  attempt or chunk of an ESS-goal run) holds a lock file that every other run on the
+  machine waits for (outside its clock and its budget), so no two runs' clocks ever
+  overlap, whatever ``--cores`` lets Snakemake start beside them. :func:`shared_seconds`
+  measures, from every run's sections, how long each clock ran beside another's
+  (``policy.mark_shared_clocks``).
 - :func:`reap_children`: ends every process a job started (httpstan's chain processes
   outlive a script that ends with ``os._exit``: they sleep on a pipe whose writing end they
   hold themselves).
