@@ -62,9 +62,10 @@ def test_a_failing_prime_is_reported_not_raised():
     assert out["prime_error"] == "RuntimeError: no model" and out["prime_seconds"] >= 0
 
 
-def test_neighbour_load_is_other_processes_cpu_per_second(monkeypatch):
-    readings = iter([(100.0, 10.0), (103.0, 11.0)])  # (machine busy, own) at start and end
-    state = {}
+def _fake_clocks(monkeypatch, readings, times):
+    """The machine's busy and this process's CPU seconds read as ``readings`` (pairs, in
+    turn), ``perf_counter`` as ``times``."""
+    readings, times, state = iter(readings), iter(times), {}
 
     def machine():
         state["now"] = next(readings)
@@ -72,8 +73,12 @@ def test_neighbour_load_is_other_processes_cpu_per_second(monkeypatch):
 
     monkeypatch.setattr(clock, "machine_busy_seconds", machine)
     monkeypatch.setattr(clock, "own_cpu_seconds", lambda: state["now"][1])
-    times = iter([50.0, 52.0])
     monkeypatch.setattr(clock, "perf_counter", lambda: next(times))
+
+
+def test_neighbour_load_is_other_processes_cpu_per_second(monkeypatch):
+    # (machine busy, own) at start and end
+    _fake_clocks(monkeypatch, [(100.0, 10.0), (103.0, 11.0)], [50.0, 52.0])
     with clock.Neighbours() as neighbours:
         pass
     assert neighbours.neighbour_cpu_seconds == pytest.approx(2.0)  # 3 busy, 1 of them ours
@@ -410,17 +415,11 @@ def test_a_batch_holds_the_cores_its_runs_keep_busy_beyond_what_snakemake_grante
 def test_sections_add_up_their_windows_and_their_neighbours(monkeypatch):
     """Two sections of 2 s and 1 s with an untimed second between them: the window is
     their 3 s, the neighbours' CPU seconds theirs, the load their quotient."""
-    readings = iter([(100.0, 10.0), (103.0, 11.0), (200.0, 20.0), (201.0, 20.5)])
-    state = {}
-
-    def machine():
-        state["now"] = next(readings)
-        return state["now"][0]
-
-    monkeypatch.setattr(clock, "machine_busy_seconds", machine)
-    monkeypatch.setattr(clock, "own_cpu_seconds", lambda: state["now"][1])
-    times = iter([50.0, 52.0, 60.0, 61.0])
-    monkeypatch.setattr(clock, "perf_counter", lambda: next(times))
+    _fake_clocks(
+        monkeypatch,
+        [(100.0, 10.0), (103.0, 11.0), (200.0, 20.0), (201.0, 20.5)],
+        [50.0, 52.0, 60.0, 61.0],
+    )
     sections = clock.Sections()
     with sections.timed():
         pass

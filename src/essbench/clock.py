@@ -112,9 +112,7 @@ class Sections:
 
     def __init__(self, lock: str | None = None):
         self.lock = lock
-        self.count = 0
         self.wait_seconds = self.window_seconds = self.neighbour_cpu_seconds = 0.0
-        self.started_at = self.ended_at = math.nan
         self.intervals: list[tuple[float, float]] = []  # each section's (start, end), epoch
 
     @contextlib.contextmanager
@@ -127,12 +125,8 @@ class Sections:
         finally:
             exclusive.__exit__(None, None, None)
             self.wait_seconds += exclusive.wait_seconds
-        self.count += 1
         self.window_seconds += neighbours.window_seconds
         self.neighbour_cpu_seconds += neighbours.neighbour_cpu_seconds
-        if self.count == 1:
-            self.started_at = neighbours.started_at
-        self.ended_at = neighbours.ended_at
         self.intervals.append((neighbours.started_at, neighbours.ended_at))
 
     def record(self) -> dict:
@@ -144,12 +138,12 @@ class Sections:
         return {
             "exclusive_sampling": self.lock is not None,
             "exclusive_wait_seconds": self.wait_seconds,
-            "timed_sections": self.count,
+            "timed_sections": len(self.intervals),
             "neighbour_cpu_seconds": self.neighbour_cpu_seconds,
             "neighbour_load": load,
             "neighbour_window_seconds": self.window_seconds,
-            "sampling_window_start": self.started_at,
-            "sampling_window_end": self.ended_at,
+            "sampling_window_start": self.intervals[0][0] if self.intervals else math.nan,
+            "sampling_window_end": self.intervals[-1][1] if self.intervals else math.nan,
             # every section's (start, end): which runs' clocks ran at once (shared_seconds)
             "sampling_sections": json.dumps(
                 [[round(a, 6), round(b, 6)] for a, b in self.intervals]
@@ -173,17 +167,18 @@ def sections_of(record: dict) -> list[tuple[float, float]]:
     return [(start, end)] if math.isfinite(start) and math.isfinite(end) else []
 
 
-def shared_seconds(runs: list[tuple[str, list[tuple[float, float]]]]) -> list[float]:
-    """For each run, given as ``(host, sections)``, the seconds of its timed sections during
-    which a section of another of these runs on the same host ran too: a sweep over every
-    section's ends, host by host (a run's own sections never overlap each other)."""
+def shared_seconds(runs: list[tuple[object, list[tuple[float, float]]]]) -> list[float]:
+    """For each run, given as ``(place, sections)``, the seconds of its timed sections during
+    which a section of another of these runs in the same place (a host; a host and SLURM
+    job) ran too: a sweep over every section's ends, place by place (a run's own sections
+    never overlap each other)."""
     from collections import defaultdict
 
-    by_host: dict = defaultdict(list)
-    for i, (host, sections) in enumerate(runs):
-        by_host[host].extend((a, b, i) for a, b in sections if b > a)
+    by_place: dict = defaultdict(list)
+    for i, (place, sections) in enumerate(runs):
+        by_place[place].extend((a, b, i) for a, b in sections if b > a)
     out = [0.0] * len(runs)
-    for items in by_host.values():
+    for items in by_place.values():
         crowded = _crowded_seconds(items)
         for a, b, i in items:
             out[i] += crowded(b) - crowded(a)
