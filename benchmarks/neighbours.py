@@ -29,7 +29,7 @@ only; ``--exclusive-sampling false`` measures without it (two one-thread runs th
 side by side: nutpie 1.48x as slow under ``--cores 2`` on 2026-12-05).
 
     .venv/bin/python benchmarks/neighbours.py [--repeats 2] [--config FILE] [--sampler NAME ...]
-        [--exclusive-sampling auto|true|false] [--scale K] [--replicates N]
+        [--exclusive-sampling auto|true|false] [--scale K] [--replicates N] [--save CSV]
 """
 
 import argparse
@@ -47,6 +47,20 @@ REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
 # "again" last: as far from "cores1" in time as any other way (the orders alternate)
 WAYS = ("cores1", "cores2", "mix", "again")
+# what --save keeps of each run: its clock, what it used, and what ran beside it
+COLUMNS = (
+    "sampler",
+    "replicate",
+    "sampling_seconds",
+    "sampling_cpu_seconds",
+    "contended",
+    "neighbour_load",
+    "neighbour_cpu_seconds",
+    "exclusive_sampling",
+    "exclusive_wait_seconds",
+    "sampling_window_start",
+    "sampling_window_end",
+)
 
 
 def _snakemake(workdir: Path, config: Path, cores: int) -> subprocess.Popen:
@@ -94,6 +108,9 @@ def main(argv=None) -> None:
     )
     parser.add_argument(
         "--replicates", type=int, default=None, help="replicates per cell (the config's)"
+    )
+    parser.add_argument(
+        "--save", default=None, help="also write every run's clock and load columns (CSV)"
     )
     args = parser.parse_args(argv)
     if args.repeats < 1:
@@ -151,20 +168,11 @@ def main(argv=None) -> None:
                 neighbour.wait()
             runs = pd.read_parquet(main_dir / "results" / study / "tables" / "runs.parquet")
             runs = runs[runs["status"] == "ok"]
-            frames.append(
-                runs[
-                    [
-                        "sampler",
-                        "replicate",
-                        "sampling_seconds",
-                        "contended",
-                        "neighbour_load",
-                        "exclusive_sampling",
-                    ]
-                ].assign(way=way, repeat=repeat)
-            )
+            frames.append(runs[[c for c in COLUMNS if c in runs]].assign(way=way, repeat=repeat))
             print(f"repeat {repeat} {way}: {len(runs)} runs", flush=True)
     table = pd.concat(frames)
+    if args.save:
+        table.to_csv(args.save, index=False)
     wide = table.pivot_table(
         index=["sampler", "replicate", "repeat"], columns="way", values="sampling_seconds"
     )

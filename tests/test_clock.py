@@ -84,6 +84,7 @@ def test_neighbour_load_is_other_processes_cpu_per_second(monkeypatch):
     assert neighbours.neighbour_cpu_seconds == pytest.approx(2.0)  # 3 busy, 1 of them ours
     assert neighbours.neighbour_load == pytest.approx(1.0)
     assert neighbours.record()["neighbour_window_seconds"] == pytest.approx(2.0)
+    assert neighbours.record()["sampling_cpu_seconds"] == pytest.approx(1.0)
 
 
 def test_a_runs_own_work_is_not_its_neighbours():
@@ -430,6 +431,7 @@ def test_sections_add_up_their_windows_and_their_neighbours(monkeypatch):
     assert record["neighbour_window_seconds"] == pytest.approx(3.0)
     assert record["neighbour_cpu_seconds"] == pytest.approx(2.0 + 0.5)
     assert record["neighbour_load"] == pytest.approx(2.5 / 3.0)
+    assert record["sampling_cpu_seconds"] == pytest.approx(1.0 + 0.5)  # its own, not theirs
     assert record["sampling_window_start"] <= record["sampling_window_end"]
     assert record["exclusive_wait_seconds"] == 0.0
 

@@ -107,12 +107,14 @@ class Sections:
     ``ITIMER_REAL`` alarm) is paused: another run's sampling is not this run's time.
     :meth:`record` sums the sections: ``exclusive_wait_seconds``, ``timed_sections``, and
     :class:`Neighbours`' fields over the sections only (``neighbour_window_seconds`` their
-    total, ``sampling_window_start``/``_end`` the first start and the last end).
+    total, ``sampling_window_start``/``_end`` the first start and the last end), and
+    ``sampling_cpu_seconds``, the run's own CPU seconds in them.
     """
 
     def __init__(self, lock: str | None = None):
         self.lock = lock
         self.wait_seconds = self.window_seconds = self.neighbour_cpu_seconds = 0.0
+        self.own_cpu_seconds = 0.0
         self.intervals: list[tuple[float, float]] = []  # each section's (start, end), epoch
 
     @contextlib.contextmanager
@@ -127,6 +129,7 @@ class Sections:
             self.wait_seconds += exclusive.wait_seconds
         self.window_seconds += neighbours.window_seconds
         self.neighbour_cpu_seconds += neighbours.neighbour_cpu_seconds
+        self.own_cpu_seconds += neighbours.own_cpu_seconds
         self.intervals.append((neighbours.started_at, neighbours.ended_at))
 
     def record(self) -> dict:
@@ -142,6 +145,9 @@ class Sections:
             "neighbour_cpu_seconds": self.neighbour_cpu_seconds,
             "neighbour_load": load,
             "neighbour_window_seconds": self.window_seconds,
+            # the run's own CPU seconds (its process and children) in its sections: per
+            # second of its clock, the cores it kept busy (its declared threads, if true)
+            "sampling_cpu_seconds": self.own_cpu_seconds,
             "sampling_window_start": self.intervals[0][0] if self.intervals else math.nan,
             "sampling_window_end": self.intervals[-1][1] if self.intervals else math.nan,
             # every section's (start, end): which runs' clocks ran at once (shared_seconds)
@@ -242,6 +248,7 @@ class Neighbours:
         self.ended_at = time.time()
         machine = machine_busy_seconds() - self._machine
         own = own_cpu_seconds() - self._own
+        self.own_cpu_seconds = own
         self.neighbour_cpu_seconds = max(0.0, machine - own) if math.isfinite(machine) else math.nan
         self.neighbour_load = (
             self.neighbour_cpu_seconds / self.window_seconds
@@ -254,6 +261,7 @@ class Neighbours:
             "neighbour_cpu_seconds": self.neighbour_cpu_seconds,
             "neighbour_load": self.neighbour_load,
             "neighbour_window_seconds": self.window_seconds,
+            "sampling_cpu_seconds": self.own_cpu_seconds,
             # The window in epoch seconds: with exclusive_sampling, no two runs' overlap.
             "sampling_window_start": self.started_at,
             "sampling_window_end": self.ended_at,
