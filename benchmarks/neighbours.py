@@ -16,7 +16,9 @@ alternating their order over ``--repeats``:
 The model compile caches are warmed first and kept; each way's runs are done afresh. Prints,
 per sampler, the median over replicates and repeats of each run's sampling seconds
 relative to the same run under ``cores1`` (target 0.9 to 1.1), and how many runs each way
-recorded as timed under contention (``contended``, see ``essbench.policy``).
+recorded as timed under contention (``contended``, see ``essbench.policy``), and the cores
+each sampler kept busy in its timed sections under ``cores1`` (its own CPU seconds per
+second: a declared thread count that is true reads as that many).
 
 Every job holds a core token per core it keeps busy (``essbench.clock.Turn``), so in ``mix``
 the two studies never run more busy jobs than the machine has CPUs (``stan_nuts``'s chain and
@@ -42,6 +44,7 @@ from pathlib import Path
 
 import pandas as pd
 import yaml
+from overhead import job_times
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
@@ -58,6 +61,7 @@ COLUMNS = (
     "neighbour_cpu_seconds",
     "exclusive_sampling",
     "exclusive_wait_seconds",
+    "neighbour_window_seconds",
     "sampling_window_start",
     "sampling_window_end",
 )
@@ -153,7 +157,7 @@ def main(argv=None) -> None:
     warm = [_snakemake(main_dir, config, 2), _snakemake(mix_dir, default_config, 2)]
     for proc, what in zip(warm, ("warming the study", "warming the default study"), strict=True):
         _wait(proc, what)
-    frames = []
+    frames, neighbour_jobs = [], []
     for repeat in range(args.repeats):
         ways = WAYS if repeat % 2 == 0 else WAYS[::-1]
         for way in ways:
@@ -166,6 +170,9 @@ def main(argv=None) -> None:
             if neighbour is not None:
                 neighbour.kill()  # it may outlast the study: its job is to be beside it
                 neighbour.wait()
+                if args.save:  # what the second study ran meanwhile (its finished jobs)
+                    jobs = job_times(mix_dir)
+                    neighbour_jobs.append(jobs.drop(columns="inputs").assign(repeat=repeat))
             runs = pd.read_parquet(main_dir / "results" / study / "tables" / "runs.parquet")
             runs = runs[runs["status"] == "ok"]
             frames.append(runs[[c for c in COLUMNS if c in runs]].assign(way=way, repeat=repeat))
@@ -173,6 +180,8 @@ def main(argv=None) -> None:
     table = pd.concat(frames)
     if args.save:
         table.to_csv(args.save, index=False)
+        if neighbour_jobs:
+            pd.concat(neighbour_jobs).to_csv(Path(args.save).with_suffix(".mix_jobs.csv"))
     wide = table.pivot_table(
         index=["sampler", "replicate", "repeat"], columns="way", values="sampling_seconds"
     )
@@ -187,6 +196,10 @@ def main(argv=None) -> None:
         for way in WAYS:
             subset = table[(table["sampler"] == sampler) & (table["way"] == way)]
             row[f"contended_{way}"] = f"{int(subset['contended'].sum())}/{len(subset)}"
+        alone = table[(table["sampler"] == sampler) & (table["way"] == "cores1")]
+        if "sampling_cpu_seconds" in alone:  # the cores it kept busy while sampling alone
+            cores = alone["sampling_cpu_seconds"] / alone["neighbour_window_seconds"]
+            row["cores used"] = cores.median()
         row["within 0.9-1.1"] = all(0.9 <= row[f"{w}/cores1"] <= 1.1 for w in ("cores2", "mix"))
         rows.append(row)
     out = pd.DataFrame(rows)
