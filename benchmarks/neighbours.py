@@ -31,7 +31,7 @@ only; ``--exclusive-sampling false`` measures without it (two one-thread runs th
 side by side: nutpie 1.48x as slow under ``--cores 2`` on 2026-12-05).
 
     .venv/bin/python benchmarks/neighbours.py [--repeats 2] [--config FILE] [--sampler NAME ...]
-        [--exclusive-sampling auto|true|false] [--scale K] [--replicates N] [--save CSV]
+        [--exclusive-sampling auto|true|false|strict] [--scale K] [--replicates N] [--save CSV]
 """
 
 import argparse
@@ -61,6 +61,8 @@ COLUMNS = (
     "neighbour_cpu_seconds",
     "exclusive_sampling",
     "exclusive_wait_seconds",
+    "strict_sampling",
+    "untimed_wait_seconds",
     "neighbour_window_seconds",
     "sampling_window_start",
     "sampling_window_end",
@@ -99,7 +101,7 @@ def main(argv=None) -> None:
     parser.add_argument("--sampler", action="append", help="only this sampler (repeatable)")
     parser.add_argument(
         "--exclusive-sampling",
-        choices=("auto", "true", "false"),
+        choices=("auto", "true", "false", "strict"),
         default=None,
         help="both studies' exclusive_sampling (default: the configs' own, auto unless set)",
     )
@@ -122,7 +124,9 @@ def main(argv=None) -> None:
     if args.scale < 1:
         parser.error("--scale must be an integer >= 1")
     raw = yaml.safe_load(Path(args.config).read_text())
-    exclusive = {"auto": "auto", "true": True, "false": False}.get(args.exclusive_sampling)
+    exclusive = {"auto": "auto", "true": True, "false": False, "strict": "strict"}.get(
+        args.exclusive_sampling
+    )
     if exclusive is not None:
         raw["exclusive_sampling"] = exclusive
     if args.replicates:

@@ -174,6 +174,8 @@ def main(argv=None) -> None:
     call_rest = _core_seconds(ok, "stat_sample_call_seconds", less="sampling_seconds")
     # exclusive_sampling: a run job's cores idle while its run waits for the lock.
     waiting = _core_seconds(ok, "exclusive_wait_seconds")
+    # exclusive_sampling: strict: and while its untimed work waits for other runs' sections
+    waiting += _core_seconds(ok, "untimed_wait_seconds")
     diagnose = float(ok["diagnose_seconds"].fillna(0).sum())
     if "ess_goal_check_seconds" in ok:
         diagnose += float(ok["ess_goal_check_seconds"].fillna(0).sum())

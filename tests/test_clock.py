@@ -516,6 +516,8 @@ def test_runs_in_different_slurm_jobs_on_a_node_do_not_share_a_clock():
         (False, False, False),
         ("auto", False, True),
         ("auto", True, False),
+        ("strict", False, True),
+        ("strict", True, True),
     ],
 )
 def test_exclusive_sampling_auto_is_on_except_in_a_slurm_job(setting, slurm, locked, monkeypatch):
@@ -577,3 +579,122 @@ def test_a_run_timed_beside_another_run_is_contended_and_one_timed_alone_is_not(
     assert marked[3]["contention_reason"].startswith("load 1.4; timed beside another run")
     assert beside[0]["contended"] is False  # the records given are not changed
     assert policy.SHARED_CLOCK_TOLERANCE < 0.4
+
+
+# Another job on the machine: holds the sampling lock (shared: untimed work; exclusive: a
+# timed section) as exclusive_sampling: strict does, writes when it got it, holds it for
+# argv[3] seconds, and writes the time just before it let go.
+_GATE_HOLDER = """
+import sys, time
+from essbench import clock
+lock, mode, hold, out = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
+held = clock._flock_in_turn(lock, shared=mode == "shared")
+open(out + ".got", "w").write(repr(time.time()))
+time.sleep(hold)
+letting_go = time.time()
+held.close()
+open(out + ".done", "w").write(repr(letting_go))
+"""
+
+
+def _gate_holder(tmp_path, lock, mode, hold, name):
+    out = str(tmp_path / name)
+    proc = subprocess.Popen([sys.executable, "-c", _GATE_HOLDER, lock, mode, str(hold), out])
+    return proc, out
+
+
+def _when(out, what, proc, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while not os.path.exists(f"{out}.{what}"):
+        assert time.monotonic() < deadline and (proc.poll() is None or what == "done")
+        time.sleep(0.01)
+    time.sleep(0.01)
+    return float(open(f"{out}.{what}").read())
+
+
+@pytest.fixture
+def strict_lock(tmp_path, monkeypatch):
+    """The machine's sampling lock in a directory of the test's own; this process's shared
+    hold, if a test took one, let go of afterwards."""
+    (tmp_path / "turns").mkdir()
+    monkeypatch.setenv(clock.TURNS_ENV, str(tmp_path / "turns"))
+    monkeypatch.delenv(clock.SLURM_JOB_ENV, raising=False)
+    yield clock.machine_lock()
+    clock._untimed_pause()
+
+
+def _try_lock(lock: str, mode: str) -> bool:
+    """Whether another process could take ``lock`` in ``mode`` right now."""
+    code = (
+        "import fcntl, sys\n"
+        "f = open(sys.argv[1], 'a')\n"
+        "try:\n"
+        "    fcntl.flock(f, (fcntl.LOCK_SH if sys.argv[2] == 'shared' else fcntl.LOCK_EX)"
+        " | fcntl.LOCK_NB)\n"
+        "except BlockingIOError:\n"
+        "    sys.exit(1)\n"
+    )
+    return subprocess.run([sys.executable, "-c", code, lock, mode]).returncode == 0
+
+
+@pytest.mark.parametrize("setting", [True, False, "auto"])
+def test_only_strict_holds_a_jobs_untimed_work_apart(setting, strict_lock):
+    assert clock.hold_untimed_work(setting) == 0.0 and clock._UNTIMED is None
+    assert _try_lock(strict_lock, "exclusive")
+
+
+def test_strict_a_jobs_work_and_its_sections_hold_the_lock_in_turn(strict_lock):
+    """Strict: the job's untimed work holds the lock shared (another job's section cannot
+    start, another's untimed work can); its section holds it exclusive (neither can); after
+    the section the job holds it shared again, and its record says it ran strict."""
+    assert clock.hold_untimed_work("strict") >= 0
+    assert not _try_lock(strict_lock, "exclusive") and _try_lock(strict_lock, "shared")
+    sections = clock.Sections(clock.exclusive_lock("strict"))
+    with sections.timed():
+        assert not _try_lock(strict_lock, "shared")
+    assert not _try_lock(strict_lock, "exclusive") and _try_lock(strict_lock, "shared")
+    record = sections.record()
+    assert record["strict_sampling"] is True and record["exclusive_sampling"] is True
+
+
+def test_strict_a_section_waits_for_other_jobs_untimed_work(tmp_path, strict_lock):
+    proc, out = _gate_holder(tmp_path, strict_lock, "shared", 1.0, "compile")
+    try:
+        _when(out, "got", proc)
+        sections = clock.Sections(strict_lock)
+        with sections.timed():
+            started = time.time()
+        assert started >= _when(out, "done", proc)  # not beside it
+        assert sections.record()["exclusive_wait_seconds"] > 0.5
+    finally:
+        proc.wait(timeout=60)
+
+
+def test_strict_untimed_work_waits_for_a_section_in_progress(tmp_path, strict_lock):
+    proc, out = _gate_holder(tmp_path, strict_lock, "exclusive", 1.0, "section")
+    try:
+        _when(out, "got", proc)
+        waited = clock.hold_untimed_work("strict")
+        assert time.time() >= _when(out, "done", proc) and waited > 0.5
+    finally:
+        proc.wait(timeout=60)
+
+
+def test_strict_a_waiting_section_is_not_starved_by_untimed_work_that_comes_later(
+    tmp_path, strict_lock
+):
+    """A job's untimed work holds the lock; a section comes and waits; untimed work that
+    comes after the section waits for it to end (the turnstile), not the other way round."""
+    first, first_out = _gate_holder(tmp_path, strict_lock, "shared", 1.5, "first")
+    section = later = None
+    try:
+        _when(first_out, "got", first)
+        section, section_out = _gate_holder(tmp_path, strict_lock, "exclusive", 0.5, "section")
+        time.sleep(0.5)  # the section is waiting for the first holder now
+        later, later_out = _gate_holder(tmp_path, strict_lock, "shared", 0.0, "later")
+        assert _when(later_out, "got", later) >= _when(section_out, "done", section)
+        assert _when(section_out, "got", section) >= _when(first_out, "done", first)
+    finally:
+        for proc in (first, section, later):
+            if proc is not None:
+                proc.wait(timeout=60)

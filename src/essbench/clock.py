@@ -114,12 +114,16 @@ class Sections:
     def __init__(self, lock: str | None = None):
         self.lock = lock
         self.wait_seconds = self.window_seconds = self.neighbour_cpu_seconds = 0.0
-        self.own_cpu_seconds = 0.0
+        self.own_cpu_seconds = self.untimed_wait_seconds = 0.0
+        self.strict = False  # whether its process's untimed work gave way to its sections
         self.intervals: list[tuple[float, float]] = []  # each section's (start, end), epoch
 
     @contextlib.contextmanager
     def timed(self):
         with _alarm_paused():
+            # strict: this process's own untimed work lets go of its shared hold first
+            paused = _untimed_pause() if self.lock else None
+            self.strict = self.strict or paused is not None
             exclusive = Exclusive(self.lock).__enter__()
         try:
             with Neighbours() as neighbours:
@@ -127,6 +131,9 @@ class Sections:
         finally:
             exclusive.__exit__(None, None, None)
             self.wait_seconds += exclusive.wait_seconds
+            if paused is not None:
+                with _alarm_paused():
+                    self.untimed_wait_seconds += _untimed_resume(paused)
         self.window_seconds += neighbours.window_seconds
         self.neighbour_cpu_seconds += neighbours.neighbour_cpu_seconds
         self.own_cpu_seconds += neighbours.own_cpu_seconds
@@ -141,6 +148,9 @@ class Sections:
         return {
             "exclusive_sampling": self.lock is not None,
             "exclusive_wait_seconds": self.wait_seconds,
+            # strict: no other job's work beside its sections (it waited for them to pause)
+            "strict_sampling": self.strict,
+            "untimed_wait_seconds": self.untimed_wait_seconds,
             "timed_sections": len(self.intervals),
             "neighbour_cpu_seconds": self.neighbour_cpu_seconds,
             "neighbour_load": load,
@@ -303,33 +313,54 @@ SLURM_JOB_ENV = "SLURM_JOB_ID"
 
 def exclusive_lock(setting: bool | str) -> str | None:
     """The lock file each timed section of a run holds in this job under the config's
-    ``exclusive_sampling`` (``true``, ``false`` or ``auto``), or None: ``auto`` is on except
-    in a job that SLURM runs, whose cores are its own. ``true`` there makes the jobs that
-    share one SLURM job's cores (a bundle of ``group-components``) take turns, each SLURM
-    job on its own lock (:func:`machine_lock`)."""
-    if setting is True or (setting == "auto" and not slurm_job_id()):
+    ``exclusive_sampling`` (``true``, ``false``, ``auto`` or ``strict``), or None: ``auto``
+    is on except in a job that SLURM runs, whose cores are its own. ``true`` and ``strict``
+    there make the jobs that share one SLURM job's cores (a bundle of
+    ``group-components``) take turns, each SLURM job on its own lock (:func:`machine_lock`)."""
+    if setting is True or setting == STRICT or (setting == "auto" and not slurm_job_id()):
         return machine_lock()
     return None
+
+
+# exclusive_sampling's strictest setting: no essbench work at all beside a timed section.
+STRICT = "strict"
+
+
+def _flock_in_turn(path: str, shared: bool):
+    """Open ``path`` and lock it shared or exclusive (``flock``), behind ``<path>.turnstile``:
+    a taker holds the turnstile while it waits, so that an exclusive taker waits only for
+    the shared holders there were when it came, not for every one that comes after it (a
+    stream of shared takers would otherwise starve it). Returns the open, locked file."""
+    import fcntl
+
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path + ".turnstile", "a") as turnstile:
+        fcntl.flock(turnstile, fcntl.LOCK_EX)  # released when it closes, below
+        held = open(path, "a")  # noqa: SIM115 - held until the caller closes it
+        try:
+            fcntl.flock(held, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+        except BaseException:
+            held.close()
+            raise
+    return held
 
 
 class Exclusive:
     """Context manager: hold an exclusive lock on ``path`` (``flock``) for the run's
     sampling, so that runs of every job on this machine sample one at a time; None: no
     lock (``wait_seconds`` 0). ``wait_seconds``: how long the run waited for it, outside its
-    clock. A lock on a local disk: on a cluster, jobs on different nodes never share a
-    clock's cores, and ``flock`` on a network file system is not to be relied on."""
+    clock. With ``exclusive_sampling: strict`` every job's untimed work holds the same lock
+    shared (:func:`hold_untimed_work`), so a section also waits until no other job works.
+    A lock on a local disk: on a cluster, jobs on different nodes never share a clock's
+    cores, and ``flock`` on a network file system is not to be relied on."""
 
     def __init__(self, path: str | None):
         self.path, self.wait_seconds, self._file = path, 0.0, None
 
     def __enter__(self) -> Exclusive:
         if self.path:
-            import fcntl
-
             start = perf_counter()
-            os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
-            self._file = open(self.path, "a")  # noqa: SIM115 - held until __exit__
-            fcntl.flock(self._file, fcntl.LOCK_EX)
+            self._file = _flock_in_turn(self.path, shared=False)
             self.wait_seconds = perf_counter() - start
         return self
 
@@ -337,6 +368,45 @@ class Exclusive:
         if self._file is not None:
             self._file.close()  # closing releases the lock
             self._file = None
+
+
+# The shared hold of this process's untimed work under exclusive_sampling: strict.
+_UNTIMED = None
+
+
+def hold_untimed_work(setting) -> float:
+    """Under ``exclusive_sampling: strict``, hold the machine's sampling lock shared for
+    this process's work (a job's, from its start, after its core tokens: a job waiting for
+    tokens holds nothing that a running job waits for): no run's timed section (which
+    holds it exclusive) then runs beside it, and it waits for a section in progress. A
+    timed section of this process lets go of it and takes it back after
+    (:meth:`Sections.timed`). Returns the seconds it waited; other settings: nothing, 0."""
+    global _UNTIMED
+    path = exclusive_lock(setting) if setting == STRICT else None
+    if path is None or _UNTIMED is not None:
+        return 0.0
+    start = perf_counter()
+    _UNTIMED = (path, _flock_in_turn(path, shared=True))
+    return perf_counter() - start
+
+
+def _untimed_pause() -> str | None:
+    """Let go of this process's shared hold (before its section), returning its path."""
+    global _UNTIMED
+    if _UNTIMED is None:
+        return None
+    path, held = _UNTIMED
+    held.close()
+    _UNTIMED = None
+    return path
+
+
+def _untimed_resume(path: str) -> float:
+    """Take the shared hold back after a section; the seconds waited."""
+    global _UNTIMED
+    start = perf_counter()
+    _UNTIMED = (path, _flock_in_turn(path, shared=True))
+    return perf_counter() - start
 
 
 # Where the core tokens live instead of the default (a directory), or "off" (none taken).
