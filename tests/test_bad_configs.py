@@ -113,7 +113,8 @@ CASES = {
     ),
     "exclusive_sampling neither boolean nor auto": (
         variant(_set(exclusive_sampling="sometimes")),
-        "config: exclusive_sampling: 'sometimes' is not allowed; write true or false, or 'auto' or 'strict'",
+        "config: exclusive_sampling: 'sometimes' is not allowed;"
+        " write true or false, or 'auto' or 'strict'",
     ),
     "target ESS without budget": (
         variant(_set(ess_goal={"ess": 400})),

@@ -9,6 +9,7 @@ import sys
 import textwrap
 import time
 
+import pandas as pd
 import psutil
 import pytest
 
@@ -145,6 +146,7 @@ smk = types.SimpleNamespace(
 runtime.start(smk)
 from essbench import registry
 from essbench.problem import build_problem
+import pandas as pd
 import psutil
 name, options, fail = {name!r}, {options!r}, {fail!r}
 module = registry.sampler(name)
@@ -698,3 +700,47 @@ def test_strict_a_waiting_section_is_not_starved_by_untimed_work_that_comes_late
         for proc in (first, section, later):
             if proc is not None:
                 proc.wait(timeout=60)
+
+
+def test_the_report_says_whether_untimed_work_ran_beside_the_runs_that_took_turns():
+    from essbench.report import turns_text
+
+    took = pd.DataFrame({"exclusive_sampling": [True, True], "exclusive_wait_seconds": [0.5, 1.5]})
+    assert "could run beside them" in turns_text(took)
+    strict = took.assign(strict_sampling=[True, True])
+    assert "No other essbench work ran beside them (`exclusive_sampling: strict`)" in turns_text(
+        strict
+    )
+    assert "could run beside them" in turns_text(took.assign(strict_sampling=[True, False]))
+
+
+def _forked_sleeper(seconds: float) -> int:
+    """A forked child (as httpstan's chain processes and a process pool's workers are) that
+    lives on for ``seconds``; its pid."""
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        time.sleep(seconds)
+        os._exit(0)
+    return pid
+
+
+def test_a_forked_child_does_not_keep_the_jobs_locks(tmp_path, strict_lock):
+    """A child forked while the job holds its untimed work's shared hold (strict) or a
+    section's exclusive lock lives on: the job's next section still gets the lock at once
+    (before: it waited for its own child's copy of the shared hold, for ever), and the
+    lock is free once the section ends."""
+    clock.hold_untimed_work("strict")
+    children = [_forked_sleeper(5.0)]
+    try:
+        sections = clock.Sections(strict_lock)
+        started = time.monotonic()
+        with sections.timed():
+            children.append(_forked_sleeper(5.0))
+        assert time.monotonic() - started < 2.0
+        assert sections.record()["exclusive_wait_seconds"] < 1.0
+        clock._untimed_pause()
+        assert _try_lock(strict_lock, "exclusive")  # neither child holds it
+    finally:
+        for pid in children:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)

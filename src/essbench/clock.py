@@ -326,6 +326,39 @@ def exclusive_lock(setting: bool | str) -> str | None:
 STRICT = "strict"
 
 
+# Every lock file this process holds (a core token, the sampling lock shared or exclusive).
+# A forked child (httpstan's chain processes, a process pool's workers) shares the parent's
+# open files, and a ``flock`` lasts until the last of them closes: a worker forked while the
+# job held the lock kept it held after the job let go (strict: the job then waited for its
+# own child's hold, for ever). So a forked child closes its copies at once; the parent's
+# locks stay held (closing a duplicate releases nothing while another is open).
+_HELD: set = set()
+
+
+def _close_inherited_locks() -> None:
+    global _UNTIMED, _JOB_TURN
+    for held in list(_HELD):
+        with contextlib.suppress(OSError):
+            held.close()
+    _HELD.clear()
+    _UNTIMED = _JOB_TURN = None  # the child is not the job
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_close_inherited_locks)
+
+
+def _held(file):
+    """Track ``file`` (an open, locked lock file) until it is let go (:func:`_let_go`)."""
+    _HELD.add(file)
+    return file
+
+
+def _let_go(file) -> None:
+    _HELD.discard(file)
+    file.close()  # closing releases the lock
+
+
 def _flock_in_turn(path: str, shared: bool):
     """Open ``path`` and lock it shared or exclusive (``flock``), behind ``<path>.turnstile``:
     a taker holds the turnstile while it waits, so that an exclusive taker waits only for
@@ -336,13 +369,13 @@ def _flock_in_turn(path: str, shared: bool):
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path + ".turnstile", "a") as turnstile:
         fcntl.flock(turnstile, fcntl.LOCK_EX)  # released when it closes, below
-        held = open(path, "a")  # noqa: SIM115 - held until the caller closes it
+        held = open(path, "a")  # noqa: SIM115 - held until the caller lets go (_let_go)
         try:
             fcntl.flock(held, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
         except BaseException:
             held.close()
             raise
-    return held
+    return _held(held)
 
 
 class Exclusive:
@@ -366,7 +399,7 @@ class Exclusive:
 
     def __exit__(self, *exc) -> None:
         if self._file is not None:
-            self._file.close()  # closing releases the lock
+            _let_go(self._file)
             self._file = None
 
 
@@ -396,7 +429,7 @@ def _untimed_pause() -> str | None:
     if _UNTIMED is None:
         return None
     path, held = _UNTIMED
-    held.close()
+    _let_go(held)
     _UNTIMED = None
     return path
 
@@ -482,11 +515,11 @@ class Turn:
         except BlockingIOError:  # another run holds it
             token.close()
             return
-        self._held[i] = token
+        self._held[i] = _held(token)
 
     def _release(self) -> None:
         for token in self._held.values():
-            token.close()  # closing releases the lock
+            _let_go(token)
         self._held = {}
 
     def __exit__(self, *exc) -> None:

@@ -67,8 +67,17 @@ def clock_conditions(runs: pd.DataFrame) -> str:
         if "exclusive_sampling" in costed
         else pd.Series(False, index=costed.index)
     )
+    strict = (
+        costed["strict_sampling"].fillna(False).astype(bool).all()
+        if "strict_sampling" in costed and len(costed)
+        else False
+    )
     turns = (
-        "every costed run sampled alone (`exclusive_sampling`)"
+        "every costed run sampled alone, with no other essbench work beside it"
+        " (`exclusive_sampling: strict`)"
+        if len(costed) and took.all() and strict
+        else "every costed run sampled alone (`exclusive_sampling`), beside other jobs'"
+        " untimed work at most"
         if len(costed) and took.all()
         else f"{int(took.sum())} of {len(costed)} costed runs sampled alone"
         " (`exclusive_sampling`); the rest beside the study's other jobs"

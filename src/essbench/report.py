@@ -273,7 +273,19 @@ def turns_text(ok: pd.DataFrame) -> str:
     return (
         f"\n{who} sampled alone (`exclusive_sampling`: no two costed runs' clocks overlapped on"
         f" this machine), after waits for its turn of {waits.median():.1f} s (median;"
-        f" longest {waits.max():.1f} s) outside its clock.\n"
+        f" longest {waits.max():.1f} s) outside its clock. {_beside_untimed(costed[took])}\n"
+    )
+
+
+def _beside_untimed(took: pd.DataFrame) -> str:
+    """Whether other jobs' untimed work (compiles, diagnostics, reports) ran beside the
+    runs that took turns (``strict_sampling``: it gave way to them)."""
+    strict = took["strict_sampling"].fillna(False).astype(bool) if "strict_sampling" in took else []
+    if len(strict) and strict.all():
+        return "No other essbench work ran beside them (`exclusive_sampling: strict`)."
+    return (
+        "Other jobs' untimed work (compiles, diagnostics, reports) could run beside them"
+        " (`neighbour_load`); `exclusive_sampling: strict` keeps it apart."
     )
 
 
