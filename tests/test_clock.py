@@ -744,3 +744,38 @@ def test_a_forked_child_does_not_keep_the_jobs_locks(tmp_path, strict_lock):
         for pid in children:
             os.kill(pid, 9)
             os.waitpid(pid, 0)
+
+
+_TOKEN_HOLDER = """
+import sys, time
+from essbench import clock
+directory, hold, out = sys.argv[1], float(sys.argv[2]), sys.argv[3]
+turn = clock.Turn(directory, cores=clock.machine_cpus()).__enter__()
+open(out + ".got", "w").write(repr(time.time()))
+time.sleep(hold)
+letting_go = time.time()
+turn.__exit__(None, None, None)
+open(out + ".done", "w").write(repr(letting_go))
+"""
+
+
+def test_strict_a_job_waiting_for_tokens_lets_a_section_run(tmp_path, strict_lock):
+    """A job that holds its untimed work's shared hold and queues for more core tokens
+    (a stan_nuts batch under --cores 1) lets go of the hold while it waits: the job that
+    holds the tokens can finish its section meanwhile (before, both waited for ever)."""
+    turns = str(tmp_path / "turns")
+    clock.hold_untimed_work("strict")
+    out = str(tmp_path / "tokens")
+    tokens = subprocess.Popen([sys.executable, "-c", _TOKEN_HOLDER, turns, "2.0", out])
+    section = None
+    try:
+        _when(out, "got", tokens)
+        section, section_out = _gate_holder(tmp_path, strict_lock, "exclusive", 0.0, "section")
+        clock.hold_job_cores(1, turns)  # waits for the tokens, without the hold
+        assert _when(section_out, "got", section) < _when(out, "done", tokens)
+        assert clock._UNTIMED is not None  # held again
+    finally:
+        clock.release_job_cores()
+        for proc in (tokens, section):
+            if proc is not None:
+                proc.wait(timeout=60)

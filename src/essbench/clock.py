@@ -24,7 +24,13 @@
   machine waits for (outside its clock and its budget), so no two runs' clocks ever
   overlap, whatever ``--cores`` lets Snakemake start beside them. :func:`shared_seconds`
   measures, from every run's sections, how long each clock ran beside another's
-  (``policy.mark_shared_clocks``).
+  (``policy.mark_shared_clocks``). With ``exclusive_sampling: strict`` every job's untimed
+  work (from its start, after its tokens) holds the same lock shared
+  (:func:`hold_untimed_work`), behind a turnstile that keeps a waiting section from being
+  starved, so that no essbench work at all runs beside a timed section: another job's
+  compile or diagnostics beside a one-thread run made the fastest runs up to 1.2x as slow
+  under ``--cores 2`` (median; ``blackjax_nuts``, 2026-12-05). A forked child closes its
+  copies of the job's lock files (``os.register_at_fork``).
 - :func:`reap_children`: ends every process a job started (httpstan's chain processes
   outlive a script that ends with ``os._exit``: they sleep on a pipe whose writing end they
   hold themselves).
@@ -535,12 +541,18 @@ def hold_job_cores(cores: int, directory: str | None = None) -> Turn:
     its script starts: :func:`essbench.runtime.start`); a second call lets go of the first
     call's tokens before it queues for the new count: a running job that waited for more
     tokens while holding some could wait for another such job for ever. ``directory``:
-    :func:`turns_dir` by default; ``ESSBENCH_TURNS_DIR=off`` takes none."""
+    :func:`turns_dir` by default; ``ESSBENCH_TURNS_DIR=off`` takes none. Under
+    ``exclusive_sampling: strict`` the job's shared hold is let go while it waits and taken
+    back after: a job that waited for tokens while holding it would wait for a job that
+    holds them and waits for its section (a deadlock seen in the neighbour benchmark)."""
     global _JOB_TURN
     release_job_cores()
+    paused = _untimed_pause()
     directory = directory or turns_dir()
     turn = Turn(None if directory == "off" else directory, cores)
     _JOB_TURN = turn.__enter__()
+    if paused is not None:
+        turn.wait_seconds += _untimed_resume(paused)
     return turn
 
 
