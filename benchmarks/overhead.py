@@ -174,8 +174,9 @@ def main(argv=None) -> None:
     call_rest = _core_seconds(ok, "stat_sample_call_seconds", less="sampling_seconds")
     # exclusive_sampling: a run job's cores idle while its run waits for the lock.
     waiting = _core_seconds(ok, "exclusive_wait_seconds")
-    # exclusive_sampling: strict: and while its untimed work waits for other runs' sections
-    waiting += _core_seconds(ok, "untimed_wait_seconds")
+    # exclusive_sampling: strict: a run job paused by other runs' sections (essbench.pause);
+    # inside the parts it fell in (a compile, a diagnosis), printed apart below.
+    paused = _core_seconds(ok, "paused_seconds")
     diagnose = float(ok["diagnose_seconds"].fillna(0).sum())
     if "ess_goal_check_seconds" in ok:
         diagnose += float(ok["ess_goal_check_seconds"].fillna(0).sum())
@@ -211,6 +212,8 @@ def main(argv=None) -> None:
     }
     for name, value in parts.items():
         print(f"{name:<30} {value:>12.1f}  {value / machine:>5.1%}")
+    if paused:
+        print(f"of these, run jobs paused by other runs' sections (strict): {paused:.1f}")
     print("jobs per rule: " + ", ".join(f"{r}={int(c)}" for r, c in per_rule["count"].items()))
     print(f"overhead = wall x cores / sum(sampling x threads) = {machine / sampling:.2f}")
     if call_rest:

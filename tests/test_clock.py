@@ -8,12 +8,13 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import pandas as pd
 import psutil
 import pytest
 
-from essbench import clock, policy, registry
+from essbench import clock, pause, policy, registry
 
 REPO = __import__("pathlib").Path(__file__).resolve().parents[1]
 
@@ -616,13 +617,13 @@ def _when(out, what, proc, timeout=60.0):
 
 @pytest.fixture
 def strict_lock(tmp_path, monkeypatch):
-    """The machine's sampling lock in a directory of the test's own; this process's shared
-    hold, if a test took one, let go of afterwards."""
+    """The machine's sampling lock in a directory of the test's own; this process taken off
+    the list of strict jobs afterwards, if a test put it there."""
     (tmp_path / "turns").mkdir()
     monkeypatch.setenv(clock.TURNS_ENV, str(tmp_path / "turns"))
     monkeypatch.delenv(clock.SLURM_JOB_ENV, raising=False)
     yield clock.machine_lock()
-    clock._untimed_pause()
+    pause.unregister()
 
 
 def _try_lock(lock: str, mode: str) -> bool:
@@ -640,39 +641,118 @@ def _try_lock(lock: str, mode: str) -> bool:
 
 
 @pytest.mark.parametrize("setting", [True, False, "auto"])
-def test_only_strict_holds_a_jobs_untimed_work_apart(setting, strict_lock):
-    assert clock.hold_untimed_work(setting) == 0.0 and clock._UNTIMED is None
-    assert _try_lock(strict_lock, "exclusive")
+def test_only_strict_lists_a_job_for_sections_to_pause(setting, strict_lock):
+    assert clock.hold_untimed_work(setting) == 0.0 and not pause.registered()
+    assert pause.listed_jobs(strict_lock) == []
+    assert clock.hold_untimed_work("strict") >= 0 and pause.registered()
+    assert pause.listed_jobs(strict_lock) == [os.getpid()]
+    assert _try_lock(strict_lock, "exclusive")  # listed, not holding it
 
 
-def test_strict_a_jobs_work_and_its_sections_hold_the_lock_in_turn(strict_lock):
-    """Strict: the job's untimed work holds the lock shared (another job's section cannot
-    start, another's untimed work can); its section holds it exclusive (neither can); after
-    the section the job holds it shared again, and its record says it ran strict."""
-    assert clock.hold_untimed_work("strict") >= 0
-    assert not _try_lock(strict_lock, "exclusive") and _try_lock(strict_lock, "shared")
-    sections = clock.Sections(clock.exclusive_lock("strict"))
-    with sections.timed():
-        assert not _try_lock(strict_lock, "shared")
-    assert not _try_lock(strict_lock, "exclusive") and _try_lock(strict_lock, "shared")
-    record = sections.record()
-    assert record["strict_sampling"] is True and record["exclusive_sampling"] is True
+# Another strict job on the machine: lists itself, starts a child, and both write the time
+# every 5 ms (a job's untimed work: a compile, a child compiler) until argv[3] seconds pass.
+_WORKER = """
+import os, sys, time
+from essbench import pause
+lock, out, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
+pause.register(lock)
+name = out + (".parent" if os.fork() else ".child")
+end = time.time() + seconds
+while time.time() < end:
+    with open(name + ".tmp", "w") as f:
+        f.write(repr(time.time()))
+    os.replace(name + ".tmp", name)
+    time.sleep(0.005)
+open(name + ".done", "w").write("")
+"""
 
 
-def test_strict_a_section_waits_for_other_jobs_untimed_work(tmp_path, strict_lock):
-    proc, out = _gate_holder(tmp_path, strict_lock, "shared", 1.0, "compile")
+class _Detached:
+    """A process started through a shell that leaves it behind (not this process's
+    descendant, as no job is another's: a section spares its own descendants)."""
+
+    def __init__(self, args, done: str):
+        command = " ".join(f"'{a}'" for a in args)
+        shell = subprocess.run(
+            ["/bin/sh", "-c", f"{command} >/dev/null 2>&1 & echo $!"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        self.pid, self.done = int(shell.stdout), done
+
+    def poll(self):
+        return None if os.path.exists(f"/proc/{self.pid}") and not _zombie(self.pid) else 0
+
+    def wait(self, timeout):
+        deadline = time.monotonic() + timeout
+        while self.poll() is None:
+            assert time.monotonic() < deadline, f"{self.pid} still runs"
+            time.sleep(0.01)
+
+
+def _zombie(pid) -> bool:
     try:
-        _when(out, "got", proc)
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat[stat.rindex(")") + 2] in "ZX"
+
+
+def _worker(tmp_path, lock, seconds, name="worker"):
+    out = str(tmp_path / name)
+    proc = _Detached([sys.executable, "-c", _WORKER, lock, out, str(seconds)], out)
+    deadline = time.monotonic() + 60
+    while not all(os.path.exists(f"{out}.{who}") for who in ("parent", "child")):
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.01)
+    return proc, out
+
+
+def _beat(out, who) -> float:
+    return float(Path(f"{out}.{who}").read_text())
+
+
+def test_strict_a_section_pauses_other_jobs_work_and_what_they_started(tmp_path, strict_lock):
+    """A listed job and its child write the time every 5 ms: a section of this (listed)
+    job starts at once, neither writes while it runs, both go on after it; the run's
+    record says it was strict and paused one job."""
+    proc, out = _worker(tmp_path, strict_lock, 3.0)
+    try:
+        clock.hold_untimed_work("strict")
+        sections = clock.Sections(clock.exclusive_lock("strict"))
+        with sections.timed():
+            began = time.time()
+            time.sleep(0.5)
+            during = {who: _beat(out, who) for who in ("parent", "child")}
+            ended = time.time()
+        assert all(beat < began for beat in during.values()), (began, during)
+        time.sleep(0.3)
+        assert all(_beat(out, who) > ended for who in ("parent", "child"))  # going on
+        record = sections.record()
+        assert record["strict_sampling"] is True and record["paused_jobs"] == 1
+        assert record["exclusive_wait_seconds"] < 0.5  # it did not wait for their work
+    finally:
+        proc.wait(timeout=60)
+    assert os.path.exists(f"{out}.parent.done") and os.path.exists(f"{out}.child.done")
+
+
+def test_a_section_of_a_job_not_listed_pauses_nothing(tmp_path, strict_lock):
+    """exclusive_sampling true or auto: sections take turns but pause no one."""
+    proc, out = _worker(tmp_path, strict_lock, 2.0)
+    try:
         sections = clock.Sections(strict_lock)
         with sections.timed():
-            started = time.time()
-        assert started >= _when(out, "done", proc)  # not beside it
-        assert sections.record()["exclusive_wait_seconds"] > 0.5
+            began = time.time()
+            time.sleep(0.3)
+            beat = _beat(out, "parent")
+        assert beat > began
+        assert sections.record()["strict_sampling"] is False
     finally:
         proc.wait(timeout=60)
 
 
-def test_strict_untimed_work_waits_for_a_section_in_progress(tmp_path, strict_lock):
+def test_strict_a_job_that_starts_waits_for_a_section_in_progress(tmp_path, strict_lock):
     proc, out = _gate_holder(tmp_path, strict_lock, "exclusive", 1.0, "section")
     try:
         _when(out, "got", proc)
@@ -680,6 +760,97 @@ def test_strict_untimed_work_waits_for_a_section_in_progress(tmp_path, strict_lo
         assert time.time() >= _when(out, "done", proc) and waited > 0.5
     finally:
         proc.wait(timeout=60)
+
+
+# A strict job that pauses the others in a section and dies in it (killed, out of memory).
+_DIES_IN_SECTION = """
+import os, sys, time
+from essbench import clock, pause
+lock = sys.argv[1]
+pause.register(lock)
+sections = clock.Sections(lock)
+with sections.timed():
+    open(sys.argv[2], "w").write(repr(time.time()))
+    time.sleep(0.5)
+    os.kill(os.getpid(), 9)
+"""
+
+
+def test_jobs_paused_by_a_process_that_dies_in_its_section_go_on(tmp_path, strict_lock):
+    proc, out = _worker(tmp_path, strict_lock, 4.0)
+    dying = subprocess.run(
+        [sys.executable, "-c", _DIES_IN_SECTION, strict_lock, str(tmp_path / "died")],
+        timeout=60,
+    )
+    assert dying.returncode == -9
+    began = float((tmp_path / "died").read_text())
+    try:
+        time.sleep(0.5)
+        assert all(_beat(out, who) > began + 0.5 for who in ("parent", "child"))
+    finally:
+        proc.wait(timeout=60)
+    assert pause.listed_jobs(strict_lock) == []  # both gone: their entries dropped
+
+
+# A strict job whose run has a wall-time budget of 1 s and works 1.4 s of wall time, while
+# another job's section pauses it for argv[3] seconds of that.
+_BUDGETED = """
+import sys, time
+from essbench import pause
+from essbench.pipeline import RunBudgetExceeded, wall_time_budget
+lock, out = sys.argv[1], sys.argv[2]
+pause.register(lock)
+open(out + ".ready", "w").write("")
+try:
+    with wall_time_budget(1.0):
+        end = time.time() + 1.4
+        while time.time() < end:
+            time.sleep(0.01)
+    result = "within"
+except RunBudgetExceeded:
+    result = "exceeded"
+open(out, "w").write(result + " " + repr(pause.paused_seconds(0.0)))
+"""
+
+
+@pytest.mark.parametrize("pause_for, result", [(0.0, "exceeded"), (0.8, "within")])
+def test_a_runs_budget_does_not_count_the_time_its_job_was_paused(
+    tmp_path, strict_lock, pause_for, result
+):
+    out = str(tmp_path / "budgeted")
+    proc = _Detached([sys.executable, "-c", _BUDGETED, strict_lock, out], out)
+    try:
+        while not os.path.exists(out + ".ready"):
+            assert proc.poll() is None
+            time.sleep(0.01)
+        if pause_for:
+            clock.hold_untimed_work("strict")
+            with clock.Sections(strict_lock).timed():
+                time.sleep(pause_for)
+    finally:
+        proc.wait(timeout=60)
+    got, paused = Path(out).read_text().split()
+    assert got == result and float(paused) == pytest.approx(pause_for, abs=0.2)
+
+
+def test_paused_seconds_counts_the_pauses_in_a_window(tmp_path, strict_lock):
+    clock.hold_untimed_work("strict")
+    log = pause.jobs_dir(strict_lock) / f"{os.getpid()}.paused"
+    log.write_text("100.0 102.0\n110.0 111.5\n")
+    assert pause.paused_seconds(0.0, 200.0) == pytest.approx(3.5)
+    assert pause.paused_seconds(101.0, 111.0) == pytest.approx(2.0)
+    assert pause.paused_seconds(103.0, 109.0) == 0.0
+    pause.unregister()
+    assert pause.paused_seconds(0.0, 200.0) == 0.0 and not log.exists()
+
+
+def test_a_stale_entry_is_dropped(strict_lock):
+    directory = pause.jobs_dir(strict_lock)
+    directory.mkdir(parents=True)
+    (directory / str(os.getpid())).write_text("1\n")  # this pid, another process's start
+    (directory / "999999999").write_text("5\n")  # no such process
+    assert pause.listed_jobs(strict_lock) == []
+    assert list(directory.iterdir()) == []
 
 
 def test_strict_a_waiting_section_is_not_starved_by_untimed_work_that_comes_later(
@@ -725,57 +896,19 @@ def _forked_sleeper(seconds: float) -> int:
 
 
 def test_a_forked_child_does_not_keep_the_jobs_locks(tmp_path, strict_lock):
-    """A child forked while the job holds its untimed work's shared hold (strict) or a
-    section's exclusive lock lives on: the job's next section still gets the lock at once
-    (before: it waited for its own child's copy of the shared hold, for ever), and the
-    lock is free once the section ends."""
+    """A child forked while a section holds the lock exclusive (httpstan's chain processes,
+    a process pool's workers) lives on: the lock is free once the section ends (before:
+    the job's next section waited for its own child's copy, for ever), and the child is
+    not a listed job of its own."""
     clock.hold_untimed_work("strict")
-    children = [_forked_sleeper(5.0)]
+    children = []
     try:
         sections = clock.Sections(strict_lock)
-        started = time.monotonic()
         with sections.timed():
             children.append(_forked_sleeper(5.0))
-        assert time.monotonic() - started < 2.0
-        assert sections.record()["exclusive_wait_seconds"] < 1.0
-        clock._untimed_pause()
-        assert _try_lock(strict_lock, "exclusive")  # neither child holds it
+        assert _try_lock(strict_lock, "exclusive")  # the child holds no copy
+        assert pause.listed_jobs(strict_lock) == [os.getpid()]
     finally:
         for pid in children:
             os.kill(pid, 9)
             os.waitpid(pid, 0)
-
-
-_TOKEN_HOLDER = """
-import sys, time
-from essbench import clock
-directory, hold, out = sys.argv[1], float(sys.argv[2]), sys.argv[3]
-turn = clock.Turn(directory, cores=clock.machine_cpus()).__enter__()
-open(out + ".got", "w").write(repr(time.time()))
-time.sleep(hold)
-letting_go = time.time()
-turn.__exit__(None, None, None)
-open(out + ".done", "w").write(repr(letting_go))
-"""
-
-
-def test_strict_a_job_waiting_for_tokens_lets_a_section_run(tmp_path, strict_lock):
-    """A job that holds its untimed work's shared hold and queues for more core tokens
-    (a stan_nuts batch under --cores 1) lets go of the hold while it waits: the job that
-    holds the tokens can finish its section meanwhile (before, both waited for ever)."""
-    turns = str(tmp_path / "turns")
-    clock.hold_untimed_work("strict")
-    out = str(tmp_path / "tokens")
-    tokens = subprocess.Popen([sys.executable, "-c", _TOKEN_HOLDER, turns, "2.0", out])
-    section = None
-    try:
-        _when(out, "got", tokens)
-        section, section_out = _gate_holder(tmp_path, strict_lock, "exclusive", 0.0, "section")
-        clock.hold_job_cores(1, turns)  # waits for the tokens, without the hold
-        assert _when(section_out, "got", section) < _when(out, "done", tokens)
-        assert clock._UNTIMED is not None  # held again
-    finally:
-        clock.release_job_cores()
-        for proc in (tokens, section):
-            if proc is not None:
-                proc.wait(timeout=60)

@@ -24,13 +24,13 @@
   machine waits for (outside its clock and its budget), so no two runs' clocks ever
   overlap, whatever ``--cores`` lets Snakemake start beside them. :func:`shared_seconds`
   measures, from every run's sections, how long each clock ran beside another's
-  (``policy.mark_shared_clocks``). With ``exclusive_sampling: strict`` every job's untimed
-  work (from its start, after its tokens) holds the same lock shared
-  (:func:`hold_untimed_work`), behind a turnstile that keeps a waiting section from being
-  starved, so that no essbench work at all runs beside a timed section: another job's
-  compile or diagnostics beside a one-thread run made the fastest runs up to 1.2x as slow
-  under ``--cores 2`` (median; ``blackjax_nuts``, 2026-12-05). A forked child closes its
-  copies of the job's lock files (``os.register_at_fork``).
+  (``policy.mark_shared_clocks``). With ``exclusive_sampling: strict`` a section also
+  pauses every other job's work (:mod:`essbench.pause`), so that no essbench work at all
+  runs beside a timed section: another job's compile or diagnostics beside a one-thread
+  run made the fastest runs up to 1.2x as slow under ``--cores 2`` (median;
+  ``blackjax_nuts``, 2026-12-05). Lock takers queue behind a turnstile (a waiting
+  exclusive taker is not starved by shared ones), and a forked child closes its copies of
+  the job's lock files (``os.register_at_fork``).
 - :func:`reap_children`: ends every process a job started (httpstan's chain processes
   outlive a script that ends with ``os._exit``: they sleep on a pipe whose writing end they
   hold themselves).
@@ -120,26 +120,32 @@ class Sections:
     def __init__(self, lock: str | None = None):
         self.lock = lock
         self.wait_seconds = self.window_seconds = self.neighbour_cpu_seconds = 0.0
-        self.own_cpu_seconds = self.untimed_wait_seconds = 0.0
-        self.strict = False  # whether its process's untimed work gave way to its sections
+        self.own_cpu_seconds = 0.0
+        self.strict = False  # whether its sections paused every other strict job's work
+        self.paused_jobs = 0  # the most other jobs one of its sections paused
         self.intervals: list[tuple[float, float]] = []  # each section's (start, end), epoch
 
     @contextlib.contextmanager
     def timed(self):
+        from essbench import pause
+
         with _alarm_paused():
-            # strict: this process's own untimed work lets go of its shared hold first
-            paused = _untimed_pause() if self.lock else None
-            self.strict = self.strict or paused is not None
             exclusive = Exclusive(self.lock).__enter__()
+            # strict (a listed job): every other listed job's work is paused meanwhile
+            try:
+                paused = pause.Pause(self.lock if pause.registered() else None).__enter__()
+            except BaseException:
+                exclusive.__exit__(None, None, None)
+                raise
+        self.strict = self.strict or (self.lock is not None and pause.registered())
+        self.paused_jobs = max(self.paused_jobs, len(paused.roots))
         try:
             with Neighbours() as neighbours:
                 yield
         finally:
+            paused.__exit__(None, None, None)
             exclusive.__exit__(None, None, None)
             self.wait_seconds += exclusive.wait_seconds
-            if paused is not None:
-                with _alarm_paused():
-                    self.untimed_wait_seconds += _untimed_resume(paused)
         self.window_seconds += neighbours.window_seconds
         self.neighbour_cpu_seconds += neighbours.neighbour_cpu_seconds
         self.own_cpu_seconds += neighbours.own_cpu_seconds
@@ -154,9 +160,9 @@ class Sections:
         return {
             "exclusive_sampling": self.lock is not None,
             "exclusive_wait_seconds": self.wait_seconds,
-            # strict: no other job's work beside its sections (it waited for them to pause)
+            # strict: no other job's work beside its sections (paused: essbench.pause)
             "strict_sampling": self.strict,
-            "untimed_wait_seconds": self.untimed_wait_seconds,
+            "paused_jobs": self.paused_jobs,
             "timed_sections": len(self.intervals),
             "neighbour_cpu_seconds": self.neighbour_cpu_seconds,
             "neighbour_load": load,
@@ -342,12 +348,12 @@ _HELD: set = set()
 
 
 def _close_inherited_locks() -> None:
-    global _UNTIMED, _JOB_TURN
+    global _JOB_TURN
     for held in list(_HELD):
         with contextlib.suppress(OSError):
             held.close()
     _HELD.clear()
-    _UNTIMED = _JOB_TURN = None  # the child is not the job
+    _JOB_TURN = None  # the child is not the job
 
 
 if hasattr(os, "register_at_fork"):
@@ -388,8 +394,8 @@ class Exclusive:
     """Context manager: hold an exclusive lock on ``path`` (``flock``) for the run's
     sampling, so that runs of every job on this machine sample one at a time; None: no
     lock (``wait_seconds`` 0). ``wait_seconds``: how long the run waited for it, outside its
-    clock. With ``exclusive_sampling: strict`` every job's untimed work holds the same lock
-    shared (:func:`hold_untimed_work`), so a section also waits until no other job works.
+    clock. With ``exclusive_sampling: strict`` a job that starts holds it shared a moment
+    (:func:`hold_untimed_work`): it waits for a section in progress.
     A lock on a local disk: on a cluster, jobs on different nodes never share a clock's
     cores, and ``flock`` on a network file system is not to be relied on."""
 
@@ -409,43 +415,15 @@ class Exclusive:
             self._file = None
 
 
-# The shared hold of this process's untimed work under exclusive_sampling: strict.
-_UNTIMED = None
-
-
 def hold_untimed_work(setting) -> float:
-    """Under ``exclusive_sampling: strict``, hold the machine's sampling lock shared for
-    this process's work (a job's, from its start, after its core tokens: a job waiting for
-    tokens holds nothing that a running job waits for): no run's timed section (which
-    holds it exclusive) then runs beside it, and it waits for a section in progress. A
-    timed section of this process lets go of it and takes it back after
-    (:meth:`Sections.timed`). Returns the seconds it waited; other settings: nothing, 0."""
-    global _UNTIMED
+    """Under ``exclusive_sampling: strict``, list this process (a job's, before its work)
+    among the machine's strict jobs, whose work every timed section of another job pauses
+    (:mod:`essbench.pause`); it waits for a section in progress first. Returns the seconds
+    it waited; other settings: nothing, 0."""
+    from essbench import pause
+
     path = exclusive_lock(setting) if setting == STRICT else None
-    if path is None or _UNTIMED is not None:
-        return 0.0
-    start = perf_counter()
-    _UNTIMED = (path, _flock_in_turn(path, shared=True))
-    return perf_counter() - start
-
-
-def _untimed_pause() -> str | None:
-    """Let go of this process's shared hold (before its section), returning its path."""
-    global _UNTIMED
-    if _UNTIMED is None:
-        return None
-    path, held = _UNTIMED
-    _let_go(held)
-    _UNTIMED = None
-    return path
-
-
-def _untimed_resume(path: str) -> float:
-    """Take the shared hold back after a section; the seconds waited."""
-    global _UNTIMED
-    start = perf_counter()
-    _UNTIMED = (path, _flock_in_turn(path, shared=True))
-    return perf_counter() - start
+    return 0.0 if path is None else pause.register(path)
 
 
 # Where the core tokens live instead of the default (a directory), or "off" (none taken).
@@ -541,18 +519,12 @@ def hold_job_cores(cores: int, directory: str | None = None) -> Turn:
     its script starts: :func:`essbench.runtime.start`); a second call lets go of the first
     call's tokens before it queues for the new count: a running job that waited for more
     tokens while holding some could wait for another such job for ever. ``directory``:
-    :func:`turns_dir` by default; ``ESSBENCH_TURNS_DIR=off`` takes none. Under
-    ``exclusive_sampling: strict`` the job's shared hold is let go while it waits and taken
-    back after: a job that waited for tokens while holding it would wait for a job that
-    holds them and waits for its section (a deadlock seen in the neighbour benchmark)."""
+    :func:`turns_dir` by default; ``ESSBENCH_TURNS_DIR=off`` takes none."""
     global _JOB_TURN
     release_job_cores()
-    paused = _untimed_pause()
     directory = directory or turns_dir()
     turn = Turn(None if directory == "off" else directory, cores)
     _JOB_TURN = turn.__enter__()
-    if paused is not None:
-        turn.wait_seconds += _untimed_resume(paused)
     return turn
 
 

@@ -11,7 +11,7 @@ from time import perf_counter
 
 import numpy as np
 
-from essbench import clock, flag_figures, io, metrics, policy, provenance, registry
+from essbench import clock, flag_figures, io, metrics, pause, policy, provenance, registry
 from essbench import draws as draws_io
 from essbench.config import settings_hash
 from essbench.ess_goal import run_to_goal
@@ -93,12 +93,21 @@ class RunBudgetExceeded(TimeoutError):
 
 @contextmanager
 def wall_time_budget(seconds: float | None):
-    """Raise :class:`RunBudgetExceeded` in this (main) thread after ``seconds``."""
+    """Raise :class:`RunBudgetExceeded` in this (main) thread after ``seconds``, less the
+    seconds another job's timed section paused this one (``exclusive_sampling: strict``,
+    :func:`essbench.pause.paused_seconds`): the alarm then rings again for what is left."""
     if not seconds:
         yield
         return
+    armed, given = time.time(), 0.0
 
     def handler(signum, frame):
+        nonlocal given
+        owed = pause.paused_seconds(armed) - given
+        if owed > 1e-3:
+            given += owed
+            signal.setitimer(signal.ITIMER_REAL, owed)
+            return
         raise RunBudgetExceeded(f"run exceeded its wall-time budget of {seconds:g} s")
 
     previous = signal.signal(signal.SIGALRM, handler)
@@ -226,6 +235,9 @@ def sample(
             record["failed_budget_seconds"] = budget_seconds
     record.update(sections.record())
     record["finished_at"] = time.time()
+    # strict: how long other runs' sections paused this run's job while it ran (its untimed
+    # parts' wall times, such as compile_seconds, include it; its clock never does)
+    record["paused_seconds"] = pause.paused_seconds(record["started_at"], record["finished_at"])
     record["draws_sha256"] = hashlib.sha256(np.ascontiguousarray(draws).tobytes()).hexdigest()
     record.update(provenance.collect(threads))
     return record, draws, result

@@ -3,8 +3,8 @@
 ``start`` must run before NumPy, PyTensor or PyMC are imported: it sends stderr (and every
 child process's) to the rule's log, pins BLAS/OpenMP threads to the rule's ``threads``, holds
 a core token per thread for the job's whole life (:func:`essbench.clock.hold_job_cores`),
-under ``exclusive_sampling: strict`` holds its work apart from every run's timed section
-(:func:`essbench.clock.hold_untimed_work`) and points PyTensor at the study's compile cache.
+under ``exclusive_sampling: strict`` lists the job among those that every other job's timed
+section pauses (:mod:`essbench.pause`), and points PyTensor at the study's compile cache.
 """
 
 import atexit
@@ -64,6 +64,16 @@ def start(smk, compiledir: str | None = None) -> None:
     atexit.register(_reap)
     if smk.log:
         redirect_stderr(str(smk.log[0]))
+    # exclusive_sampling: strict: list the job first (it waits for a section in progress),
+    # so that every run's timed section from here on pauses its work (essbench.pause).
+    from essbench.clock import hold_untimed_work
+
+    config = getattr(smk, "config", None) or {}
+    waited = hold_untimed_work(config.get("exclusive_sampling", "auto"))
+    if waited > 0.1:
+        logging.getLogger("essbench").info(
+            "waited %.1f s for a run's timed section to end (exclusive_sampling: strict)", waited
+        )
     pin_threads(int(smk.threads))
     # The machine's core tokens for the job's threads, before any work: two studies at once
     # never run more busy threads than the machine has CPUs (essbench.clock.Turn).
@@ -75,16 +85,6 @@ def start(smk, compiledir: str | None = None) -> None:
             "waited %.1f s for %d free core(s): another study's jobs held them",
             turn.wait_seconds,
             turn.cores,
-        )
-    # exclusive_sampling: strict: the job's work from here on gives way to every run's timed
-    # section on the machine (after the tokens: a job that waits for them holds nothing).
-    from essbench.clock import hold_untimed_work
-
-    config = getattr(smk, "config", None) or {}
-    waited = hold_untimed_work(config.get("exclusive_sampling", "auto"))
-    if waited > 0.1:
-        logging.getLogger("essbench").info(
-            "waited %.1f s for a run's timed section to end (exclusive_sampling: strict)", waited
         )
     set_compiledir(compiledir if compiledir is not None else smk.params.get("compiledir"))
     # The study's own sampler and target files (checked by the config validation already).
@@ -123,7 +123,9 @@ def finish() -> None:
 
 def _reap() -> None:
     from essbench.clock import reap_children
+    from essbench.pause import unregister
 
+    unregister()
     pids = reap_children()
     if pids:
         logging.getLogger("essbench").info("ended %d child process(es): %s", len(pids), pids)

@@ -1,0 +1,270 @@
+"""``exclusive_sampling: strict``: a timed section pauses every other job on the machine.
+
+Sections take turns (:class:`essbench.clock.Exclusive`), but untimed work of other jobs
+(imports, compiles, throw-away runs, diagnostics) could still run on the other cores beside
+a one-thread run: that made the fastest runs up to 1.2x as slow under ``--cores 2``
+(median, ``blackjax_nuts``, 2026-12-05). Under ``strict`` a timed section stops it:
+
+- :func:`register` (called by :func:`essbench.runtime.start` before any work) puts the job
+  on the machine's list of strict jobs, ``<sampling lock>.jobs/<pid>``, holding the
+  sampling lock shared for that moment only, so that a job that starts during a section
+  waits for it to end before it works.
+- :class:`Pause`: a section, once it holds the sampling lock exclusive, stops (``SIGSTOP``)
+  every other listed job and every process it started, waits until each is stopped, and
+  lets them go on (``SIGCONT``) when its section ends. Their work is paused, not
+  refused: a section never waits for another job's work to reach a point where it gives
+  way (the lock held shared for a job's life did that, and waited 37 core-seconds of the
+  default study's 274), and the machine's other cores stay idle only during one-thread
+  sections, the price of a clock with nothing beside it.
+- Each pause is logged for each paused job (``<pid>.paused``: start and end, epoch
+  seconds) before it goes on, so that a paused run's wall-time budget does not count it
+  (:func:`paused_seconds`, :func:`essbench.pipeline.wall_time_budget`) and its record says
+  how long its job was paused (``paused_seconds``).
+- A guard (a shell reading a pipe, one per pausing job) lets the paused jobs go on if the
+  pausing process dies inside its section (killed, out of memory): its pipe closes.
+
+Linux only (``/proc``); elsewhere :class:`Pause` pauses nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+# This process's entry in the list of strict jobs (None: not a strict job).
+_REGISTERED: Path | None = None
+_GUARD: subprocess.Popen | None = None
+
+# A paused process is stopped within microseconds of its signal; past this the section
+# starts anyway (a process in uninterruptible sleep stops when it wakes).
+STOP_TIMEOUT_SECONDS = 1.0
+
+# The guard: remembers the last line (the pids paused now, or empty), and lets them go on
+# when its pipe closes: when the pausing process ends, however it ends.
+_GUARD_SCRIPT = 'p=""; while IFS= read -r line; do p="$line"; done; [ -n "$p" ] && kill -CONT $p'
+
+
+def jobs_dir(lock: str) -> Path:
+    """The list of the machine's strict jobs that take turns on ``lock``."""
+    return Path(lock + ".jobs")
+
+
+def _start_ticks(pid: int) -> str | None:
+    """The process's start time (``/proc/<pid>/stat``, clock ticks since boot): with its
+    pid, it names one process (a pid is reused); None if there is no such live process
+    (a zombie has ended)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = fields[fields.rindex(")") + 2 :].split()
+    return None if fields[0] in ("Z", "X") else fields[19]
+
+
+def register(lock: str) -> float:
+    """Put this process on the list of strict jobs of ``lock``, holding the lock shared
+    while it does (it waits for a section in progress). Returns the seconds it waited."""
+    global _REGISTERED
+    from essbench import clock
+
+    if _REGISTERED is not None:
+        return 0.0
+    start = time.perf_counter()
+    held = clock._flock_in_turn(lock, shared=True)
+    try:
+        entry = jobs_dir(lock) / str(os.getpid())
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        entry.write_text(f"{_start_ticks(os.getpid())}\n")
+        _REGISTERED = entry
+    finally:
+        clock._let_go(held)
+    return time.perf_counter() - start
+
+
+def registered() -> bool:
+    """Whether this process is a listed strict job (its sections pause the others)."""
+    return _REGISTERED is not None
+
+
+def unregister() -> None:
+    """Take this process off the list (its pause log with it); a process's end without it
+    leaves an entry that :func:`listed_jobs` drops (its pid is gone or reused)."""
+    global _REGISTERED
+    if _REGISTERED is not None:
+        for path in (_REGISTERED, _REGISTERED.with_suffix(".paused")):
+            with contextlib.suppress(OSError):
+                path.unlink()
+        _REGISTERED = None
+
+
+def _forget_in_child() -> None:
+    global _REGISTERED, _GUARD
+    _REGISTERED = _GUARD = None  # a forked child is not the job (nor its guard's parent)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_in_child)
+
+
+def listed_jobs(lock: str) -> list[int]:
+    """The pids of the live strict jobs of ``lock`` (stale entries removed)."""
+    directory = jobs_dir(lock)
+    try:
+        names = [p for p in directory.iterdir() if p.name.isdigit()]
+    except OSError:
+        return []
+    pids = []
+    for entry in names:
+        pid = int(entry.name)
+        try:
+            ticks = entry.read_text().strip()
+        except OSError:
+            continue
+        if _start_ticks(pid) == ticks:
+            pids.append(pid)
+        else:  # the job ended without taking itself off (os._exit, killed)
+            for path in (entry, entry.with_suffix(".paused")):
+                with contextlib.suppress(OSError):
+                    path.unlink()
+    return pids
+
+
+def _parents() -> dict[int, int]:
+    """Every process's parent, from ``/proc``."""
+    parents = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                stat = Path(entry.path, "stat").read_text()
+                parents[int(entry.name)] = int(stat[stat.rindex(")") + 2 :].split()[1])
+            except (OSError, ValueError):
+                continue
+    return parents
+
+
+def _descendants(roots: set[int], parents: dict[int, int]) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for pid, parent in parents.items():
+        children.setdefault(parent, []).append(pid)
+    found, todo = set(), list(roots)
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def _ancestors(pid: int, parents: dict[int, int]) -> set[int]:
+    found = set()
+    while pid in parents and pid not in found and pid > 1:
+        found.add(pid)
+        pid = parents[pid]
+    return found
+
+
+def _stopped(pid: int) -> bool:
+    """Whether the process is stopped (or gone: nothing left to wait for)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat[stat.rindex(")") + 2] in "TtZX"
+
+
+def _guard() -> subprocess.Popen | None:
+    global _GUARD
+    if _GUARD is None or _GUARD.poll() is not None:
+        try:
+            _GUARD = subprocess.Popen(
+                ["/bin/sh", "-c", _GUARD_SCRIPT], stdin=subprocess.PIPE, text=True, bufsize=1
+            )
+        except OSError:  # pragma: no cover - no /bin/sh
+            _GUARD = None
+    return _GUARD
+
+
+def _tell_guard(line: str) -> None:
+    guard = _guard()
+    if guard is not None:
+        with contextlib.suppress(OSError, ValueError):
+            guard.stdin.write(line + "\n")
+            guard.stdin.flush()
+
+
+class Pause:
+    """Context manager: stop every other strict job of ``lock`` (None: nothing) and every
+    process each of them started, wait until they are stopped, and let them go on at the
+    end; ``roots`` (the jobs paused) and ``pids`` (every process) say what was paused.
+    This process, its ancestors and its descendants are never paused."""
+
+    def __init__(self, lock: str | None):
+        self.lock, self.roots, self.pids = lock, [], []
+
+    def __enter__(self) -> Pause:
+        if not self.lock or not os.path.isdir("/proc"):
+            return self
+        own = os.getpid()
+        roots = [pid for pid in listed_jobs(self.lock) if pid != own]
+        if not roots:
+            return self
+        parents = _parents()
+        spared = _ancestors(own, parents) | _descendants({own}, parents) | {own}
+        roots = [pid for pid in roots if pid not in spared]
+        _tell_guard(" ".join(map(str, roots)))  # before any stop: a death from here on
+        self.started_at = time.time()
+        self.roots = self._stop(roots)  # first the jobs: they start nothing new
+        for _ in range(2):  # then what they started (twice: a child that was forking)
+            found = _descendants(set(self.roots), _parents()) - spared - set(self.pids)
+            self._stop(sorted(found))
+        _tell_guard(" ".join(map(str, self.pids)))
+        deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+        for pid in self.pids:
+            while not _stopped(pid) and time.monotonic() < deadline:
+                time.sleep(0.0005)
+        return self
+
+    def _stop(self, pids) -> list[int]:
+        stopped = []
+        for pid in pids:
+            with contextlib.suppress(OSError):  # gone, or not ours
+                os.kill(pid, signal.SIGSTOP)
+                stopped.append(pid)
+        self.pids += stopped
+        return stopped
+
+    def __exit__(self, *exc) -> None:
+        if not self.pids:
+            return
+        ended = time.time()
+        directory = jobs_dir(self.lock)
+        for pid in self.roots:  # logged before they go on: their budgets read it
+            with contextlib.suppress(OSError), open(directory / f"{pid}.paused", "a") as log:
+                log.write(f"{self.started_at!r} {ended!r}\n")
+        for pid in reversed(self.pids):
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGCONT)
+        _tell_guard("")
+
+
+def paused_seconds(since: float, until: float | None = None) -> float:
+    """Seconds this process (a strict job) was paused by other jobs' sections between the
+    epoch times ``since`` and ``until`` (now); 0 outside a strict job."""
+    if _REGISTERED is None:
+        return 0.0
+    until = time.time() if until is None else until
+    try:
+        lines = _REGISTERED.with_suffix(".paused").read_text().split("\n")
+    except OSError:
+        return 0.0
+    total = 0.0
+    for line in lines:
+        parts = line.split()
+        if len(parts) == 2:
+            start, end = float(parts[0]), float(parts[1])
+            total += max(0.0, min(end, until) - max(start, since))
+    return total
