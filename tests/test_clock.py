@@ -512,24 +512,28 @@ def test_runs_in_different_slurm_jobs_on_a_node_do_not_share_a_clock():
 
 
 @pytest.mark.parametrize(
-    ("setting", "slurm", "locked"),
+    ("setting", "slurm", "locked", "pauses"),
     [
-        (True, False, True),
-        (True, True, True),
-        (False, False, False),
-        ("auto", False, True),
-        ("auto", True, False),
-        ("strict", False, True),
-        ("strict", True, True),
+        (True, False, True, False),
+        (True, True, True, False),
+        (False, False, False, False),
+        (False, True, False, False),
+        ("auto", False, True, True),
+        ("auto", True, False, False),
+        ("strict", False, True, True),
+        ("strict", True, True, True),
     ],
 )
-def test_exclusive_sampling_auto_is_on_except_in_a_slurm_job(setting, slurm, locked, monkeypatch):
+def test_exclusive_sampling_auto_is_strict_except_in_a_slurm_job(
+    setting, slurm, locked, pauses, monkeypatch
+):
     if slurm:
         monkeypatch.setenv(clock.SLURM_JOB_ENV, "4242")
     else:
         monkeypatch.delenv(clock.SLURM_JOB_ENV, raising=False)
     assert (clock.exclusive_lock(setting) == clock.machine_lock()) is locked
     assert locked or clock.exclusive_lock(setting) is None
+    assert clock.pauses_others(setting) is pauses
 
 
 def test_shared_seconds_count_other_runs_sections_on_the_same_host_only():
@@ -640,8 +644,8 @@ def _try_lock(lock: str, mode: str) -> bool:
     return subprocess.run([sys.executable, "-c", code, lock, mode]).returncode == 0
 
 
-@pytest.mark.parametrize("setting", [True, False, "auto"])
-def test_only_strict_lists_a_job_for_sections_to_pause(setting, strict_lock):
+@pytest.mark.parametrize("setting", [True, False])
+def test_only_auto_and_strict_list_a_job_for_sections_to_pause(setting, strict_lock):
     assert clock.hold_untimed_work(setting) == 0.0 and not pause.registered()
     assert pause.listed_jobs(strict_lock) == []
     assert clock.hold_untimed_work("strict") >= 0 and pause.registered()
@@ -738,7 +742,8 @@ def test_strict_a_section_pauses_other_jobs_work_and_what_they_started(tmp_path,
 
 
 def test_a_section_of_a_job_not_listed_pauses_nothing(tmp_path, strict_lock):
-    """exclusive_sampling true or auto: sections take turns but pause no one."""
+    """exclusive_sampling: true (or auto in a SLURM job): sections take turns but pause no
+    one."""
     proc, out = _worker(tmp_path, strict_lock, 2.0)
     try:
         sections = clock.Sections(strict_lock)
@@ -879,8 +884,9 @@ def test_the_report_says_whether_untimed_work_ran_beside_the_runs_that_took_turn
     took = pd.DataFrame({"exclusive_sampling": [True, True], "exclusive_wait_seconds": [0.5, 1.5]})
     assert "could run beside them" in turns_text(took)
     strict = took.assign(strict_sampling=[True, True])
-    assert "No other essbench work ran beside them (`exclusive_sampling: strict`)" in turns_text(
-        strict
+    assert (
+        "No other essbench work ran beside them: each of their timed sections paused"
+        in turns_text(strict)
     )
     assert "could run beside them" in turns_text(took.assign(strict_sampling=[True, False]))
 

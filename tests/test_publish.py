@@ -32,10 +32,11 @@ def test_a_published_tiny_study_regenerates_value_for_value(tiny_run, tmp_path, 
     assert (folder / "report.html").stat().st_size < publish.MAX_REPORT_BYTES
     text = (folder / "README.md").read_text()
     assert str(tiny_run["prov_cpu"].iloc[0]) in text and "piece(s)" in text
-    # tiny.yaml samples with exclusive_sampling: the clocks' conditions say so.
+    # tiny.yaml samples with exclusive_sampling auto (strict here): the clocks' conditions
+    # say so.
     assert (
-        "- Clocks: every costed run sampled alone (`exclusive_sampling`), beside other jobs'"
-        " untimed work at most; other processes" in text
+        "- Clocks: every costed run sampled alone, with no other essbench work beside it"
+        " (each timed section paused every other job" in text
     )
     assert str(tiny_run["prov_git_commit"].iloc[0]) in (folder / "COMMIT").read_text()
 
@@ -75,8 +76,8 @@ def test_the_clocks_conditions_say_who_sampled_alone_and_beside_what():
     assert "of the machine's 2 while a run sampled; 1 runs timed under contention" in text
     strict = runs.assign(exclusive_sampling=True, strict_sampling=True)
     assert publish.clock_conditions(strict).startswith(
-        "every costed run sampled alone, with no other essbench work beside it"
-        " (`exclusive_sampling: strict`)"
+        "every costed run sampled alone, with no other essbench work beside it (each timed"
+        " section paused every other job"
     )
     older = runs.drop(columns=["exclusive_sampling", "neighbour_load"])
     assert publish.clock_conditions(older).endswith("the other processes' load was not recorded")

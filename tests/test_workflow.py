@@ -13,7 +13,7 @@ import pytest
 import yaml
 from conftest import REPO, SNAKEMAKE, snakemake
 
-from essbench import clock, policy, registry
+from essbench import clock, pause, policy, registry
 from essbench import config as ebconfig
 
 # Every shipped study: config/ and the worked example of "Benchmark your own model".
@@ -145,6 +145,11 @@ def test_tiny_study_end_to_end(tiny_run):
     assert not runs["contention_reason"].str.contains("beside another run").any()
     summary = (results / "summary.md").read_text()
     assert "Every costed run sampled alone (`exclusive_sampling`" in summary
+    # auto, outside SLURM: each section paused the other jobs (essbench.pause), and every
+    # job took itself off the machine's list when it ended
+    assert runs["strict_sampling"].all() and (runs["paused_jobs"] >= 0).all()
+    assert "No other essbench work ran beside them" in summary
+    assert pause.listed_jobs(clock.machine_lock()) == []
     runs = runs_all
     summary = pd.read_csv(results / "tables" / "summary.csv")
     # The exact oracle runs and is diagnosed like any sampler, but has no cost anywhere.

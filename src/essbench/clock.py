@@ -334,7 +334,7 @@ def exclusive_lock(setting: bool | str) -> str | None:
     return None
 
 
-# exclusive_sampling's strictest setting: no essbench work at all beside a timed section.
+# exclusive_sampling's strictest setting: turns and pauses everywhere, in SLURM jobs too.
 STRICT = "strict"
 
 
@@ -415,14 +415,21 @@ class Exclusive:
             self._file = None
 
 
+def pauses_others(setting: bool | str) -> bool:
+    """Whether a job's timed sections pause every other job's work (:mod:`essbench.pause`)
+    under the config's ``exclusive_sampling``: ``strict`` everywhere, ``auto`` except in a
+    job that SLURM runs (whose cores are its own); ``true`` only takes turns."""
+    return setting == STRICT or (setting == "auto" and not slurm_job_id())
+
+
 def hold_untimed_work(setting) -> float:
-    """Under ``exclusive_sampling: strict``, list this process (a job's, before its work)
-    among the machine's strict jobs, whose work every timed section of another job pauses
-    (:mod:`essbench.pause`); it waits for a section in progress first. Returns the seconds
-    it waited; other settings: nothing, 0."""
+    """Where sections pause the others (:func:`pauses_others`), list this process (a job's,
+    before its work) among the machine's pausing jobs, whose work every timed section of
+    another job pauses (:mod:`essbench.pause`); it waits for a section in progress first.
+    Returns the seconds it waited; other settings: nothing, 0."""
     from essbench import pause
 
-    path = exclusive_lock(setting) if setting == STRICT else None
+    path = exclusive_lock(setting) if pauses_others(setting) else None
     return 0.0 if path is None else pause.register(path)
 
 

@@ -73,8 +73,9 @@ def clock_conditions(runs: pd.DataFrame) -> str:
         else False
     )
     turns = (
-        "every costed run sampled alone, with no other essbench work beside it"
-        " (`exclusive_sampling: strict`)"
+        "every costed run sampled alone, with no other essbench work beside it (each timed"
+        " section paused every other job: `exclusive_sampling` `auto` outside SLURM, or"
+        " `strict`)"
         if len(costed) and took.all() and strict
         else "every costed run sampled alone (`exclusive_sampling`), beside other jobs'"
         " untimed work at most"

@@ -279,13 +279,18 @@ def turns_text(ok: pd.DataFrame) -> str:
 
 def _beside_untimed(took: pd.DataFrame) -> str:
     """Whether other jobs' untimed work (compiles, diagnostics, reports) ran beside the
-    runs that took turns (``strict_sampling``: it gave way to them)."""
+    runs that took turns (``strict_sampling``: their sections paused it)."""
     strict = took["strict_sampling"].fillna(False).astype(bool) if "strict_sampling" in took else []
     if len(strict) and strict.all():
-        return "No other essbench work ran beside them (`exclusive_sampling: strict`)."
+        return (
+            "No other essbench work ran beside them: each of their timed sections paused every"
+            " other job, and a job that started meanwhile waited for it to end"
+            " (`exclusive_sampling` `auto` outside SLURM, or `strict`)."
+        )
     return (
         "Other jobs' untimed work (compiles, diagnostics, reports) could run beside them"
-        " (`neighbour_load`); `exclusive_sampling: strict` keeps it apart."
+        " (`neighbour_load`); `exclusive_sampling` `auto` (outside SLURM) or `strict` pauses it"
+        " during every timed section."
     )
 
 
