@@ -24,10 +24,11 @@ Every job holds a core token per core it keeps busy (``essbench.clock.Turn``), s
 the two studies never run more busy jobs than the machine has CPUs (``stan_nuts``'s chain and
 reader, two cores under its study's ``--cores 1``, beside the default study's job: 1.49-1.71x
 as slow, every run flagged, before the tokens). Both studies run with the config's
-``exclusive_sampling`` (``auto`` by default: on, off the cluster), so under ``--cores 2``
-the batches run side by side but each timed section samples alone
-(``essbench.clock.Sections``, one lock for the machine), beside the other jobs' untimed work
-only; ``--exclusive-sampling false`` measures without it (two one-thread runs then sample
+``exclusive_sampling`` (``auto`` by default: off the cluster, each timed section samples
+alone, ``essbench.clock.Sections``, one lock for the machine, and pauses every other job,
+``essbench.pause``), so under ``--cores 2`` the batches run side by side but no work of
+theirs runs beside a clock; ``--exclusive-sampling true`` takes turns without pausing the
+other jobs' untimed work, ``false`` measures without either (two one-thread runs then sample
 side by side: nutpie 1.48x as slow under ``--cores 2`` on 2026-12-05).
 
     .venv/bin/python benchmarks/neighbours.py [--repeats 2] [--config FILE] [--sampler NAME ...]

@@ -19,18 +19,18 @@
   that keeps more cores busy than its study's ``--cores`` granted (``stan_nuts``'s chain and
   reader under ``--cores 1``) holds them all the same.
 - :class:`Sections` and :class:`Exclusive`: with ``exclusive_sampling`` on (``auto``, the
-  default: on except in a SLURM job), each timed section of a run (the sampler's call; each
-  attempt or chunk of an ESS-goal run) holds a lock file that every other run on the
-  machine waits for (outside its clock and its budget), so no two runs' clocks ever
-  overlap, whatever ``--cores`` lets Snakemake start beside them. :func:`shared_seconds`
-  measures, from every run's sections, how long each clock ran beside another's
-  (``policy.mark_shared_clocks``). With ``exclusive_sampling: strict`` a section also
-  pauses every other job's work (:mod:`essbench.pause`), so that no essbench work at all
-  runs beside a timed section: another job's compile or diagnostics beside a one-thread
-  run made the fastest runs up to 1.2x as slow under ``--cores 2`` (median;
-  ``blackjax_nuts``, 2026-12-05). Lock takers queue behind a turnstile (a waiting
-  exclusive taker is not starved by shared ones), and a forked child closes its copies of
-  the job's lock files (``os.register_at_fork``).
+  default, except in a SLURM job; ``strict``; ``true``), each timed section of a run (the
+  sampler's call; each attempt or chunk of an ESS-goal run) holds a lock file that every
+  other run on the machine waits for (outside its clock and its budget), so no two runs'
+  clocks ever overlap, whatever ``--cores`` lets Snakemake start beside them.
+  :func:`shared_seconds` measures, from every run's sections, how long each clock ran
+  beside another's (``policy.mark_shared_clocks``). With ``auto`` (outside SLURM) and
+  ``strict`` a section also pauses every other job's work (:mod:`essbench.pause`,
+  :func:`pauses_others`), so that no essbench work at all runs beside a timed section:
+  another job's compile or diagnostics beside a one-thread run made the fastest runs up to
+  1.2x as slow under ``--cores 2`` (median; ``blackjax_nuts``, 2026-12-05). Lock takers
+  queue behind a turnstile (a waiting exclusive taker is not starved by shared ones), and
+  a forked child closes its copies of the job's lock files (``os.register_at_fork``).
 - :func:`reap_children`: ends every process a job started (httpstan's chain processes
   outlive a script that ends with ``os._exit``: they sleep on a pipe whose writing end they
   hold themselves).

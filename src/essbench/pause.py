@@ -1,12 +1,14 @@
-"""``exclusive_sampling: strict``: a timed section pauses every other job on the machine.
+"""``exclusive_sampling`` ``auto`` (outside SLURM) and ``strict``: a timed section pauses
+every other job on the machine.
 
 Sections take turns (:class:`essbench.clock.Exclusive`), but untimed work of other jobs
 (imports, compiles, throw-away runs, diagnostics) could still run on the other cores beside
 a one-thread run: that made the fastest runs up to 1.2x as slow under ``--cores 2``
-(median, ``blackjax_nuts``, 2026-12-05). Under ``strict`` a timed section stops it:
+(median, ``blackjax_nuts``, 2026-12-05). Here a timed section stops it
+(:func:`essbench.clock.pauses_others` says where):
 
 - :func:`register` (called by :func:`essbench.runtime.start` before any work) puts the job
-  on the machine's list of strict jobs, ``<sampling lock>.jobs/<pid>``, holding the
+  on the machine's list of pausing jobs, ``<sampling lock>.jobs/<pid>``, holding the
   sampling lock shared for that moment only, so that a job that starts during a section
   waits for it to end before it works.
 - :class:`Pause`: a section, once it holds the sampling lock exclusive, stops (``SIGSTOP``)
@@ -215,6 +217,16 @@ class Pause:
         parents = _parents()
         spared = _ancestors(own, parents) | _descendants({own}, parents) | {own}
         roots = [pid for pid in roots if pid not in spared]
+        if not roots:
+            return self
+        try:
+            self._pause(roots, spared)
+        except BaseException:  # none stays paused behind an error
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def _pause(self, roots: list[int], spared: set[int]) -> None:
         _tell_guard(" ".join(map(str, roots)))  # before any stop: a death from here on
         self.started_at = time.time()
         self.roots = self._stop(roots)  # first the jobs: they start nothing new
@@ -226,7 +238,6 @@ class Pause:
         for pid in self.pids:
             while not _stopped(pid) and time.monotonic() < deadline:
                 time.sleep(0.0005)
-        return self
 
     def _stop(self, pids) -> list[int]:
         stopped = []
