@@ -74,6 +74,10 @@ def test_tiny_study_runs_through_slurm(slurm_cluster, tmp_path):
             str(REPO / "profiles" / "slurm"),
             "--configfile",
             str(config),
+            # strict: turns and pauses inside each SLURM job too (auto, tiny.yaml's, does
+            # neither there: each SLURM job's cores are its own)
+            "--config",
+            "exclusive_sampling=strict",
             # The plugin's first status check waits 40 s (and every check after one that
             # saw no job finish waits 10 s more): right for a real cluster, but on this
             # one-node cluster it made the test wait ~40 s per stage of the DAG.
@@ -119,9 +123,11 @@ def test_tiny_study_runs_through_slurm(slurm_cluster, tmp_path):
     assert len(runs) == expected and (runs["status"] == "ok").all()
     for column in ("cost_per_ess_mean", "ess_bulk_min", "sampling_seconds", "prov_git_commit"):
         assert runs[column].notna().all(), column
-    # tiny.yaml's exclusive_sampling: true: the sample jobs bundled in one SLURM job share its
-    # cores and took turns on that job's own lock; every run says which SLURM job it ran in.
+    # exclusive_sampling: strict: the sample jobs bundled in one SLURM job share its cores,
+    # took turns on that job's own lock and paused each other's work while they sampled;
+    # every run says which SLURM job it ran in.
     assert runs["slurm_job_id"].astype(str).isin(job_ids).all(), runs["slurm_job_id"]
     costed = runs[runs["sampler"] != "exact"]
-    assert costed["exclusive_sampling"].all()
+    assert costed["exclusive_sampling"].all() and costed["strict_sampling"].all()
+    assert (costed["paused_jobs"] >= 0).all()
     assert (costed["shared_clock_share"] < policy.SHARED_CLOCK_TOLERANCE).all()
