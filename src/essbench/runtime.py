@@ -1,10 +1,11 @@
 """Process set-up for the workflow's scripts (imports nothing heavy).
 
 ``start`` must run before NumPy, PyTensor or PyMC are imported: it sends stderr (and every
-child process's) to the rule's log, pins BLAS/OpenMP threads to the rule's ``threads``, holds
-a core token per thread for the job's whole life (:func:`essbench.clock.hold_job_cores`),
-under ``exclusive_sampling: strict`` lists the job among those that every other job's timed
-section pauses (:mod:`essbench.pause`), and points PyTensor at the study's compile cache.
+child process's) to the rule's log, lists the job, before any work, among those that every
+other job's timed section pauses (``exclusive_sampling`` ``auto`` outside SLURM, or
+``strict``: :mod:`essbench.pause`), pins BLAS/OpenMP threads to the rule's ``threads``, holds
+a core token per thread for the job's whole life (:func:`essbench.clock.hold_job_cores`), and
+points PyTensor at the study's compile cache.
 """
 
 import atexit
@@ -72,7 +73,7 @@ def start(smk, compiledir: str | None = None) -> None:
     waited = hold_untimed_work(config.get("exclusive_sampling", "auto"))
     if waited > 0.1:
         logging.getLogger("essbench").info(
-            "waited %.1f s for a run's timed section to end (exclusive_sampling: strict)", waited
+            "waited %.1f s for a run's timed section to end (it pauses every other job)", waited
         )
     pin_threads(int(smk.threads))
     # The machine's core tokens for the job's threads, before any work: two studies at once
