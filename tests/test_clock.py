@@ -622,7 +622,7 @@ def _when(out, what, proc, timeout=60.0):
 @pytest.fixture
 def strict_lock(tmp_path, monkeypatch):
     """The machine's sampling lock in a directory of the test's own; this process taken off
-    the list of strict jobs afterwards, if a test put it there."""
+    the list of pausing jobs afterwards, if a test put it there."""
     (tmp_path / "turns").mkdir()
     monkeypatch.setenv(clock.TURNS_ENV, str(tmp_path / "turns"))
     monkeypatch.delenv(clock.SLURM_JOB_ENV, raising=False)
@@ -653,7 +653,7 @@ def test_only_auto_and_strict_list_a_job_for_sections_to_pause(setting, strict_l
     assert _try_lock(strict_lock, "exclusive")  # listed, not holding it
 
 
-# Another strict job on the machine: lists itself, starts a child, and both write the time
+# Another listed job on the machine: lists itself, starts a child, and both write the time
 # every 5 ms (a job's untimed work: a compile, a child compiler) until argv[3] seconds pass.
 _WORKER = """
 import os, sys, time
@@ -767,7 +767,7 @@ def test_strict_a_job_that_starts_waits_for_a_section_in_progress(tmp_path, stri
         proc.wait(timeout=60)
 
 
-# A strict job that pauses the others in a section and dies in it (killed, out of memory).
+# A listed job that pauses the others in a section and dies in it (killed, out of memory).
 _DIES_IN_SECTION = """
 import os, sys, time
 from essbench import clock, pause
@@ -797,7 +797,7 @@ def test_jobs_paused_by_a_process_that_dies_in_its_section_go_on(tmp_path, stric
     assert pause.listed_jobs(strict_lock) == []  # both gone: their entries dropped
 
 
-# A strict job whose run has a wall-time budget of 1 s and works 1.4 s of wall time, while
+# A listed job whose run has a wall-time budget of 1 s and works 1.4 s of wall time, while
 # another job's section pauses it for argv[3] seconds of that.
 _BUDGETED = """
 import sys, time

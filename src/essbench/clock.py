@@ -121,7 +121,7 @@ class Sections:
         self.lock = lock
         self.wait_seconds = self.window_seconds = self.neighbour_cpu_seconds = 0.0
         self.own_cpu_seconds = 0.0
-        self.strict = False  # whether its sections paused every other strict job's work
+        self.strict = False  # whether its sections paused every other listed job's work
         self.paused_jobs = 0  # the most other jobs one of its sections paused
         self.intervals: list[tuple[float, float]] = []  # each section's (start, end), epoch
 
@@ -129,15 +129,16 @@ class Sections:
     def timed(self):
         from essbench import pause
 
+        # a listed job (auto outside SLURM, strict): every other listed job's work is paused
+        pausing = self.lock is not None and pause.registered()
         with _alarm_paused():
             exclusive = Exclusive(self.lock).__enter__()
-            # strict (a listed job): every other listed job's work is paused meanwhile
             try:
-                paused = pause.Pause(self.lock if pause.registered() else None).__enter__()
+                paused = pause.Pause(self.lock if pausing else None).__enter__()
             except BaseException:
                 exclusive.__exit__(None, None, None)
                 raise
-        self.strict = self.strict or (self.lock is not None and pause.registered())
+        self.strict = self.strict or pausing
         self.paused_jobs = max(self.paused_jobs, len(paused.roots))
         try:
             with Neighbours() as neighbours:
@@ -160,7 +161,7 @@ class Sections:
         return {
             "exclusive_sampling": self.lock is not None,
             "exclusive_wait_seconds": self.wait_seconds,
-            # strict: no other job's work beside its sections (paused: essbench.pause)
+            # no other job's work beside its sections (they paused it: essbench.pause)
             "strict_sampling": self.strict,
             "paused_jobs": self.paused_jobs,
             "timed_sections": len(self.intervals),
@@ -394,8 +395,8 @@ class Exclusive:
     """Context manager: hold an exclusive lock on ``path`` (``flock``) for the run's
     sampling, so that runs of every job on this machine sample one at a time; None: no
     lock (``wait_seconds`` 0). ``wait_seconds``: how long the run waited for it, outside its
-    clock. With ``exclusive_sampling: strict`` a job that starts holds it shared a moment
-    (:func:`hold_untimed_work`): it waits for a section in progress.
+    clock. Where sections pause the other jobs (:func:`pauses_others`), a job that starts
+    holds it shared a moment (:func:`hold_untimed_work`): it waits for a section in progress.
     A lock on a local disk: on a cluster, jobs on different nodes never share a clock's
     cores, and ``flock`` on a network file system is not to be relied on."""
 

@@ -37,7 +37,9 @@ import subprocess
 import time
 from pathlib import Path
 
-# This process's entry in the list of strict jobs (None: not a strict job).
+import psutil  # a Snakemake dependency, as for essbench.clock.reap_children
+
+# This process's entry in the list of pausing jobs (None: not listed).
 _REGISTERED: Path | None = None
 _GUARD: subprocess.Popen | None = None
 
@@ -51,24 +53,24 @@ _GUARD_SCRIPT = 'p=""; while IFS= read -r line; do p="$line"; done; [ -n "$p" ] 
 
 
 def jobs_dir(lock: str) -> Path:
-    """The list of the machine's strict jobs that take turns on ``lock``."""
+    """The list of the machine's pausing jobs that take turns on ``lock``."""
     return Path(lock + ".jobs")
 
 
-def _start_ticks(pid: int) -> str | None:
-    """The process's start time (``/proc/<pid>/stat``, clock ticks since boot): with its
-    pid, it names one process (a pid is reused); None if there is no such live process
-    (a zombie has ended)."""
+def _identity(pid: int) -> str | None:
+    """The process's start time: with its pid, it names one process (a pid is reused); None
+    if there is no such live process (a zombie has ended)."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
+        process = psutil.Process(pid)
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return None
+        return repr(process.create_time())
+    except psutil.Error:
         return None
-    fields = fields[fields.rindex(")") + 2 :].split()
-    return None if fields[0] in ("Z", "X") else fields[19]
 
 
 def register(lock: str) -> float:
-    """Put this process on the list of strict jobs of ``lock``, holding the lock shared
+    """Put this process on the list of pausing jobs of ``lock``, holding the lock shared
     while it does (it waits for a section in progress). Returns the seconds it waited."""
     global _REGISTERED
     from essbench import clock
@@ -80,7 +82,7 @@ def register(lock: str) -> float:
     try:
         entry = jobs_dir(lock) / str(os.getpid())
         entry.parent.mkdir(parents=True, exist_ok=True)
-        entry.write_text(f"{_start_ticks(os.getpid())}\n")
+        entry.write_text(f"{_identity(os.getpid())}\n")
         _REGISTERED = entry
     finally:
         clock._let_go(held)
@@ -88,18 +90,23 @@ def register(lock: str) -> float:
 
 
 def registered() -> bool:
-    """Whether this process is a listed strict job (its sections pause the others)."""
+    """Whether this process is a listed job (its sections pause the others)."""
     return _REGISTERED is not None
 
 
+def _remove(entry: Path) -> None:
+    """A job's entry off the list, its pause log with it."""
+    for path in (entry, entry.with_suffix(".paused")):
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
 def unregister() -> None:
-    """Take this process off the list (its pause log with it); a process's end without it
-    leaves an entry that :func:`listed_jobs` drops (its pid is gone or reused)."""
+    """Take this process off the list; a process's end without it leaves an entry that
+    :func:`listed_jobs` drops (its pid is gone or reused)."""
     global _REGISTERED
     if _REGISTERED is not None:
-        for path in (_REGISTERED, _REGISTERED.with_suffix(".paused")):
-            with contextlib.suppress(OSError):
-                path.unlink()
+        _remove(_REGISTERED)
         _REGISTERED = None
 
 
@@ -113,69 +120,47 @@ if hasattr(os, "register_at_fork"):
 
 
 def listed_jobs(lock: str) -> list[int]:
-    """The pids of the live strict jobs of ``lock`` (stale entries removed)."""
-    directory = jobs_dir(lock)
+    """The pids of the live listed jobs of ``lock`` (stale entries removed)."""
     try:
-        names = [p for p in directory.iterdir() if p.name.isdigit()]
+        entries = [p for p in jobs_dir(lock).iterdir() if p.name.isdigit()]
     except OSError:
         return []
     pids = []
-    for entry in names:
-        pid = int(entry.name)
+    for entry in entries:
         try:
-            ticks = entry.read_text().strip()
+            identity = entry.read_text().strip()
         except OSError:
             continue
-        if _start_ticks(pid) == ticks:
-            pids.append(pid)
+        if _identity(int(entry.name)) == identity:
+            pids.append(int(entry.name))
         else:  # the job ended without taking itself off (os._exit, killed)
-            for path in (entry, entry.with_suffix(".paused")):
-                with contextlib.suppress(OSError):
-                    path.unlink()
+            _remove(entry)
     return pids
 
 
-def _parents() -> dict[int, int]:
-    """Every process's parent, from ``/proc``."""
-    parents = {}
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            try:
-                stat = Path(entry.path, "stat").read_text()
-                parents[int(entry.name)] = int(stat[stat.rindex(")") + 2 :].split()[1])
-            except (OSError, ValueError):
-                continue
-    return parents
-
-
-def _descendants(roots: set[int], parents: dict[int, int]) -> set[int]:
-    children: dict[int, list[int]] = {}
-    for pid, parent in parents.items():
-        children.setdefault(parent, []).append(pid)
-    found, todo = set(), list(roots)
-    while todo:
-        for child in children.get(todo.pop(), []):
-            if child not in found:
-                found.add(child)
-                todo.append(child)
-    return found
-
-
-def _ancestors(pid: int, parents: dict[int, int]) -> set[int]:
+def _descendants(pids) -> set[int]:
+    """Every live process that ``pids`` started, and those started, in turn."""
     found = set()
-    while pid in parents and pid not in found and pid > 1:
-        found.add(pid)
-        pid = parents[pid]
+    for pid in pids:
+        with contextlib.suppress(psutil.Error):
+            found.update(child.pid for child in psutil.Process(pid).children(recursive=True))
     return found
 
 
 def _stopped(pid: int) -> bool:
     """Whether the process is stopped (or gone: nothing left to wait for)."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
+        return psutil.Process(pid).status() in _STOPPED
+    except psutil.Error:
         return True
-    return stat[stat.rindex(")") + 2] in "TtZX"
+
+
+_STOPPED = (
+    psutil.STATUS_STOPPED,
+    psutil.STATUS_TRACING_STOP,
+    psutil.STATUS_ZOMBIE,
+    psutil.STATUS_DEAD,
+)
 
 
 def _guard() -> subprocess.Popen | None:
@@ -199,7 +184,7 @@ def _tell_guard(line: str) -> None:
 
 
 class Pause:
-    """Context manager: stop every other strict job of ``lock`` (None: nothing) and every
+    """Context manager: stop every other listed job of ``lock`` (None: nothing) and every
     process each of them started, wait until they are stopped, and let them go on at the
     end; ``roots`` (the jobs paused) and ``pids`` (every process) say what was paused.
     This process, its ancestors and its descendants are never paused."""
@@ -214,8 +199,8 @@ class Pause:
         roots = [pid for pid in listed_jobs(self.lock) if pid != own]
         if not roots:
             return self
-        parents = _parents()
-        spared = _ancestors(own, parents) | _descendants({own}, parents) | {own}
+        me = psutil.Process()
+        spared = {own} | {p.pid for p in me.parents()} | _descendants([own])
         roots = [pid for pid in roots if pid not in spared]
         if not roots:
             return self
@@ -231,7 +216,7 @@ class Pause:
         self.started_at = time.time()
         self.roots = self._stop(roots)  # first the jobs: they start nothing new
         for _ in range(2):  # then what they started (twice: a child that was forking)
-            found = _descendants(set(self.roots), _parents()) - spared - set(self.pids)
+            found = _descendants(self.roots) - spared - set(self.pids)
             self._stop(sorted(found))
         _tell_guard(" ".join(map(str, self.pids)))
         deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
@@ -263,8 +248,8 @@ class Pause:
 
 
 def paused_seconds(since: float, until: float | None = None) -> float:
-    """Seconds this process (a strict job) was paused by other jobs' sections between the
-    epoch times ``since`` and ``until`` (now); 0 outside a strict job."""
+    """Seconds this process (a listed job) was paused by other jobs' sections between the
+    epoch times ``since`` and ``until`` (now); 0 for a process not listed."""
     if _REGISTERED is None:
         return 0.0
     until = time.time() if until is None else until

@@ -94,8 +94,8 @@ class RunBudgetExceeded(TimeoutError):
 @contextmanager
 def wall_time_budget(seconds: float | None):
     """Raise :class:`RunBudgetExceeded` in this (main) thread after ``seconds``, less the
-    seconds another job's timed section paused this one (``exclusive_sampling: strict``,
-    :func:`essbench.pause.paused_seconds`): the alarm then rings again for what is left."""
+    seconds other jobs' timed sections paused this one
+    (:func:`essbench.pause.paused_seconds`): the alarm then rings again for what is left."""
     if not seconds:
         yield
         return
@@ -235,7 +235,7 @@ def sample(
             record["failed_budget_seconds"] = budget_seconds
     record.update(sections.record())
     record["finished_at"] = time.time()
-    # strict: how long other runs' sections paused this run's job while it ran (its untimed
+    # how long other runs' sections paused this run's job while it ran (its untimed
     # parts' wall times, such as compile_seconds, include it; its clock never does)
     record["paused_seconds"] = pause.paused_seconds(record["started_at"], record["finished_at"])
     record["draws_sha256"] = hashlib.sha256(np.ascontiguousarray(draws).tobytes()).hexdigest()

@@ -65,8 +65,8 @@ def start(smk, compiledir: str | None = None) -> None:
     atexit.register(_reap)
     if smk.log:
         redirect_stderr(str(smk.log[0]))
-    # exclusive_sampling: strict: list the job first (it waits for a section in progress),
-    # so that every run's timed section from here on pauses its work (essbench.pause).
+    # exclusive_sampling auto (outside SLURM) or strict: list the job first (it waits for a
+    # section in progress), so that every run's timed section from here on pauses its work.
     from essbench.clock import hold_untimed_work
 
     config = getattr(smk, "config", None) or {}
