@@ -675,7 +675,7 @@ class _Detached:
     """A process started through a shell that leaves it behind (not this process's
     descendant, as no job is another's: a section spares its own descendants)."""
 
-    def __init__(self, args, done: str):
+    def __init__(self, args):
         command = " ".join(f"'{a}'" for a in args)
         shell = subprocess.run(
             ["/bin/sh", "-c", f"{command} >/dev/null 2>&1 & echo $!"],
@@ -683,10 +683,10 @@ class _Detached:
             text=True,
             check=True,
         )
-        self.pid, self.done = int(shell.stdout), done
+        self.pid = int(shell.stdout)
 
     def poll(self):
-        return None if os.path.exists(f"/proc/{self.pid}") and not _zombie(self.pid) else 0
+        return None if pause._identity(self.pid) is not None else 0  # alive, not a zombie
 
     def wait(self, timeout):
         deadline = time.monotonic() + timeout
@@ -695,17 +695,9 @@ class _Detached:
             time.sleep(0.01)
 
 
-def _zombie(pid) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True
-    return stat[stat.rindex(")") + 2] in "ZX"
-
-
 def _worker(tmp_path, lock, seconds, name="worker"):
     out = str(tmp_path / name)
-    proc = _Detached([sys.executable, "-c", _WORKER, lock, out, str(seconds)], out)
+    proc = _Detached([sys.executable, "-c", _WORKER, lock, out, str(seconds)])
     deadline = time.monotonic() + 60
     while not all(os.path.exists(f"{out}.{who}") for who in ("parent", "child")):
         assert time.monotonic() < deadline and proc.poll() is None
@@ -823,7 +815,7 @@ def test_a_runs_budget_does_not_count_the_time_its_job_was_paused(
     tmp_path, strict_lock, pause_for, result
 ):
     out = str(tmp_path / "budgeted")
-    proc = _Detached([sys.executable, "-c", _BUDGETED, strict_lock, out], out)
+    proc = _Detached([sys.executable, "-c", _BUDGETED, strict_lock, out])
     try:
         while not os.path.exists(out + ".ready"):
             assert proc.poll() is None
