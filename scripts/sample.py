@@ -18,8 +18,6 @@ run_batch(
     log_path=str(snakemake.log[0]),  # noqa: F821
     keep_draws=params.keep_draws,
     budget_seconds=params.budget_seconds,
-    compile_json=snakemake.input.model,  # noqa: F821
-    reference_json=snakemake.input.get("reference"),  # noqa: F821
     # The machine's lock for each timed section, or None (essbench.clock.exclusive_lock).
     exclusive_lock=exclusive_lock(params.exclusive_sampling),
 )

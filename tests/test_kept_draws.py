@@ -90,8 +90,8 @@ def test_run_batch_keeps_a_real_runs_draws_in_the_models_terms(kept):
     reference = kept / "ref.json"  # no truth: bias is not this test's subject
     reference.write_text(json.dumps({"status": "failed", "reasons": ["not computed"]}))
     path, record = kept / "draws.nc", kept / "run.json"
-    runs = [{"settings": settings, "record": record, "draws": path}]
-    pipeline.run_batch(runs, kept / "b.json", 1, 1, "x.log", True, reference_json=reference)
+    runs = [{"settings": settings, "record": record, "draws": path, "reference": reference}]
+    pipeline.run_batch(runs, kept / "b.json", 1, 1, "x.log", True)
     out = json.loads(record.read_text())
     assert out["status"] == "ok" and out["draws_path"] == str(path)
     assert out["draws_bytes"] == path.stat().st_size

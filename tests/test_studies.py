@@ -33,17 +33,48 @@ def _study(**changes):
     return ebconfig.validate(raw)
 
 
-def test_batches_cut_replicates_per_model_and_cover_every_run():
-    study = _study(replicates=[0, 1, 2, 3, 4], runs_per_job=2)
+def test_batches_cut_each_samplers_runs_replicate_by_replicate_and_cover_every_run():
+    study = _study(replicates=[0, 1, 2, 3, 4], runs_per_job=3)
     batches = ebconfig.batches(study)
-    assert {b.label for b in batches} == {"r0-1", "r2-3", "r4"}
     runs = [r for b in batches for r in b.runs]
     assert len(runs) == len(set(runs)) and set(runs) == set(ebconfig.runs(study))
-    for b in batches:  # one model per batch
-        assert {(r.sampler, r.target, r.dim) for r in b.runs} == {(b.sampler, b.target, b.dim)}
+    models = [(t, d) for t in study["targets"] for d in study["dims"]]
+    for sampler in study["samplers"]:
+        mine = [b for b in batches if b.sampler == sampler]
+        # One sampler per batch, up to runs_per_job runs, replicate first across models.
+        assert all(len(b.runs) <= 3 and {r.sampler for r in b.runs} == {sampler} for b in mine)
+        order = [(r.replicate, r.target, r.dim) for b in mine for r in b.runs]
+        assert order == [(i, t, d) for i in study["replicates"] for t, d in models]
+        assert [b.label for b in mine] == ["n0-2", "n3-5", "n6-8", "n9"]
+        assert mine[0].models == models and mine[-1].models == models[1:]
     # Adding a replicate past the last one leaves every full batch as it was.
-    grown = {b.key for b in ebconfig.batches(_study(replicates=[0, 1, 2, 3, 4, 5], runs_per_job=2))}
-    assert {b.key for b in batches if len(b.replicates) == 2} <= grown
+    grown = {
+        b.key: b.runs
+        for b in ebconfig.batches(_study(replicates=[0, 1, 2, 3, 4, 5], runs_per_job=3))
+    }
+    for b in batches:
+        if len(b.runs) == 3:
+            assert grown[b.key] == b.runs
+
+
+def test_a_batch_never_spans_two_conda_envs():
+    """A JAX log_prob file runs in the jax env: nutpie's runs on it get batches of their own
+    (labelled with the env), apart from its runs on PyMC models."""
+    gauss50 = REPO / "benchmarks" / "configs" / "gauss50_logprob.py"
+    study = _study(
+        replicates=[0, 1],
+        dims=[2],
+        targets={
+            "gaussian_iid": {},
+            "gauss50_logprob": {"file": str(gauss50), "dims": [50]},
+        },
+        samplers={"nutpie": {}},
+    )
+    batches = ebconfig.batches(study)
+    assert {b.env for b in batches} == {"sampling", "jax"}
+    for b in batches:
+        assert {ebconfig.run_env(r.sampler, r.target) for r in b.runs} == {b.env}
+    assert {b.label for b in batches} == {"n0-1", "jax-n0-1"}
 
 
 def test_shared_outputs_are_keyed_by_target_options_not_by_study():

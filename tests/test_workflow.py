@@ -62,8 +62,8 @@ def test_a_configfile_replaces_the_default_study_in_the_repo(tmp_path):
     config = tmp_path / "config" / "tutorial.yaml"
     proc = snakemake("-n", "--configfile", str(config), cwd=tmp_path, timeout=300)
     study = ebconfig.validate(yaml.safe_load(config.read_text()))
-    planned = set(re.findall(r"output: results/tutorial/batches/(\w+)/d\d+/(\w+)/", proc.stdout))
-    assert planned == {(b.target, b.sampler) for b in ebconfig.batches(study)}, planned
+    planned = set(re.findall(r"output: results/tutorial/batches/(\w+)/([\w-]+)\.json", proc.stdout))
+    assert planned == {(b.sampler, b.label) for b in ebconfig.batches(study)}, planned
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda p: str(p.relative_to(REPO)))
@@ -75,7 +75,7 @@ def test_dry_run_of_every_shipped_config(config, dry_runs):
     rows = [line.split() for line in proc.stdout.splitlines()]
     counts = {r[0]: int(r[1]) for r in rows if len(r) == 2 and r[1].isdigit()}
     assert counts["sample"] == len(ebconfig.batches(study))
-    assert sum(len(b.replicates) for b in ebconfig.batches(study)) == len(ebconfig.runs(study))
+    assert sum(len(b.runs) for b in ebconfig.batches(study)) == len(ebconfig.runs(study))
 
 
 def test_reference_jobs_ask_for_their_targets_runtime(dry_runs):
@@ -274,10 +274,22 @@ def test_tiny_study_end_to_end(tiny_run):
         for p in results.rglob("*.nc")
     }
     assert sorted(kept.index) == sorted(flagged.index)
-    # Runs shared a process per (sampler, target, dim): one job per batch of its replicates.
-    assert (runs["batch_size"] == len(study["replicates"])).all()
-    assert runs.groupby(["sampler", "dim"])["process_started_at"].nunique().eq(1).all()
+    # Runs shared a process per sampler (runs_per_job is larger than a sampler's runs):
+    # one job ran every replicate of both dims, each model built and primed once.
+    assert (runs["batch_size"] == len(study["replicates"]) * len(study["dims"])).all()
+    assert (runs["batch_models"] == len(study["dims"])).all()
+    assert runs.groupby("sampler")["process_started_at"].nunique().eq(1).all()
     assert runs["process_started_at"].nunique() == len(ebconfig.batches(study))
+    # Replicate by replicate across the models: a model's first run in the process carries
+    # its build, and its later runs none.
+    for _, group in runs.groupby("sampler"):
+        group = group.sort_values("batch_position")
+        assert list(zip(group["replicate"], group["dim"], strict=True)) == [
+            (r, d) for r in study["replicates"] for d in study["dims"]
+        ]
+        first = group.groupby("dim")["batch_position"].transform("min") == group["batch_position"]
+        assert (group.loc[~first, "build_seconds"] == 0).all()
+        assert (group.loc[first, "build_seconds"] > 0).all()
     # A second invocation finds nothing to do: finished runs are never recomputed.
     proc = snakemake("-n", "--cores", "2", "--configfile", str(config), cwd=tmp_path)
     assert "Nothing to be done" in proc.stdout + proc.stderr

@@ -645,44 +645,74 @@ def runs(config: dict) -> list[Run]:
     ]
 
 
+def run_env(sampler: str, target: str) -> str:
+    """The conda env a run of ``sampler`` on ``target`` needs: the sampler's own (its
+    ``ENV``), unless the target needs its own (a JAX log_prob file: ``jax``, a superset of
+    ``sampling``)."""
+    env = registry.target(target).ENV
+    return registry.sampler(sampler).ENV if env == "sampling" else env
+
+
 @dataclass(frozen=True)
 class Batch:
-    """Runs of one (sampler, target, dim) that share one process: consecutive replicates."""
+    """Runs of one sampler that share one process (one ``sample`` job), one after the
+    other: replicate by replicate across the study's models. ``first`` is the place of its
+    first run in the sampler's order of runs in its env (:func:`batches`); the label names
+    the places it holds, ``n<first>-<last>`` (``n<first>`` for one run), after ``<env>-``
+    where the env is not the sampler's own (a JAX log_prob file's runs)."""
 
     sampler: str
-    target: str
-    dim: int
-    replicates: tuple[int, ...]
+    env: str
+    first: int
+    runs: tuple[Run, ...]
 
     @property
     def label(self) -> str:
-        first, last = self.replicates[0], self.replicates[-1]
-        return f"r{first}" if len(self.replicates) == 1 else f"r{first}-{last}"
+        last = self.first + len(self.runs) - 1
+        places = f"n{self.first}" if last == self.first else f"n{self.first}-{last}"
+        own = registry.sampler(self.sampler).ENV
+        return places if self.env == own else f"{self.env}-{places}"
 
     @property
     def key(self) -> str:
-        return f"{self.target}/d{self.dim}/{self.sampler}/{self.label}"
+        return f"{self.sampler}/{self.label}"
 
     @property
-    def runs(self) -> list[Run]:
-        return [Run(self.sampler, self.target, self.dim, r) for r in self.replicates]
+    def models(self) -> list[tuple[str, int]]:
+        """The (target, dim) of its runs, each once, in the order they first run."""
+        return list(dict.fromkeys((r.target, r.dim) for r in self.runs))
 
 
 def batches(config: dict) -> list[Batch]:
-    """The study's runs cut into jobs: per (sampler, target, dim), the sorted replicates in
-    chunks of ``runs_per_job``. Adding a replicate past the last one adds (or grows) only the
-    last chunk, and a chunk's finished runs are kept whatever chunk they end up in."""
+    """The study's runs cut into jobs. Per sampler and conda env, its runs in a fixed
+    order (replicate, then target and dim as the config lists them) cut into chunks of
+    ``runs_per_job``: a process pays its start-up (interpreter, imports, the sampler's own
+    first-use compiles) once for up to that many runs of several models. Replicate first,
+    so adding a replicate past the last one adds (or grows) only the last chunk; and a
+    chunk's finished runs are kept whatever chunk they end up in (a record is found by its
+    settings hash)."""
     size = int(config.get("runs_per_job") or 1)
-    labels = sorted(int(r) for r in config["replicates"])
-    chunks = [tuple(labels[i : i + size]) for i in range(0, len(labels), size)]
-    return [
-        Batch(sampler, target, int(dim), chunk)
-        for target in config["targets"]
-        for dim in target_dims(config, target)
-        for sampler in config["samplers"]
-        if runs_on(config, sampler, target)
-        for chunk in chunks
-    ]
+    replicates = sorted(int(r) for r in config["replicates"])
+    out = []
+    for sampler in config["samplers"]:
+        models = [
+            (target, int(dim))
+            for target in config["targets"]
+            if runs_on(config, sampler, target)
+            for dim in target_dims(config, target)
+        ]
+        for env in dict.fromkeys(run_env(sampler, target) for target, _ in models):
+            order = [
+                Run(sampler, target, dim, replicate)
+                for replicate in replicates
+                for target, dim in models
+                if run_env(sampler, target) == env
+            ]
+            out.extend(
+                Batch(sampler, env, i, tuple(order[i : i + size]))
+                for i in range(0, len(order), size)
+            )
+    return out
 
 
 def options_key(options: dict) -> str:

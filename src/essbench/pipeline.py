@@ -1,12 +1,14 @@
 """The work behind each rule, as plain functions (the scripts only pass paths and params)."""
 
 import hashlib
+import json
 import logging
 import math
 import signal
 import time
 import traceback
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from time import perf_counter
 
 import numpy as np
@@ -442,6 +444,69 @@ def _hold_busy_cores(todo: list[dict]) -> dict:
     return {"batch_cores_held": held.cores, "batch_cores_wait_seconds": waited}
 
 
+def _model_key(settings: dict) -> tuple:
+    """What one model of a batch is: the runs that share it share its build and prime."""
+    return (
+        settings["target"],
+        int(settings["dim"]),
+        json.dumps(settings["target_options"], sort_keys=True, default=str),
+        settings["backend"],
+    )
+
+
+@dataclass
+class _Model:
+    """One model of a batch, built (``problem``: None after a failed build) and primed."""
+
+    problem: object = None
+    primed: dict = field(default_factory=lambda: {"prime_seconds": 0.0, "prime_error": ""})
+    done: int = 0  # its runs done so far in this process
+
+
+def _prepare_models(todo: list[dict], budget_seconds) -> dict:
+    """Build each model the batch's runs to do need, once, and run its throw-away run
+    (:func:`essbench.clock.prime`), before any run's clock: whatever only a process's
+    first run, or a model's first run in it, would pay (imports, first executions of
+    compiled code, a sampler's first-use compiles, allocator growth, thread pools) is paid
+    here. A failed build is logged, and each of its runs records the failure itself."""
+    from essbench.problem import build_problem
+
+    models = {}
+    for run in todo:
+        settings = run["settings"]
+        key = _model_key(settings)
+        if key in models:
+            continue
+        model = models[key] = _Model()
+        try:
+            with wall_time_budget(budget_seconds):
+                model.problem = build_problem(
+                    settings["target"],
+                    settings["dim"],
+                    settings["target_options"],
+                    settings["backend"],
+                )
+        except Exception:
+            log.error(
+                "building the model of %s at d = %s failed:\n%s",
+                settings["target"],
+                settings["dim"],
+                traceback.format_exc(),
+            )
+            continue
+        try:
+            with wall_time_budget(budget_seconds):
+                model.primed = clock.prime(
+                    registry.sampler(settings["sampler"]),
+                    model.problem,
+                    {**settings["sampler_options"]},
+                    (int(settings["random_seed"]) + PRIME_SEED_OFFSET) % 2**32,
+                )
+        except RunBudgetExceeded as exc:
+            model.primed = {"prime_seconds": float(budget_seconds), "prime_error": str(exc)}
+    return models
+
+
 def run_batch(
     runs: list[dict],
     out_manifest,
@@ -450,26 +515,26 @@ def run_batch(
     log_path: str,
     keep_draws: bool,
     budget_seconds: float | None = None,
-    compile_json=None,
-    reference_json=None,
     exclusive_lock: str | None = None,
 ):
-    """Runs of one (sampler, target, dim), one after the other in this process.
+    """Runs of one sampler, one after the other in this process, on one model or several.
 
     ``runs``: dicts of ``settings``, ``record`` (path), ``draws`` (path of the kept
-    draws, or None) and ``flagged_draws`` (where a flagged run keeps its worst parameters'
-    draws, or None). A run whose record is already finished for the same settings is kept
-    as it is; every other run is sampled, diagnosed and written atomically at once, so a
-    batch killed half-way loses only the run in flight. The model is built once per batch:
-    the first run done carries its ``build_seconds`` (every run has ``batch_build_seconds``,
-    ``batch_size`` and ``batch_position``). Before the first run done, a short throw-away
-    run of the same sampler (:func:`essbench.clock.prime`) pays what only a process's first
-    run would: ``batch_prime_seconds`` (and ``batch_prime_error``) on every run done. The
-    manifest lists the records the batch vouches for, with their draws hashes.
+    draws, or None), ``flagged_draws`` (where a flagged run keeps its worst parameters'
+    draws, or None), and optionally ``model`` (the compile rule's record of its model,
+    whose ``compile_seconds`` the run reports) and ``reference`` (the reference rule's
+    record, where the target's truth is computed). A run whose record is already finished
+    for the same settings is kept as it is; every other run is sampled, diagnosed and
+    written atomically at once, so a batch killed half-way loses only the run in flight.
+
+    Before the first run done, each model the runs to do need is built once and primed
+    (:func:`_prepare_models`). The first run done of each model carries its
+    ``build_seconds`` (0 for the others); every run has its model's
+    ``batch_build_seconds``, ``batch_prime_seconds`` and ``batch_prime_error``, and the
+    batch's ``batch_size``, ``batch_models`` and its own ``batch_position``. The manifest
+    lists the records the batch vouches for, with their draws hashes.
     ``exclusive_lock``: the lock file every run's sampling holds (:func:`sample`).
     """
-    from essbench.problem import build_problem
-
     process_started_at = _process_started_at()
     batch_started_at = time.time()
     for run in runs:  # a batch killed outright (SIGKILL) leaves its writes' temporary files
@@ -478,36 +543,15 @@ def run_batch(
                 io.remove_partials(path)
     kept = [finished_record(r["record"], r["settings"], budget_seconds) for r in runs]
     todo = [r for r, record in zip(runs, kept, strict=True) if record is None]
-    model_compile_seconds = io.read_json(compile_json)["compile_seconds"] if compile_json else None
     cores = _hold_busy_cores(todo)
-    problem = None
-    if todo:
-        first = todo[0]["settings"]
-        try:
-            with wall_time_budget(budget_seconds):
-                problem = build_problem(
-                    first["target"], first["dim"], first["target_options"], first["backend"]
-                )
-        except Exception:  # each run then records the failure (with its traceback) itself
-            log.error("building the batch's model failed:\n%s", traceback.format_exc())
-    # A throw-away run pays what only a process's first run would (first executions of
-    # compiled code, allocator growth, thread pools) before any clock starts.
-    primed = {"prime_seconds": 0.0, "prime_error": ""}
-    if problem is not None:
-        try:
-            with wall_time_budget(budget_seconds):
-                primed = clock.prime(
-                    registry.sampler(first["sampler"]),
-                    problem,
-                    {**first["sampler_options"]},
-                    (int(first["random_seed"]) + PRIME_SEED_OFFSET) % 2**32,
-                )
-        except RunBudgetExceeded as exc:
-            primed = {"prime_seconds": float(budget_seconds), "prime_error": str(exc)}
-    entries, done = [], 0
+    models = _prepare_models(todo, budget_seconds)
+    n_models = len({_model_key(r["settings"]) for r in runs})
+    entries = []
     for position, (run, record) in enumerate(zip(runs, kept, strict=True)):
         settings, path = run["settings"], run["record"]
         if record is None:
+            model = models[_model_key(settings)]
+            problem = model.problem
             # problem is None after a failed build: the run then builds (and fails) itself
             record, draws, result = sample(
                 settings,
@@ -517,25 +561,28 @@ def run_batch(
                 problem=problem,
                 exclusive_lock=exclusive_lock,
             )
-            # The model is built once per batch: its seconds belong to the first run done.
+            # A model is built once per batch: its seconds belong to its first run done.
             record["batch_build_seconds"] = record.get("build_seconds")
-            if problem is not None and done:
+            if problem is not None and model.done:
                 record["build_seconds"] = 0.0
-            done += 1
+            model.done += 1
             record = diagnose(
                 record,
                 draws,
-                model_compile_seconds=model_compile_seconds,
+                model_compile_seconds=(
+                    io.read_json(run["model"])["compile_seconds"] if run.get("model") else None
+                ),
                 threads=diagnose_threads,
                 target_options=settings["target_options"],
-                reference_json=reference_json,
+                reference_json=run.get("reference"),
                 weights=getattr(result, "weights", None),
                 problem=problem,
             )
             record.update(
-                batch_prime_seconds=primed["prime_seconds"],
-                batch_prime_error=primed["prime_error"],
+                batch_prime_seconds=model.primed["prime_seconds"],
+                batch_prime_error=model.primed["prime_error"],
                 batch_size=len(runs),
+                batch_models=n_models,
                 batch_position=position,
                 batch_runs_done=len(todo),
                 **cores,

@@ -35,10 +35,13 @@ def run_seconds(sampler: str, options: dict, dim: int, budget_seconds=None, ess_
 
 
 def batch_seconds(
-    sampler: str, options: dict, dim: int, runs: int, budget_seconds=None, ess_goal=None
+    sampler: str, options: dict, dims: list[int], budget_seconds=None, ess_goal=None
 ) -> float:
-    """A batch job's estimated seconds: its start plus its runs, one after the other."""
-    return BATCH_START_SECONDS + runs * run_seconds(sampler, options, dim, budget_seconds, ess_goal)
+    """A batch job's estimated seconds: its start plus its runs (one per entry of ``dims``,
+    each run's dimension), one after the other."""
+    return BATCH_START_SECONDS + sum(
+        run_seconds(sampler, options, dim, budget_seconds, ess_goal) for dim in dims
+    )
 
 
 def reference_seconds(target: str) -> float:

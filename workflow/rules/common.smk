@@ -53,14 +53,13 @@ wildcard_constraints:
     target=r"[A-Za-z0-9_]+",
     dim=r"\d+",
     replicate=r"\d+",
-    batch=r"r\d+(-\d+)?",
+    batch=r"([a-z]+-)?n\d+(-\d+)?",
     options=r"o[0-9a-f]+",
     backend=r"[a-z]+",
 
 
 def batch_of(wildcards):
-    w = wildcards
-    return BATCHES[f"{w.target}/d{w.dim}/{w.sampler}/{w.batch}"]
+    return BATCHES[f"{wildcards.sampler}/{wildcards.batch}"]
 
 
 def options_of(target):
@@ -95,8 +94,8 @@ def flagged_draws_path(run):
 
 
 def batch_runs(wildcards):
-    """Each run of the batch: its settings and where its record (and draws, and a flagged
-    run's worst parameters' draws) go."""
+    """Each run of the batch: its settings, where its record (and draws, and a flagged
+    run's worst parameters' draws) go, and its model's compile record and reference."""
     return [
         {
             "settings": ebconfig.run_settings(
@@ -105,6 +104,12 @@ def batch_runs(wildcards):
             "record": record_path(run),
             "draws": draws_path(run) if config["keep_draws"] else None,
             "flagged_draws": flagged_draws_path(run),
+            "model": compile_path(run.target, run.dim),
+            "reference": (
+                reference_path(run.target, run.dim)
+                if registry.target(run.target).TRUTH == "reference"
+                else None
+            ),
         }
         for run in batch_of(wildcards).runs
     ]
@@ -116,12 +121,9 @@ def sampler_threads(wildcards):
 
 
 def sampler_env(wildcards):
-    # The conda env the sampler's module declares (ENV: "sampling", "jax", ...), unless the
-    # target needs its own (a JAX log_prob file: "jax", a superset of "sampling").
-    env = registry.target(wildcards.target).ENV
-    if env == "sampling":
-        env = registry.sampler(wildcards.sampler).ENV
-    return f"../../envs/{env}.yaml"
+    # The conda env every run of the batch needs (essbench.config.run_env: the sampler's
+    # ENV, or a JAX log_prob file's "jax"); a batch never spans two.
+    return f"../../envs/{batch_of(wildcards).env}.yaml"
 
 
 def target_env(wildcards):
@@ -130,31 +132,43 @@ def target_env(wildcards):
 
 
 def run_mem_mb(wildcards):
+    # The runs of a batch run one after the other: its largest run's memory.
     options = ebconfig.sampler_options(config, wildcards.sampler)
-    return ebresources.run_mem_mb(
-        wildcards.sampler, options, int(wildcards.dim), config["ess_goal"]
+    return max(
+        ebresources.run_mem_mb(wildcards.sampler, options, dim, config["ess_goal"])
+        for _, dim in batch_of(wildcards).models
     )
 
 
 def batch_runtime(wildcards):
     options = ebconfig.sampler_options(config, wildcards.sampler)
-    per_run = ebresources.run_runtime_min(
-        wildcards.sampler,
-        options,
-        int(wildcards.dim),
-        config["run_budget_seconds"],
-        config["ess_goal"],
+    return sum(
+        ebresources.run_runtime_min(
+            wildcards.sampler,
+            options,
+            run.dim,
+            config["run_budget_seconds"],
+            config["ess_goal"],
+        )
+        for run in batch_of(wildcards).runs
     )
-    return per_run * len(batch_of(wildcards).replicates)
 
 
 def batch_inputs(wildcards):
-    # ancient(): a shared model recompiled for another study is no reason to redo runs.
-    inputs = {"model": ancient(compile_path(wildcards.target, wildcards.dim))}
+    # Every model the batch runs: its compile record, its Stan program where the sampler
+    # runs Stan, its reference where the target's truth is computed. ancient(): a shared
+    # model recompiled for another study is no reason to redo runs.
+    models = batch_of(wildcards).models
+    inputs = {"model": [ancient(compile_path(t, d)) for t, d in models]}
     if registry.sampler(wildcards.sampler).STAN_MODEL:
-        inputs["stan"] = ancient(stan_path(wildcards.target, wildcards.dim))
-    if registry.target(wildcards.target).TRUTH == "reference":
-        inputs["reference"] = ancient(reference_path(wildcards.target, wildcards.dim))
+        inputs["stan"] = [ancient(stan_path(t, d)) for t, d in models]
+    references = [
+        ancient(reference_path(t, d))
+        for t, d in models
+        if registry.target(t).TRUTH == "reference"
+    ]
+    if references:
+        inputs["reference"] = references
     return inputs
 
 
@@ -168,18 +182,18 @@ def _batch_estimate(batch):
     return ebschedule.batch_seconds(
         batch.sampler,
         ebconfig.sampler_options(config, batch.sampler),
-        batch.dim,
-        len(batch.replicates),
+        [run.dim for run in batch.runs],
         config["run_budget_seconds"],
         config["ess_goal"],
     )
 
 
+# Per model (target, dim): the estimates of the batches that run it (they wait for its
+# compile and reference jobs).
 BATCH_ESTIMATES = {}
 for _batch in BATCHES.values():
-    BATCH_ESTIMATES.setdefault((_batch.target, _batch.dim), []).append(
-        _batch_estimate(_batch)
-    )
+    for _model in _batch.models:
+        BATCH_ESTIMATES.setdefault(_model, []).append(_batch_estimate(_batch))
 
 
 def batch_priority(wildcards):

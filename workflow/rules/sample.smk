@@ -1,18 +1,19 @@
-# One job per batch: up to runs_per_job runs of one (sampler, target, dim), one after the
-# other in one process, so start-up (imports, model build, compilation) is paid once. Each
-# run is sampled and diagnosed in turn, and its record written atomically the moment it
-# finishes; a finished run (a record whose settings hash matches) is never recomputed, even
-# when its batch was killed half-way or the batch's replicates changed. The batch's own output is
-# a manifest of the records it vouches for.
+# One job per batch: up to runs_per_job runs of one sampler, replicate by replicate across
+# the study's models (essbench.config.batches), one after the other in one process, so
+# start-up (interpreter, imports, the sampler's first-use compiles) is paid once and each
+# model is built once. Each run is sampled and diagnosed in turn, and its record written
+# atomically the moment it finishes; a finished run (a record whose settings hash matches)
+# is never recomputed, even when its batch was killed half-way or the batches changed. The
+# batch's own output is a manifest of the records it vouches for.
 
 
 rule sample:
     input:
         unpack(batch_inputs),
     output:
-        f"{RESULTS}batches/{{target}}/d{{dim}}/{{sampler}}/{{batch}}.json",
+        f"{RESULTS}batches/{{sampler}}/{{batch}}.json",
     log:
-        f"{RESULTS}logs/sample/{{target}}/d{{dim}}/{{sampler}}/{{batch}}.log",
+        f"{RESULTS}logs/sample/{{sampler}}/{{batch}}.log",
     priority: batch_priority
     group:
         "runs"
