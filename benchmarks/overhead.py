@@ -3,7 +3,7 @@
 Runs a study (``config/config.yaml`` unless ``--configfile``) from scratch in a temporary
 directory with ``snakemake --cores N`` and prints
 
-    overhead = wall seconds x cores / sum over runs of (sampling seconds x threads)
+    overhead = wall seconds x cores / sum over runs of (sampling seconds x cores busy)
 
 with its parts in core-seconds: sampling, the discarded attempts of ESS-goal runs that
 restart, model build, sampler compile, each batch's throw-away run (``essbench.clock``),
@@ -100,13 +100,21 @@ def job_threads(job, threads_by_sampler: dict) -> int:
     return 2 if job.rule == "reference" else 1
 
 
-def _core_seconds(ok: pd.DataFrame, column: str, less: str | None = None) -> float:
+def _core_seconds(
+    ok: pd.DataFrame, column: str, less: str | None = None, busy: bool = False
+) -> float:
     """Core-seconds of a per-run column (less another, at least 0): the sum over runs of
-    seconds x the run's threads; 0 where the runs table has no such column."""
+    seconds x the run's threads (Snakemake's grant: the table's parts add up to the
+    machine's core-seconds), or with ``busy`` x the cores it kept busy (its sampler's
+    threads where more: a job whose sections pause the others declares one thread,
+    ``essbench.clock.job_threads``); 0 where the runs table has no such column."""
     if column not in ok:
         return 0.0
     seconds = ok[column] if less is None else (ok[column] - ok[less]).clip(lower=0)
-    return float((seconds.fillna(0) * ok["threads"].astype(float)).sum())
+    cores = ok["threads"].astype(float)
+    if busy and "threads_needed" in ok:
+        cores = cores.combine(ok["threads_needed"].astype(float), max)
+    return float((seconds.fillna(0) * cores).sum())
 
 
 def main(argv=None) -> None:
@@ -155,6 +163,8 @@ def main(argv=None) -> None:
     runs = pd.read_parquet(table)
     ok = runs[runs["status"] == "ok"]
     sampling = _core_seconds(ok, "sampling_seconds")
+    # The ratio's denominator: each run's sampling x the cores it kept busy.
+    sampling_busy = _core_seconds(ok, "sampling_seconds", busy=True)
     build = _core_seconds(ok, "build_seconds")
     sampler_compile = _core_seconds(ok, "compile_seconds")
     # An ESS-goal run that restarts (one pm.sample per attempt) keeps only its last attempt's
@@ -172,6 +182,9 @@ def main(argv=None) -> None:
     # less that. Up to c96c483 the whole call was the clock: printed apart, so that the ratio
     # can also be read as it was measured then.
     call_rest = _core_seconds(ok, "stat_sample_call_seconds", less="sampling_seconds")
+    call_rest_busy = _core_seconds(
+        ok, "stat_sample_call_seconds", less="sampling_seconds", busy=True
+    )
     # exclusive_sampling: a run job's cores idle while its run waits for the lock.
     waiting = _core_seconds(ok, "exclusive_wait_seconds")
     # exclusive_sampling: strict: a run job paused by other runs' sections (essbench.pause);
@@ -215,11 +228,16 @@ def main(argv=None) -> None:
     if paused:
         print(f"of these, run jobs paused by other runs' sections (strict): {paused:.1f}")
     print("jobs per rule: " + ", ".join(f"{r}={int(c)}" for r, c in per_rule["count"].items()))
-    print(f"overhead = wall x cores / sum(sampling x threads) = {machine / sampling:.2f}")
+    if sampling_busy > sampling + 0.05:
+        print(
+            f"sampling x the cores its runs kept busy: {sampling_busy:.1f} core-seconds (the"
+            " table counts each job's declared threads; a section has every core by pausing)"
+        )
+    print(f"overhead = wall x cores / sum(sampling x cores busy) = {machine / sampling_busy:.2f}")
     if call_rest:
         print(
             "overhead with a pm.sample run's whole call as its sampling (the clock up to"
-            f" c96c483) = {machine / (sampling + call_rest):.2f}"
+            f" c96c483) = {machine / (sampling_busy + call_rest_busy):.2f}"
         )
     if not args.keep and not args.workdir:
         subprocess.run(["rm", "-rf", str(workdir)], check=False)

@@ -204,10 +204,11 @@ def test_no_process_of_the_tiny_study_outlives_snakemake(tiny_run):
 def test_the_tiny_studys_runs_record_their_neighbours_and_their_throw_away_run(tiny_run):
     ok = tiny_run[tiny_run["status"] == "ok"]
     assert (ok["neighbour_load"] >= 0).all() and (ok["neighbour_window_seconds"] > 0).all()
-    # Every job held a core token per core its runs keep busy (its own study alone on the
-    # worker's tokens: it never waited for more than the moment of taking them).
-    busy = ok[["threads", "threads_needed"]].max(axis=1).clip(upper=clock.machine_cpus())
-    assert (ok["batch_cores_held"] == busy).all(), ok[["sampler", "batch_cores_held", "threads"]]
+    # Every job held a core token per thread Snakemake granted it (tiny.yaml's auto pauses:
+    # a section has every core by pausing the others, never by more tokens), its own study
+    # alone on the worker's tokens: it never waited for more than the moment of taking them.
+    held = ok[["sampler", "batch_cores_held", "threads", "threads_needed"]]
+    assert (ok["batch_cores_held"] == ok["threads"]).all(), held
     assert (ok["batch_cores_wait_seconds"] < 5).all()
     assert ok["contended"].isin([True, False]).all()
     assert (ok.loc[ok["contended"], "contention_reason"].str.len() > 0).all()
@@ -534,6 +535,11 @@ def test_exclusive_sampling_auto_is_strict_except_in_a_slurm_job(
     assert (clock.exclusive_lock(setting) == clock.machine_lock()) is locked
     assert locked or clock.exclusive_lock(setting) is None
     assert clock.pauses_others(setting) is pauses
+    # A sample job whose runs keep 2 cores busy declares 1 thread where its sections pause
+    # the others on a machine Snakemake runs it on itself; submitted to SLURM (not local),
+    # the job is given the cores it declares, so it declares its sampler's.
+    assert clock.job_threads(2, setting, local=True) == (1 if pauses else 2)
+    assert clock.job_threads(2, setting, local=False) == 2
 
 
 def test_shared_seconds_count_other_runs_sections_on_the_same_host_only():

@@ -423,6 +423,17 @@ def pauses_others(setting: bool | str) -> bool:
     return setting == STRICT or (setting == "auto" and not slurm_job_id())
 
 
+def job_threads(busy: int, setting, local: bool = True) -> int:
+    """The threads a ``sample`` job declares to Snakemake, whose runs keep ``busy`` cores
+    busy while they sample. Where its timed sections pause every other job
+    (:func:`pauses_others`) and Snakemake runs the jobs on this machine itself (``local``:
+    not when it submits them to SLURM, whose jobs get the cores declared here), a section
+    has every core whatever the job declared, and the job's other work (start-up, model
+    build, compiles, throw-away runs, diagnosis) is one thread: it declares 1, so that
+    Snakemake runs other jobs' work beside it, never beside a section. Elsewhere: ``busy``."""
+    return 1 if local and pauses_others(setting) else int(busy)
+
+
 def hold_untimed_work(setting) -> float:
     """Where sections pause the others (:func:`pauses_others`), list this process (a job's,
     before its work) among the machine's pausing jobs, whose work every timed section of

@@ -425,11 +425,15 @@ def _hold_busy_cores(todo: list[dict]) -> dict:
     hold as many as the batch's runs keep cores busy, where that is more than Snakemake
     granted (``stan_nuts``'s chain and reader under ``--cores 1``); the tokens held and the
     job's whole wait for them, for the records (``batch_cores_held``,
-    ``batch_cores_wait_seconds``: NaN outside a workflow job)."""
+    ``batch_cores_wait_seconds``: NaN outside a workflow job). A job whose sections pause
+    every other job (:mod:`essbench.pause`) holds what it was granted: a section has every
+    core by pausing, and the rest of its work is the granted threads'."""
     held = clock.job_turn()
     if held is None or not held.directory:
         return {"batch_cores_held": math.nan, "batch_cores_wait_seconds": math.nan}
     waited = held.wait_seconds
+    if pause.registered():
+        return {"batch_cores_held": held.cores, "batch_cores_wait_seconds": waited}
     needed = max(
         (
             registry.sampler(r["settings"]["sampler"]).threads(r["settings"]["sampler_options"])

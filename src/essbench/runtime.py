@@ -75,7 +75,9 @@ def start(smk, compiledir: str | None = None) -> None:
         logging.getLogger("essbench").info(
             "waited %.1f s for a run's timed section to end (it pauses every other job)", waited
         )
-    pin_threads(int(smk.threads))
+    # BLAS and OpenMP threads: as many as the job's runs keep busy while they sample (a
+    # sample job under pausing declares fewer: essbench.clock.job_threads), else its own.
+    pin_threads(int(smk.params.get("sampler_threads") or smk.threads))
     # The machine's core tokens for the job's threads, before any work: two studies at once
     # never run more busy threads than the machine has CPUs (essbench.clock.Turn).
     from essbench.clock import hold_job_cores

@@ -7,6 +7,7 @@ SRC = str(Path(workflow.basedir) / "src")
 if SRC not in sys.path:
     sys.path.insert(0, SRC)
 
+from essbench import clock as ebclock
 from essbench import config as ebconfig
 from essbench import registry
 from essbench import resources as ebresources
@@ -116,8 +117,18 @@ def batch_runs(wildcards):
 
 
 def sampler_threads(wildcards):
+    # The cores a run of the sampler keeps busy while it samples.
     plugin = registry.sampler(wildcards.sampler)
     return plugin.threads(ebconfig.sampler_options(config, wildcards.sampler))
+
+
+def job_threads(wildcards):
+    # What a sample job declares: 1 where its timed sections pause every other job on a
+    # machine Snakemake runs the jobs on itself (a section then has every core, and the
+    # rest of the job is one thread), else its sampler's (essbench.clock.job_threads).
+    return ebclock.job_threads(
+        sampler_threads(wildcards), config["exclusive_sampling"], workflow.local_exec
+    )
 
 
 def sampler_env(wildcards):

@@ -19,7 +19,7 @@ rule sample:
         "runs"
     conda:
         sampler_env
-    threads: sampler_threads
+    threads: job_threads
     resources:
         mem_mb=run_mem_mb,
         runtime=batch_runtime,
@@ -28,6 +28,8 @@ rule sample:
         keep_draws=config["keep_draws"],
         budget_seconds=config["run_budget_seconds"],
         compiledir=COMPILEDIR,
+        # The cores a run keeps busy while it samples (its BLAS threads are pinned to it).
+        sampler_threads=sampler_threads,
         # true, false or auto (on except under SLURM): resolved in the job, on its machine
         exclusive_sampling=config["exclusive_sampling"],
     script:
