@@ -54,8 +54,13 @@ def _slurm_etc() -> dict:
 def test_tiny_study_runs_through_slurm(slurm_cluster, tmp_path):
     # (not beside tiny_run: this test mostly waits on SLURM, and under pytest-xdist it waits
     # on a worker of its own while the tiny study's tests run on the other)
-    config = REPO / "config" / "test" / "tiny.yaml"
-    study = ebconfig.validate(yaml.safe_load(config.read_text()))
+    raw = yaml.safe_load((REPO / "config" / "test" / "tiny.yaml").read_text())
+    # Two chains on two cores: a sample job whose runs keep two cores busy, which its SLURM
+    # job must be given, whatever pausing does inside it (essbench.clock.job_threads).
+    raw["samplers"]["pymc_nuts"]["cores"] = 2
+    config = tmp_path / "tiny.yaml"
+    config.write_text(yaml.safe_dump(raw))
+    study = ebconfig.validate(raw)
     expected = len(ebconfig.runs(study))
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
@@ -101,7 +106,7 @@ def test_tiny_study_runs_through_slurm(slurm_cluster, tmp_path):
     assert set(re.findall(r"^localrule (\w+):", out, re.M)) == {"all"}, out[-3000:]
     ran = set(re.findall(r"Finished jobid: \d+ \(Rule: (\w+)\)", out))
     assert {"compile", "sample", "aggregate", "figures", "summary"} <= ran
-    # Small runs were bundled: runs_per_job puts a cell's replicates in one `sample` job, and
+    # Small runs were bundled: runs_per_job puts a sampler's runs in one `sample` job, and
     # group-components puts several `sample` jobs in one SLURM job.
     stats = dict(re.findall(r"^(\w+)\s+(\d+)$", out, re.M))
     assert int(stats["sample"]) < expected, stats
@@ -131,3 +136,15 @@ def test_tiny_study_runs_through_slurm(slurm_cluster, tmp_path):
     assert costed["exclusive_sampling"].all() and costed["strict_sampling"].all()
     assert (costed["paused_jobs"] >= 0).all()
     assert (costed["shared_clock_share"] < policy.SHARED_CLOCK_TOLERANCE).all()
+    # The two-thread sampler's SLURM job was given two CPUs: the submission declared its
+    # sampler's threads (not the one thread a job declares where it pauses the others).
+    two = runs.loc[runs["sampler"] == "pymc_nuts", "slurm_job_id"].astype(str).unique()
+    cpus = subprocess.run(
+        ["sacct", "-a", "-X", "-n", "-P", "-o", "JobID,AllocCPUS", "-j", ",".join(two)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    allocated = dict(line.split("|") for line in cpus.stdout.split())
+    assert set(two) <= set(allocated), cpus.stdout
+    assert all(int(allocated[job]) >= 2 for job in two), cpus.stdout
