@@ -90,8 +90,9 @@ def study_jobs(jobs: pd.DataFrame, study: str) -> pd.DataFrame:
 
 
 def job_threads(job, threads_by_sampler: dict) -> int:
-    """Cores a job held: a run job its sampler's threads (read off its output path), the
-    reference rule 2, every other rule 1 (as the rules declare)."""
+    """Cores a job held: a run job the threads Snakemake granted its runs (read off its
+    output path; one where its sections pause the others, ``essbench.clock.job_threads``),
+    the reference rule 2, every other rule 1 (as the rules declare)."""
     if job.rule in SAMPLING_RULES:
         parts = Path(job.output).parts
         for name in parts[::-1]:
@@ -171,8 +172,9 @@ def main(argv=None) -> None:
     # draws and sampling seconds; the attempts before it were sampled too, and are counted
     # apart (not as start-up, not in the ratio's denominator).
     discarded = _core_seconds(ok, "time_to_goal_seconds", less="sampling_seconds")
-    # Each batch's throw-away run (essbench.clock.prime), paid once per batch before any
-    # clock: every run the batch did carries it, so it is counted once per batch.
+    # Each model's throw-away run in a batch (essbench.clock.prime), paid once before its
+    # first clock: every run of the model in the batch carries it, so it is counted once per
+    # (model, batch).
     primes = 0.0
     if "batch_prime_seconds" in ok:  # a layout before batches has neither column
         batches = ok.drop_duplicates(["sampler", "target", "dim", "batch_started_at"])

@@ -28,9 +28,7 @@ def _study(tmp_path):
             )
             records[(sampler, rep)] = path
             entries.append({"record": str(path), "settings_hash": "x"})
-        io.write_json(
-            study / "batches" / "banana" / "d2" / sampler / "r0-1.json", {"runs": entries}
-        )
+        io.write_json(study / "batches" / sampler / "n0-1.json", {"runs": entries})
     return study, records
 
 
@@ -47,8 +45,8 @@ def test_contended_runs_are_moved_aside_and_only_their_batch_is_replanned(tmp_pa
     assert io.read_json(moved)["contended"] is True  # kept, not deleted
     assert not records[("emcee", 1)].exists()
     assert records[("emcee", 0)].exists()  # the batch's other run keeps its record
-    assert not (study / "batches" / "banana" / "d2" / "emcee" / "r0-1.json").exists()
-    assert (study / "batches" / "banana" / "d2" / "nutpie" / "r0-1.json").exists()
+    assert not (study / "batches" / "emcee" / "n0-1.json").exists()
+    assert (study / "batches" / "nutpie" / "n0-1.json").exists()
     assert redo.plan(study, contended=True).records == []
 
 

@@ -33,28 +33,26 @@ def _study(**changes):
     return ebconfig.validate(raw)
 
 
-def test_batches_cut_each_samplers_runs_replicate_by_replicate_and_cover_every_run():
-    study = _study(replicates=[0, 1, 2, 3, 4], runs_per_job=3)
+@pytest.mark.parametrize(
+    ("size", "labels"),
+    [
+        (10, [("n0-9", [2, 4])]),  # every model of the sampler in one batch
+        (6, [("n0-4", [2]), ("n5-9", [4])]),  # whole models, never split to fill a batch
+        (3, [("n0-2", [2]), ("n3-4", [2]), ("n5-7", [4]), ("n8-9", [4])]),  # more replicates
+    ],
+)
+def test_batches_pack_each_samplers_models_whole_and_cover_every_run(size, labels):
+    study = _study(replicates=[0, 1, 2, 3, 4], runs_per_job=size)
     batches = ebconfig.batches(study)
     runs = [r for b in batches for r in b.runs]
     assert len(runs) == len(set(runs)) and set(runs) == set(ebconfig.runs(study))
-    models = [(t, d) for t in study["targets"] for d in study["dims"]]
     for sampler in study["samplers"]:
         mine = [b for b in batches if b.sampler == sampler]
-        # One sampler per batch, up to runs_per_job runs, replicate first across models.
-        assert all(len(b.runs) <= 3 and {r.sampler for r in b.runs} == {sampler} for b in mine)
-        order = [(r.replicate, r.target, r.dim) for b in mine for r in b.runs]
-        assert order == [(i, t, d) for i in study["replicates"] for t, d in models]
-        assert [b.label for b in mine] == ["n0-2", "n3-5", "n6-8", "n9"]
-        assert mine[0].models == models and mine[-1].models == models[1:]
-    # Adding a replicate past the last one leaves every full batch as it was.
-    grown = {
-        b.key: b.runs
-        for b in ebconfig.batches(_study(replicates=[0, 1, 2, 3, 4, 5], runs_per_job=3))
-    }
-    for b in batches:
-        if len(b.runs) == 3:
-            assert grown[b.key] == b.runs
+        assert all(len(b.runs) <= size and {r.sampler for r in b.runs} == {sampler} for b in mine)
+        # Model by model (each model's replicates together), in the config's order.
+        order = [(r.dim, r.replicate) for b in mine for r in b.runs]
+        assert order == [(d, i) for d in study["dims"] for i in study["replicates"]]
+        assert [(b.label, [d for _, d in b.models]) for b in mine] == labels
 
 
 def test_a_batch_never_spans_two_conda_envs():
@@ -118,8 +116,10 @@ def test_adding_a_replicate_runs_only_its_runs(tiny_copy):
     new = sorted(p for p in after if p not in before)
     cells = {(r.sampler, r.target, r.dim) for r in ebconfig.runs(tiny)}
     assert len(new) == len(cells) and all(p.name == "r2.json" for p in new)
-    for manifest in (results / "batches").rglob("r0-2.json"):
-        assert json.loads(manifest.read_text())["done_now"] == 1
+    # Each sampler's one batch (runs_per_job holds all its runs) did its two new runs only.
+    grown = ebconfig.batches(ebconfig.validate(yaml.safe_load(more.read_text())))
+    manifests = [results / "batches" / f"{b.key}.json" for b in grown]
+    assert [json.loads(m.read_text())["done_now"] for m in manifests] == [2] * len(grown)
 
 
 @pytest.fixture

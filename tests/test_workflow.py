@@ -280,12 +280,12 @@ def test_tiny_study_end_to_end(tiny_run):
     assert (runs["batch_models"] == len(study["dims"])).all()
     assert runs.groupby("sampler")["process_started_at"].nunique().eq(1).all()
     assert runs["process_started_at"].nunique() == len(ebconfig.batches(study))
-    # Replicate by replicate across the models: a model's first run in the process carries
-    # its build, and its later runs none.
+    # Model by model: a model's first run in the process carries its build, and its later
+    # runs none.
     for _, group in runs.groupby("sampler"):
         group = group.sort_values("batch_position")
-        assert list(zip(group["replicate"], group["dim"], strict=True)) == [
-            (r, d) for r in study["replicates"] for d in study["dims"]
+        assert list(zip(group["dim"], group["replicate"], strict=True)) == [
+            (d, r) for d in study["dims"] for r in study["replicates"]
         ]
         first = group.groupby("dim")["batch_position"].transform("min") == group["batch_position"]
         assert (group.loc[~first, "build_seconds"] == 0).all()

@@ -6,10 +6,11 @@
   declares ``t`` threads on ``n`` CPUs has ``n - t`` cores to spare for its neighbours; a
   run whose neighbours used more than that is timed under contention
   (:func:`essbench.policy.contention_reason`).
-- :func:`prime_options` and :func:`prime`: a throw-away run paid before a batch's first timed
-  run (outside every clock, recorded apart), as the tutorial pays its throw-away chain: the
-  first execution of a compiled function in a process, the allocator's first growth and
-  the start of thread pools made the first JAX run of a batch 1.7-2.6x as slow as the rest.
+- :func:`prime_options` and :func:`prime`: a throw-away run paid before a model's first
+  timed run in a batch (outside every clock, recorded apart), as the tutorial pays its
+  throw-away chain: the first execution of a compiled function in a process, the
+  allocator's first growth and the start of thread pools made the first JAX run of a
+  batch 1.7-2.6x as slow as the rest.
 - :class:`Turn` and :func:`hold_job_cores`: every job holds as many of the machine's core
   tokens (lock files, one per CPU, shared by every study and checkout of this user on the
   machine) as it keeps cores busy, from its start to its end, waiting for them before it
@@ -17,7 +18,11 @@
   jobs never wait; two Snakemakes on one machine (two studies at once, each with
   ``--cores`` of its own) never run more busy threads than the machine has CPUs, and a run
   that keeps more cores busy than its study's ``--cores`` granted (``stan_nuts``'s chain and
-  reader under ``--cores 1``) holds them all the same.
+  reader under ``--cores 1``) holds them all the same. A job whose sections pause every
+  other job (:func:`job_threads`) holds the tokens of the one thread it declares: its
+  sections have every core by pausing the jobs of every study that pauses (``auto`` or
+  ``strict``); a study with ``true`` or ``false`` beside it is neither paused nor kept off
+  those cores.
 - :class:`Sections` and :class:`Exclusive`: with ``exclusive_sampling`` on (``auto``, the
   default, except in a SLURM job; ``strict``; ``true``), each timed section of a run (the
   sampler's call; each attempt or chunk of an ESS-goal run) holds a lock file that every

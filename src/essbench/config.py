@@ -656,10 +656,10 @@ def run_env(sampler: str, target: str) -> str:
 @dataclass(frozen=True)
 class Batch:
     """Runs of one sampler that share one process (one ``sample`` job), one after the
-    other: replicate by replicate across the study's models. ``first`` is the place of its
-    first run in the sampler's order of runs in its env (:func:`batches`); the label names
-    the places it holds, ``n<first>-<last>`` (``n<first>`` for one run), after ``<env>-``
-    where the env is not the sampler's own (a JAX log_prob file's runs)."""
+    other, model by model (each model's replicates together). ``first`` is the place of
+    its first run in the sampler's order of runs in its env (:func:`batches`); the label
+    names the places it holds, ``n<first>-<last>`` (``n<first>`` for one run), after
+    ``<env>-`` where the env is not the sampler's own (a JAX log_prob file's runs)."""
 
     sampler: str
     env: str
@@ -684,13 +684,13 @@ class Batch:
 
 
 def batches(config: dict) -> list[Batch]:
-    """The study's runs cut into jobs. Per sampler and conda env, its runs in a fixed
-    order (replicate, then target and dim as the config lists them) cut into chunks of
-    ``runs_per_job``: a process pays its start-up (interpreter, imports, the sampler's own
-    first-use compiles) once for up to that many runs of several models. Replicate first,
-    so adding a replicate past the last one adds (or grows) only the last chunk; and a
-    chunk's finished runs are kept whatever chunk they end up in (a record is found by its
-    settings hash)."""
+    """The study's runs cut into jobs. Per sampler and conda env, its models (target and
+    dim, as the config lists them), each with its replicates, are packed whole into
+    batches of at most ``runs_per_job`` runs (a model with more replicates than that fills
+    batches of its own): a process pays its start-up (interpreter, imports, the sampler's
+    own first-use compiles) once for several models, and builds and primes each of its
+    models once. A finished run is kept whatever batch it falls in when the study changes
+    (a record is found by its settings hash)."""
     size = int(config.get("runs_per_job") or 1)
     replicates = sorted(int(r) for r in config["replicates"])
     out = []
@@ -702,16 +702,26 @@ def batches(config: dict) -> list[Batch]:
             for dim in target_dims(config, target)
         ]
         for env in dict.fromkeys(run_env(sampler, target) for target, _ in models):
-            order = [
-                Run(sampler, target, dim, replicate)
-                for replicate in replicates
-                for target, dim in models
-                if run_env(sampler, target) == env
-            ]
-            out.extend(
-                Batch(sampler, env, i, tuple(order[i : i + size]))
-                for i in range(0, len(order), size)
-            )
+            place, chunk = 0, []
+
+            def cut(runs, env=env, sampler=sampler):
+                nonlocal place
+                out.append(Batch(sampler, env, place, tuple(runs)))
+                place += len(runs)
+
+            for target, dim in models:
+                if run_env(sampler, target) != env:
+                    continue
+                runs = [Run(sampler, target, dim, r) for r in replicates]
+                if chunk and len(chunk) + len(runs) > size:
+                    cut(chunk)
+                    chunk = []
+                while len(chunk) + len(runs) > size:
+                    cut(runs[:size])
+                    runs = runs[size:]
+                chunk += runs
+            if chunk:
+                cut(chunk)
     return out
 
 

@@ -467,48 +467,39 @@ class _Model:
     done: int = 0  # its runs done so far in this process
 
 
-def _prepare_models(todo: list[dict], budget_seconds) -> dict:
-    """Build each model the batch's runs to do need, once, and run its throw-away run
-    (:func:`essbench.clock.prime`), before any run's clock: whatever only a process's
-    first run, or a model's first run in it, would pay (imports, first executions of
-    compiled code, a sampler's first-use compiles, allocator growth, thread pools) is paid
-    here. A failed build is logged, and each of its runs records the failure itself."""
+def _prepare_model(settings: dict, budget_seconds) -> _Model:
+    """Build the model of a run and run its throw-away run (:func:`essbench.clock.prime`),
+    before the first of its runs' clocks: whatever only a process's first run, or a model's
+    first run in it, would pay (imports, first executions of compiled code, a sampler's
+    first-use compiles, allocator growth, thread pools) is paid here. A failed build is
+    logged, and each of its runs records the failure itself."""
     from essbench.problem import build_problem
 
-    models = {}
-    for run in todo:
-        settings = run["settings"]
-        key = _model_key(settings)
-        if key in models:
-            continue
-        model = models[key] = _Model()
-        try:
-            with wall_time_budget(budget_seconds):
-                model.problem = build_problem(
-                    settings["target"],
-                    settings["dim"],
-                    settings["target_options"],
-                    settings["backend"],
-                )
-        except Exception:
-            log.error(
-                "building the model of %s at d = %s failed:\n%s",
-                settings["target"],
-                settings["dim"],
-                traceback.format_exc(),
+    model = _Model()
+    try:
+        with wall_time_budget(budget_seconds):
+            model.problem = build_problem(
+                settings["target"], settings["dim"], settings["target_options"], settings["backend"]
             )
-            continue
-        try:
-            with wall_time_budget(budget_seconds):
-                model.primed = clock.prime(
-                    registry.sampler(settings["sampler"]),
-                    model.problem,
-                    {**settings["sampler_options"]},
-                    (int(settings["random_seed"]) + PRIME_SEED_OFFSET) % 2**32,
-                )
-        except RunBudgetExceeded as exc:
-            model.primed = {"prime_seconds": float(budget_seconds), "prime_error": str(exc)}
-    return models
+    except Exception:
+        log.error(
+            "building the model of %s at d = %s failed:\n%s",
+            settings["target"],
+            settings["dim"],
+            traceback.format_exc(),
+        )
+        return model
+    try:
+        with wall_time_budget(budget_seconds):
+            model.primed = clock.prime(
+                registry.sampler(settings["sampler"]),
+                model.problem,
+                {**settings["sampler_options"]},
+                (int(settings["random_seed"]) + PRIME_SEED_OFFSET) % 2**32,
+            )
+    except RunBudgetExceeded as exc:
+        model.primed = {"prime_seconds": float(budget_seconds), "prime_error": str(exc)}
+    return model
 
 
 def run_batch(
@@ -531,9 +522,9 @@ def run_batch(
     for the same settings is kept as it is; every other run is sampled, diagnosed and
     written atomically at once, so a batch killed half-way loses only the run in flight.
 
-    Before the first run done, each model the runs to do need is built once and primed
-    (:func:`_prepare_models`). The first run done of each model carries its
-    ``build_seconds`` (0 for the others); every run has its model's
+    Each model the runs to do need is built and primed once, just before the first of
+    them (:func:`_prepare_model`), and let go after the last. The first run done of each
+    model carries its ``build_seconds`` (0 for the others); every run has its model's
     ``batch_build_seconds``, ``batch_prime_seconds`` and ``batch_prime_error``, and the
     batch's ``batch_size``, ``batch_models`` and its own ``batch_position``. The manifest
     lists the records the batch vouches for, with their draws hashes.
@@ -548,13 +539,17 @@ def run_batch(
     kept = [finished_record(r["record"], r["settings"], budget_seconds) for r in runs]
     todo = [r for r, record in zip(runs, kept, strict=True) if record is None]
     cores = _hold_busy_cores(todo)
-    models = _prepare_models(todo, budget_seconds)
     n_models = len({_model_key(r["settings"]) for r in runs})
-    entries = []
+    last = {_model_key(r["settings"]): i for i, r in enumerate(todo)}
+    models: dict = {}
+    entries, done = [], 0
     for position, (run, record) in enumerate(zip(runs, kept, strict=True)):
         settings, path = run["settings"], run["record"]
         if record is None:
-            model = models[_model_key(settings)]
+            key = _model_key(settings)
+            if key not in models:
+                models[key] = _prepare_model(settings, budget_seconds)
+            model = models[key]
             problem = model.problem
             # problem is None after a failed build: the run then builds (and fails) itself
             record, draws, result = sample(
@@ -617,6 +612,10 @@ def run_batch(
                 )
             record["diagnosed_at"] = time.time()
             io.write_json(path, record)
+            if last[key] == done:  # its model's last run: let the model go
+                model.problem = None
+                problem = None
+            done += 1
         entries.append(
             {
                 "record": str(path),

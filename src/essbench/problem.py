@@ -34,8 +34,8 @@ class Problem:
     names: list[str] = field(default_factory=list)
     shapes: list[tuple[int, ...]] = field(default_factory=list)
     slices: list[slice] = field(default_factory=list)
-    # What samplers may reuse across the runs of one batch (a compiled model, never sampler
-    # state such as adapted step sizes): the first run pays for it in compile_seconds.
+    # What samplers may reuse across the runs of this model in one batch (a compiled model,
+    # never sampler state such as adapted step sizes): its throw-away run pays for it.
     cache: dict = field(default_factory=dict)
 
     @property

@@ -191,7 +191,7 @@ _SHARED = {
         "QUICK_OPTIONS": lambda p: {"cores": 1} if "cores" in p.OPTIONS else {},
         # The smallest dimension it can run at (the config check refuses smaller ones).
         "MIN_DIM": lambda p: None,
-        # A batch's throw-away run before its first timed run (essbench.clock.prime): None
+        # A throw-away run before a model's first timed run in a batch (clock.prime): None
         # cuts the warm-up and length options to clock.PRIME_LENGTH; a dict sets those
         # options instead; False: none (every run pays its own, as pm.sample's samplers do).
         "PRIME_OPTIONS": lambda p: None,

@@ -17,7 +17,8 @@ output, so a study's results and its resumption are the same with any of them.
 from essbench import registry
 from essbench import resources as ebresources
 
-# A run job's fixed cost: interpreter, imports, model build, the batch's throw-away run.
+# A run job's fixed cost: interpreter, imports, the first model's build and throw-away run
+# (later models' cost less: the sampler's first-use compiles are paid once per process).
 BATCH_START_SECONDS = 5.0
 # A compile job: building and compiling one model.
 COMPILE_SECONDS = 5.0

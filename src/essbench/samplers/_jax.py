@@ -11,10 +11,10 @@ draw_stats)`` (``draws`` steps with the adapted kernel). Both are compiled ahead
 that, with the imports, the JAX graph and the initial points, is ``compile_seconds``. The
 warm-up and the draws are then timed separately, each until its results are ready, so no
 compilation or tracing falls in ``warmup_seconds`` or ``draw_seconds``. The compiled
-functions are kept in the problem's cache (``Problem.cache``: one batch's runs), so a
-batch's later runs with the same options reuse them; a run estimated shorter than
-``FIRST_EXECUTION_SECONDS`` executes freshly compiled ones once before its clock
-(``stat_first_execution_seconds``): their first execution is slower by milliseconds, which
+functions are kept in the problem's cache (``Problem.cache``: one model's runs in a
+batch), so that model's later runs in the batch with the same options reuse them; a run
+estimated shorter than ``FIRST_EXECUTION_SECONDS`` executes freshly compiled ones once before
+its clock (``stat_first_execution_seconds``): their first execution is slower by milliseconds, which
 timed runs of 10 ms 30% long (``benchmarks/jax_gap.py``).
 
 Chains (option ``chain_method``):
