@@ -702,26 +702,19 @@ def batches(config: dict) -> list[Batch]:
             for dim in target_dims(config, target)
         ]
         for env in dict.fromkeys(run_env(sampler, target) for target, _ in models):
-            place, chunk = 0, []
-
-            def cut(runs, env=env, sampler=sampler):
-                nonlocal place
-                out.append(Batch(sampler, env, place, tuple(runs)))
-                place += len(runs)
-
+            chunks: list[list[Run]] = []
             for target, dim in models:
                 if run_env(sampler, target) != env:
                     continue
                 runs = [Run(sampler, target, dim, r) for r in replicates]
-                if chunk and len(chunk) + len(runs) > size:
-                    cut(chunk)
-                    chunk = []
-                while len(chunk) + len(runs) > size:
-                    cut(runs[:size])
-                    runs = runs[size:]
-                chunk += runs
-            if chunk:
-                cut(chunk)
+                if chunks and len(chunks[-1]) + len(runs) <= size:
+                    chunks[-1] += runs  # the model fits whole beside the last one
+                else:
+                    chunks += [runs[i : i + size] for i in range(0, len(runs), size)]
+            place = 0
+            for chunk in chunks:
+                out.append(Batch(sampler, env, place, tuple(chunk)))
+                place += len(chunk)
     return out
 
 

@@ -1,7 +1,6 @@
 """The work behind each rule, as plain functions (the scripts only pass paths and params)."""
 
 import hashlib
-import json
 import logging
 import math
 import signal
@@ -15,7 +14,7 @@ import numpy as np
 
 from essbench import clock, flag_figures, io, metrics, pause, policy, provenance, registry
 from essbench import draws as draws_io
-from essbench.config import settings_hash
+from essbench.config import options_key, settings_hash
 from essbench.ess_goal import run_to_goal
 from essbench.messages import said
 from essbench.targets import (
@@ -453,29 +452,35 @@ def _model_key(settings: dict) -> tuple:
     return (
         settings["target"],
         int(settings["dim"]),
-        json.dumps(settings["target_options"], sort_keys=True, default=str),
+        options_key(settings["target_options"]),
         settings["backend"],
     )
 
 
 @dataclass
 class _Model:
-    """One model of a batch, built (``problem``: None after a failed build) and primed."""
+    """One model of a batch, built (``problem``: None after a failed build) and primed, with
+    its compile rule's ``compile_seconds`` (None without a compile record)."""
 
     problem: object = None
     primed: dict = field(default_factory=lambda: {"prime_seconds": 0.0, "prime_error": ""})
+    compile_seconds: float | None = None
     done: int = 0  # its runs done so far in this process
 
 
-def _prepare_model(settings: dict, budget_seconds) -> _Model:
-    """Build the model of a run and run its throw-away run (:func:`essbench.clock.prime`),
-    before the first of its runs' clocks: whatever only a process's first run, or a model's
+def _prepare_model(run: dict, budget_seconds) -> _Model:
+    """Read the compile record of a run's model (``run["model"]``), build the model and run
+    its throw-away run (:func:`essbench.clock.prime`), before the first of its runs' clocks:
+    whatever only a process's first run, or a model's
     first run in it, would pay (imports, first executions of compiled code, a sampler's
     first-use compiles, allocator growth, thread pools) is paid here. A failed build is
     logged, and each of its runs records the failure itself."""
     from essbench.problem import build_problem
 
+    settings = run["settings"]
     model = _Model()
+    if run.get("model"):
+        model.compile_seconds = io.read_json(run["model"])["compile_seconds"]
     try:
         with wall_time_budget(budget_seconds):
             model.problem = build_problem(
@@ -548,7 +553,7 @@ def run_batch(
         if record is None:
             key = _model_key(settings)
             if key not in models:
-                models[key] = _prepare_model(settings, budget_seconds)
+                models[key] = _prepare_model(run, budget_seconds)
             model = models[key]
             problem = model.problem
             # problem is None after a failed build: the run then builds (and fails) itself
@@ -568,9 +573,7 @@ def run_batch(
             record = diagnose(
                 record,
                 draws,
-                model_compile_seconds=(
-                    io.read_json(run["model"])["compile_seconds"] if run.get("model") else None
-                ),
+                model_compile_seconds=model.compile_seconds,
                 threads=diagnose_threads,
                 target_options=settings["target_options"],
                 reference_json=run.get("reference"),

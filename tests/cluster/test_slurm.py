@@ -113,14 +113,8 @@ def test_tiny_study_runs_through_slurm(slurm_cluster, tmp_path):
     jobs = sum(int(n) for rule, n in stats.items() if rule not in ("all", "total"))
     assert len(job_ids) < jobs, (len(job_ids), stats)
     # SLURM's accounting saw every job complete, and each left its log.
-    sacct = subprocess.run(
-        ["sacct", "-a", "-X", "-n", "-P", "-o", "JobID,State", "-j", ",".join(job_ids)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    states = dict(line.split("|") for line in sacct.stdout.split())
-    assert set(job_ids) <= set(states) and set(states.values()) == {"COMPLETED"}, sacct.stdout
+    states = _sacct(job_ids, "State")
+    assert set(job_ids) <= set(states) and set(states.values()) == {"COMPLETED"}, states
     logs = list((tmp_path / ".snakemake" / "slurm_logs").rglob("*.log"))
     assert {p.stem for p in logs} >= set(job_ids)
     # The whole study, as a local run makes it: every run, each with its costs and provenance.
@@ -139,12 +133,17 @@ def test_tiny_study_runs_through_slurm(slurm_cluster, tmp_path):
     # The two-thread sampler's SLURM job was given two CPUs: the submission declared its
     # sampler's threads (not the one thread a job declares where it pauses the others).
     two = runs.loc[runs["sampler"] == "pymc_nuts", "slurm_job_id"].astype(str).unique()
-    cpus = subprocess.run(
-        ["sacct", "-a", "-X", "-n", "-P", "-o", "JobID,AllocCPUS", "-j", ",".join(two)],
+    allocated = _sacct(two, "AllocCPUS")
+    assert set(two) <= set(allocated), allocated
+    assert all(int(allocated[job]) >= 2 for job in two), allocated
+
+
+def _sacct(job_ids, field: str) -> dict:
+    """SLURM's accounting of each job (its allocation, not its steps): job id -> ``field``."""
+    proc = subprocess.run(
+        ["sacct", "-a", "-X", "-n", "-P", "-o", f"JobID,{field}", "-j", ",".join(job_ids)],
         capture_output=True,
         text=True,
         timeout=60,
     )
-    allocated = dict(line.split("|") for line in cpus.stdout.split())
-    assert set(two) <= set(allocated), cpus.stdout
-    assert all(int(allocated[job]) >= 2 for job in two), cpus.stdout
+    return dict(line.split("|") for line in proc.stdout.split())
